@@ -1,0 +1,57 @@
+"""User-facing errors and the command-line wrapper that turns them into one-line messages.
+
+Every mistake a user can make (a missing video, a folder that is not a dataset, a checkpoint for
+another model, ``--device cuda`` without a GPU) raises a :class:`CourseError` subclass whose message
+is one line naming the thing and the cause. Command-line tools wrap their ``main`` in
+:func:`run_cli`, which prints ``error: <message>`` to stderr and exits with status 2 instead of
+showing a traceback.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Callable, NoReturn
+
+
+class CourseError(Exception):
+    """Base class of every error caused by user input (files, flags, layouts, checkpoints)."""
+
+
+class VideoError(CourseError):
+    """A video cannot be opened or decoded (missing, empty, truncated, not a video, no frames)."""
+
+
+class DatasetLayoutError(CourseError):
+    """A dataset folder does not match the layout the loader expects."""
+
+
+class CheckpointError(CourseError):
+    """A checkpoint file is not one of ours, is corrupt, or belongs to another architecture."""
+
+
+class DeviceError(CourseError):
+    """The requested compute device is not available (e.g. ``cuda`` without a GPU)."""
+
+
+EXIT_USER_ERROR = 2
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` (one line) to stderr and exit with status 2."""
+    one_line = " ".join(str(message).split())
+    print(f"error: {one_line}", file=sys.stderr)
+    raise SystemExit(EXIT_USER_ERROR)
+
+
+def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> NoReturn:
+    """Run a tool's ``main(argv)``; a :class:`CourseError` becomes a one-line message and exit 2.
+
+    ``KeyboardInterrupt`` exits with 130. Anything else is a bug in our code and keeps its traceback.
+    """
+    try:
+        code = main(argv)
+    except CourseError as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130)
+    raise SystemExit(code or 0)
