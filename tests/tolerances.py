@@ -11,9 +11,29 @@ it bounds and why that bound is right.
 
 # --- datasets --------------------------------------------------------------------------------
 
+# group_split gives whole groups to splits, so with G groups of one video a split's share can miss
+# its target fraction by at most one group per label stratum; on the 200-group test set that is
+# 2/200 = 0.01. We allow 0.03 so a change of shuffle keeps passing while a broken fill does not.
+GROUP_SPLIT_SHARE_ATOL = 0.03
+# Fake share of each split vs. the whole set, on the same 200-group set (stratified filling keeps
+# it within one group per stratum of the split's size; 30 videos for val/test -> ~0.04).
+GROUP_SPLIT_STRATIFICATION_ATOL = 0.06
+# balanced_sampler on 90 REAL / 10 FAKE labels, 20,000 draws: the FAKE share is binomial with
+# p = 0.5, standard deviation sqrt(0.25 / 20000) = 0.0035; 0.02 is more than 5 standard deviations.
+BALANCED_SAMPLER_SHARE_ATOL = 0.02
+# Flat grey frames written with H.264 crf 0 (yuv420p) decode within a level or two of what was
+# written (RGB <-> YUV rounding); 3/255 in [0, 1] units.
+DECODED_GREY_LEVEL_ATOL = 3 / 255
+
 # --- synthetic benchmark (mini-forensics) ----------------------------------------------------
 
 # --- training loop ---------------------------------------------------------------------------
 
 # --- phase 1 ---------------------------------------------------------------------------------
 
+# --- grader tasks (phases 2-5 first tasks) ---------------------------------------------------
+
+# float64 reference computations done two ways (vectorised vs loops): only rounding differs.
+FLOAT64_EXACT = dict(rtol=1e-10, atol=1e-12)
+# float32 torch against torch's own fused kernel (different summation order).
+FLOAT32_KERNEL = dict(rtol=1e-5, atol=1e-6)
