@@ -247,8 +247,10 @@ def sample_indices(frame_count: int, n: int = 32) -> np.ndarray:
 
     This is the DeepfakeBench / DFDC-winner protocol, ``np.linspace(0, frame_count - 1, n)``
     rounded down, computed here in exact integer arithmetic (``i * (frame_count - 1) // (n - 1)``)
-    so that no index is off by one because of floating point. The first and last frames are always
-    included. When the video has ``n`` frames or fewer, every frame is returned.
+    so that no index is off by one because of floating point: ``np.linspace(0, 30, 23)[11]`` is
+    ``14.999999999999998``, which ``astype(int)`` (as DeepfakeBench does) turns into 14 instead of
+    15. The first and last frames are always included. When the video has ``n`` frames or fewer,
+    every frame is returned.
 
     Args:
         frame_count: number of frames in the video (>= 0).
@@ -761,6 +763,11 @@ def _prepare_output_folder(path: Path) -> None:
     """Create the output's folder if needed; raise VideoError when that is impossible."""
     if path.is_dir():
         raise _cannot_write(path, "is a directory")
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise _cannot_write(path, f"'{folder}' is a file, not a folder")
+            break
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -862,7 +869,13 @@ def _encode_to(
     height, width = first_rgb.shape[:2]
     try:
         container = av.open(str(temporary), mode="w")
-    except (av.error.FFmpegError, OSError) as error:
+    except ValueError as error:
+        if isinstance(error, av.error.FFmpegError):
+            raise _cannot_write(path, f"cannot create the file ({error.strerror})") from None
+        raise _cannot_write(
+            path, f"no container format for the suffix '{path.suffix}' (use .mp4, .mkv or .avi)"
+        ) from None
+    except OSError as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise _cannot_write(path, f"cannot create the file ({reason})") from None
     try:
@@ -891,7 +904,7 @@ def _add_video_stream(container, path: Path, first_even: np.ndarray, fps, crf, c
     try:
         stream = container.add_stream(codec, rate=_frame_rate(float(fps)))
     except (ValueError, av.error.FFmpegError) as error:
-        raise _cannot_write(path, f"codec '{codec}' is not available ({error})") from None
+        raise _cannot_write(path, f"encoder '{codec}' is not available in this FFmpeg build") from None
     stream.height, stream.width = first_even.shape[:2]
     stream.pix_fmt = pix_fmt
     if codec in ("libx264", "libx265"):

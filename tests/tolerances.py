@@ -9,6 +9,23 @@ it bounds and why that bound is right.
 
 # --- video I/O -------------------------------------------------------------------------------
 
+# Mean absolute difference (0..255 levels) between frames written with write_video (H.264,
+# crf 18, yuv420p) and read back, for the tests' gray block-and-gradient clips. Measured 0.33;
+# a wrong colour order, an off-by-one frame or a broken resize gives tens of levels.
+VIDEO_ROUNDTRIP_MEAN_ABS_LEVELS = 2.0
+
+# Largest difference of any single pixel after the round trip (block edges ring a little under
+# H.264; measured 7 levels at crf 18).
+VIDEO_ROUNDTRIP_MAX_ABS_LEVELS = 24
+
+# Timestamps are exact fractions of the container time base; this only absorbs float rounding.
+VIDEO_TIMESTAMP_ATOL_S = 1e-6
+
+# Mean absolute difference (levels) between a frame shrunk by max_side (INTER_AREA) and the
+# full-size frame shrunk by block averaging: area interpolation is a block average when the
+# scale is an integer, so only compression noise remains.
+VIDEO_RESIZE_MEAN_ABS_LEVELS = 2.0
+
 # --- datasets --------------------------------------------------------------------------------
 
 # group_split gives whole groups to splits, so with G groups of one video a split's share can miss
