@@ -244,10 +244,6 @@ def load_faceforensics(root: str | Path, *, compression: str = "c23", methods: I
     youtube_expected = f"original_sequences/youtube/{compression}/videos/*.mp4"
     root = _require_dir(root, "FaceForensics++", youtube_expected)
     chosen = _ff_requested_methods(root, compression, methods, include_actors)
-    if not chosen:
-        raise DatasetLayoutError(
-            f"not a FaceForensics++ root '{root}': expected manipulated_sequences/<Method>/{compression}/videos/*.mp4 "
-            f"for a method among {', '.join(FF_YOUTUBE_METHODS)}")
     needs_youtube = methods is None or any(m in FF_YOUTUBE_METHODS for m in chosen) or not include_actors
     collections = (["youtube"] if needs_youtube else []) + (["actors"] if include_actors else [])
 
@@ -264,6 +260,10 @@ def load_faceforensics(root: str | Path, *, compression: str = "c23", methods: I
             extra.update(compression=compression, collection=collection)
             pending.append((video, REAL, "real", collection, (identity,), extra))
 
+    if not chosen:
+        raise DatasetLayoutError(
+            f"not a FaceForensics++ root '{root}': expected manipulated_sequences/<Method>/{compression}/videos/*.mp4 "
+            f"for a method among {', '.join(FF_YOUTUBE_METHODS)}")
     for method in chosen:
         collection = "actors" if method in FF_ACTOR_METHODS else "youtube"
         for video in list_videos(root / "manipulated_sequences" / method / compression / "videos"):
