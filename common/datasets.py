@@ -367,7 +367,10 @@ def load_celebdf(root: str | Path) -> list[VideoRecord]:
     Careful: in the test list ``1`` means REAL. We invert it to our ``1 = FAKE`` and check it
     agrees with the folder the video is in. Listed videos get split ``"test"``, all others
     ``"train"``. Groups are the target identity (``"celeb:id0"``); each YouTube-real video is its
-    own group (``"youtube:00000"``).
+    own group (``"youtube:00000"``). The source identity (whose face was pasted in) is kept in
+    ``extra["source_id"]`` but not joined into the group: the 59 celebrities are swapped among
+    each other so widely that joining sources would leave a single group. The official test list
+    is not guaranteed to be identity-disjoint from the remaining videos.
 
     Args:
         root: the folder holding ``Celeb-real/``, ``Celeb-synthesis/`` and the test list.

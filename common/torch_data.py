@@ -46,8 +46,8 @@ def record_id(record: VideoRecord) -> str:
     components (FF++ uses the name ``000_003.mp4`` for every method and compression).
 
     Example:
-        >>> record_id(VideoRecord(Path("/d/Deepfakes/c23/videos/000_003.mp4"), 1, "Deepfakes", "g", None, "x"))
-        'Deepfakes-000_003-...'   # doctest: +SKIP
+        >>> record = VideoRecord(Path("/d/Deepfakes/c23/videos/000_003.mp4"), 1, "Deepfakes", "g", None, "ff")
+        >>> record_id(record)  # 'Deepfakes-000_003-' followed by 8 hex digits   # doctest: +SKIP
     """
     tail = "/".join(Path(record.path).parts[-4:])
     digest = hashlib.sha1(tail.encode("utf-8")).hexdigest()[:8]
