@@ -1,0 +1,175 @@
+"""The grader checks itself: ``python -m common.selfcheck`` (part of ``make test`` and CI).
+
+1. templates: every template is exactly what its solution generates, markers are well formed,
+   and every module of both trees imports;
+2. sync: templates and solutions expose the same modules, public names, signatures and docstrings;
+3. tasks: every task has points, at least one solution block (hence a hint) and at least one test;
+4. all TODO: on the templates every graded test ends as TODO and none passes already;
+5. stub swap: for each task, a copy of the solutions where only that task's blocks are replaced by
+   their generated stubs makes every test of that task fail (a test that still passes asserts
+   nothing about the task and is reported by name).
+
+Nested pytest runs go to subprocesses (``--tree PATH`` chooses the tree), so one process never
+loads two trees.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from common import templates, tree
+from common.tasks import Task, all_tasks
+
+GRADED_TEST_DIRS = [f"tests/phase{n}" for n in range(1, len(tree.PHASES) + 1)]
+
+
+def _public_api(path: Path) -> dict[str, str]:
+    """Name -> 'signature | docstring' for the module, its public functions, classes and methods."""
+    module = ast.parse(path.read_text(encoding="utf-8"))
+    api = {"<module>": ast.get_docstring(module) or ""}
+
+    def describe(node, prefix=""):
+        for child in node.body:
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if child.name.startswith("_") and not (child.name.startswith("__") and child.name.endswith("__")):
+                    continue
+                returns = f" -> {ast.unparse(child.returns)}" if child.returns else ""
+                api[prefix + child.name] = f"({ast.unparse(child.args)}){returns} | {ast.get_docstring(child) or ''}"
+            elif isinstance(child, ast.ClassDef) and not child.name.startswith("_"):
+                bases = ", ".join(ast.unparse(b) for b in child.bases)
+                api[prefix + child.name] = f"class({bases}) | {ast.get_docstring(child) or ''}"
+                describe(child, prefix + child.name + ".")
+
+    describe(module)
+    return api
+
+
+def check_templates() -> list[str]:
+    return templates.check(import_modules=True)
+
+
+def check_sync() -> list[str]:
+    problems = []
+    for relative in templates.solution_files():
+        if relative.suffix != ".py":
+            continue
+        template = tree.ROOT / relative
+        if not template.exists():
+            problems.append(f"{relative}: no template")
+            continue
+        ours, theirs = _public_api(tree.SOLUTIONS_ROOT / relative), _public_api(template)
+        for name in sorted(set(ours) | set(theirs)):
+            if ours.get(name) != theirs.get(name):
+                problems.append(f"{relative}: '{name}' differs between solution and template")
+    return problems
+
+
+def _run_pytest(args: list[str], score_path: Path) -> dict:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--score-json", str(score_path), *args]
+    done = subprocess.run(command, cwd=tree.ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    if not score_path.exists():
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+        raise RuntimeError(f"pytest {' '.join(args)} produced no score file:\n{tail}")
+    return json.loads(score_path.read_text(encoding="utf-8"))
+
+
+def check_tasks(tasks: dict[str, Task], scores: dict) -> list[str]:
+    problems = []
+    tests_per_task = {row["task"]: row["tests"] for row in scores["tasks"]}
+    for task in tasks.values():
+        file = tree.SOLUTIONS_ROOT / tree.PHASES[task.phase - 1] / task.file
+        if task.points <= 0:
+            problems.append(f"task {task.id}: points must be positive")
+        if not file.exists():
+            problems.append(f"task {task.id}: its file {file.relative_to(tree.ROOT)} does not exist")
+        elif not any(b.task == task.id for b in templates.find_blocks(file.read_text(encoding="utf-8"), str(file))):
+            problems.append(f"task {task.id}: no '# BEGIN SOLUTION {task.id}: <hint>' block in {file.relative_to(tree.ROOT)}")
+        if not tests_per_task.get(task.id):
+            problems.append(f"task {task.id}: no test carries @pytest.mark.task({task.id!r})")
+    return problems
+
+
+def check_all_todo(scores: dict) -> list[str]:
+    problems = []
+    for row in scores["tasks"]:
+        not_todo = [n for n, outcome in row["outcomes"].items() if outcome != "todo"]
+        for nodeid in not_todo:
+            problems.append(f"task {row['task']}: on the templates {nodeid} ended '{row['outcomes'][nodeid]}', not TODO")
+    if scores.get("leaked_solution_modules"):
+        problems.append(f"grading the templates imported solutions: {scores['leaked_solution_modules']}")
+    return problems
+
+
+def _stub_tree(task: Task, folder: Path) -> Path:
+    """Copy of the solutions with only ``task``'s blocks replaced by stubs."""
+    tasks = all_tasks(tree.SOLUTIONS_ROOT)
+    for phase in tree.PHASES:
+        shutil.copytree(tree.SOLUTIONS_ROOT / phase, folder / phase, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in (folder / tree.PHASES[task.phase - 1]).rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        stubbed = templates.make_template(source, tasks, str(path), only_task=task.id)
+        if stubbed != source:
+            path.write_text(stubbed, encoding="utf-8")
+    return folder
+
+
+def stub_swap_one(task: Task) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix=f"stub-{task.id}-") as tmp:
+        stub_root = _stub_tree(task, Path(tmp) / "tree")
+        phase_tests = GRADED_TEST_DIRS[task.phase - 1]
+        scores = _run_pytest(["--tree", str(stub_root), "--task", task.id, phase_tests], Path(tmp) / "score.json")
+    row = next(r for r in scores["tasks"] if r["task"] == task.id)
+    return [f"task {task.id}: {nodeid} still {outcome} with the task's code replaced by its stub"
+            for nodeid, outcome in row["outcomes"].items() if outcome == "passed"]
+
+
+def check_stub_swap(tasks: dict[str, Task], workers: int) -> list[str]:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(stub_swap_one, tasks.values()))
+    return [problem for result in results for problem in result]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m common.selfcheck", description="The grader checks itself.")
+    parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="parallel stub-swap runs")
+    parser.add_argument("--skip-stub-swap", action="store_true", help="skip the slowest check (local use only)")
+    args = parser.parse_args(argv)
+    tasks = all_tasks(tree.SOLUTIONS_ROOT)
+    failures = 0
+
+    def report(number: int, title: str, run) -> None:
+        nonlocal failures
+        start = time.perf_counter()
+        problems = run()
+        seconds = time.perf_counter() - start
+        status = "ok" if not problems else f"FAILED ({len(problems)})"
+        print(f"self-check {number}/5 {title}: {status} [{seconds:.1f} s]", flush=True)
+        for problem in problems:
+            print(f"    {problem}", flush=True)
+        failures += bool(problems)
+
+    report(1, "templates are generated from the solutions and import", check_templates)
+    report(2, "templates and solutions expose the same API", check_sync)
+    with tempfile.TemporaryDirectory() as tmp:
+        template_scores = _run_pytest(GRADED_TEST_DIRS, Path(tmp) / "templates.json")
+    report(3, f"every task ({len(tasks)}) has points, a hint and tests", lambda: check_tasks(tasks, template_scores))
+    report(4, "on the templates every graded test is TODO", lambda: check_all_todo(template_scores))
+    if args.skip_stub_swap:
+        print("self-check 5/5 stub swap: skipped (--skip-stub-swap)")
+    else:
+        report(5, "stub swap: each task's tests fail without its code", lambda: check_stub_swap(tasks, args.workers))
+    print("self-check: all passed" if not failures else f"self-check: {failures} check(s) failed", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
