@@ -7,6 +7,18 @@ it bounds and why that bound is right.
 
 # --- metrics ---------------------------------------------------------------------------------
 
+# Our metrics against scikit-learn (or a hand count) computing the same float64 quantity: only
+# rounding in a different summation order can differ.
+METRIC_VS_SKLEARN_ATOL = 1e-12
+
+# EER of hand-worked score lists: the values are exact fractions (1/3, 0.25); float rounding only.
+EER_HAND_ATOL = 1e-12
+
+# EER against the brute-force min over thresholds of max(FPR, FNR): FPR and FNR move in steps of
+# 1/n_real and 1/n_fake, so the interpolated crossing may differ from the brute-force value by at
+# most one step of the coarser class. The tests use this factor times 1/min(n_real, n_fake).
+EER_BRUTE_FORCE_STEPS = 1.0
+
 # --- video I/O -------------------------------------------------------------------------------
 
 # Mean absolute difference (0..255 levels) between frames written with write_video (H.264,
@@ -45,6 +57,18 @@ DECODED_GREY_LEVEL_ATOL = 3 / 255
 # --- synthetic benchmark (mini-forensics) ----------------------------------------------------
 
 # --- training loop ---------------------------------------------------------------------------
+
+# Two well-separated Gaussian blobs (3 standard deviations apart) through a 2-layer MLP: the
+# Bayes-optimal AUC is about 0.98; a loop that trains at all reaches it in a few epochs.
+SEPARABLE_BLOBS_MIN_VAL_AUC = 0.95
+
+# Scores of a model reloaded from its checkpoint vs. the model that wrote it: the weights are
+# bitwise equal and the CPU runs the same kernels, so only float32 sigmoid rounding may differ.
+RELOADED_SCORES_ATOL = 1e-7
+
+# balanced_sampler on 120 REAL / 30 FAKE labels, 20,000 draws: the FAKE share is binomial with
+# p = 0.5, standard deviation 0.0035; 0.02 is more than 5 standard deviations.
+TRAINING_SAMPLER_SHARE_ATOL = 0.02
 
 # --- phase 1 ---------------------------------------------------------------------------------
 
