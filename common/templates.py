@@ -41,7 +41,7 @@ from common.tasks import Task, all_tasks
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?P<rest>.*)$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
 ONE_LINE = re.compile(r"^(?P<indent>[ \t]*)(?P<code>\S.*?)\s+# SOLUTION(?P<rest>.*)$")
-TASK_AND_HINT = re.compile(r"^ (?P<task>\d+\.\d+): (?P<hint>\S.*\S)\s*$")
+TASK_AND_HINT = re.compile(r"^ (?P<task>\d+\.\d+): (?P<hint>\S(?:.*\S)?)\s*$")
 TODO_IMPORT = "from common.todo import TodoError"
 GENERATED_NOTE = "# Exercise file generated from the reference solution: fill in every TODO (see IMPLEMENTATION_GUIDE.md)."
 COMMENT_WIDTH = 96
