@@ -51,6 +51,8 @@ OpenCV is used to resize frames (``cv2.INTER_AREA``).
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -204,7 +206,7 @@ def probe_video(path: PathLike) -> VideoInfo:
 
     Example:
         >>> info = probe_video("clip.mp4")            # doctest: +SKIP
-        >>> info.fps, info.frame_count, (info.height, info.width)
+        >>> info.fps, info.frame_count, (info.height, info.width)  # doctest: +SKIP
         (30.0, 300, (480, 640))
     """
     path = Path(path)
@@ -212,7 +214,7 @@ def probe_video(path: PathLike) -> VideoInfo:
         stream = _video_stream(container, path)
         frame_count = stream.frames or 0
         if frame_count <= 0:
-            frame_count = _read_packet_table(container, stream).frame_count
+            frame_count = _read_packet_table(path).frame_count
         first = _first_decodable_frame(container, stream)
         if first is None:
             raise _cannot_read(path, "no decodable video frame (truncated or corrupt file?)")
@@ -417,29 +419,28 @@ class _PacketTable:
         return int(self.keyframes[position]) if position >= 0 else 0
 
 
-def _read_packet_table(container: av.container.InputContainer, stream) -> _PacketTable:
+def _read_packet_table(path: Path) -> _PacketTable:
     """Demux (not decode) the whole video stream to learn frame timestamps and keyframes.
 
-    This reads the file once but decodes nothing: a few milliseconds for a 300-frame clip. A
-    read error part-way (a truncated file) ends the table early; the frames after it are then
-    reported as missing by the decoders.
+    This reads the file once but decodes nothing: a few milliseconds for a 300-frame clip. It
+    uses its own container, so the caller's decoder starts at the beginning of the file without
+    a seek back (raw streams such as ``.h264`` cannot seek). A read error part-way (a truncated
+    file) ends the table early; the frames after it are then reported as missing by the decoders.
     """
     pts_values: list[int | None] = []
     keyframe_pts: list[int] = []
-    packets = container.demux(stream)
-    while True:
-        try:
-            packet = next(packets)
-        except StopIteration:
-            break
-        except av.error.FFmpegError:
-            break
-        if packet.size == 0 or packet.is_discard:
-            continue
-        pts_values.append(packet.pts)
-        if packet.is_keyframe and packet.pts is not None:
-            keyframe_pts.append(packet.pts)
-    _rewind(container, stream)
+    with _open_container(path) as container:
+        packets = container.demux(_video_stream(container, path))
+        while True:
+            try:
+                packet = next(packets)
+            except (StopIteration, av.error.FFmpegError):
+                break
+            if packet.size == 0 or packet.is_discard:
+                continue
+            pts_values.append(packet.pts)
+            if packet.is_keyframe and packet.pts is not None:
+                keyframe_pts.append(packet.pts)
     has_usable_pts = (
         len(pts_values) > 0
         and all(value is not None for value in pts_values)
@@ -453,14 +454,6 @@ def _read_packet_table(container: av.container.InputContainer, stream) -> _Packe
     return _PacketTable(
         pts=pts, keyframes=keyframes, packet_count=len(pts_values), index_of_pts=index_of_pts
     )
-
-
-def _rewind(container: av.container.InputContainer, stream) -> None:
-    """Put the container back at the first frame (after reading the packet table)."""
-    try:
-        container.seek(0, stream=stream, backward=True, any_frame=False)
-    except av.error.FFmpegError:
-        pass  # not seekable: the decoders will then find nothing, and say so
 
 
 def _decoded_frames(container: av.container.InputContainer, stream) -> Iterator[av.VideoFrame]:
@@ -494,7 +487,11 @@ def _flush_decoder(stream) -> list[av.VideoFrame]:
 
 
 def _frame_index(frame: av.VideoFrame, table: _PacketTable, decoded_so_far: int) -> int | None:
-    """Index of a decoded frame: from its timestamp when the table has them, else by counting."""
+    """Index of a decoded frame: from its timestamp when the table has them, else by counting.
+
+    Counting (streams without timestamps, e.g. raw ``.h264``) assumes no frame was lost before
+    this one; with timestamps a lost frame never shifts the indices of the frames after it.
+    """
     if table.pts is None:
         return decoded_so_far
     if frame.pts is None:
@@ -527,11 +524,14 @@ def _decode_wanted(
     position = 0  # index of the next frame the decoder will produce
     last_jump = 0  # never jump back to (or before) a keyframe already jumped to
     decoded_count = 0
+    can_jump = table.can_seek
     while target is not None:
-        keyframe = table.keyframe_at_or_before(target) if table.can_seek else 0
+        keyframe = table.keyframe_at_or_before(target) if can_jump else 0
         if keyframe > last_jump and keyframe - position > SEEK_AHEAD_FRAMES:
-            container.seek(int(table.pts[keyframe]), stream=stream, backward=True, any_frame=False)
-            position = last_jump = keyframe
+            if _jump_to_keyframe(container, stream, int(table.pts[keyframe])):
+                position = last_jump = keyframe
+            else:
+                can_jump = False  # the file refuses to seek: keep decoding forward
         jumped = False
         for frame in _decoded_frames(container, stream):
             index = _frame_index(frame, table, decoded_count)
@@ -546,13 +546,25 @@ def _decode_wanted(
                 target = next(targets, None)
             if target is None:
                 return
-            if table.can_seek:
+            if can_jump:
                 keyframe = table.keyframe_at_or_before(target)
                 if keyframe > last_jump and keyframe - position > SEEK_AHEAD_FRAMES:
                     jumped = True
                     break
         if not jumped:
             return
+
+
+def _jump_to_keyframe(container: av.container.InputContainer, stream, pts: int) -> bool:
+    """Seek the demuxer to the keyframe with timestamp ``pts`` (PyAV flushes the decoder).
+
+    Returns False when the container cannot seek, leaving the caller to decode forward.
+    """
+    try:
+        container.seek(pts, stream=stream, backward=True, any_frame=False)
+    except av.error.FFmpegError:
+        return False
+    return True
 
 
 def _as_rgb_array(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
@@ -629,7 +641,7 @@ def sample_frames(
 
     Example:
         >>> sampled = sample_frames("clip.mp4", n=8, max_side=256)    # doctest: +SKIP
-        >>> sampled.frames.shape, sampled.indices.tolist()[:3], sampled.missing
+        >>> sampled.frames.shape, sampled.indices.tolist()[:3], sampled.missing  # doctest: +SKIP
         ((8, 192, 256, 3), [0, 42, 85], [])
     """
     _check_max_side(max_side)
@@ -639,9 +651,9 @@ def sample_frames(
     found: list[int] = []
     timestamps: list[float] = []
     if len(wanted):
+        table = _read_packet_table(info.path)
         with _open_container(info.path) as container:
             stream = _video_stream(container, info.path)
-            table = _read_packet_table(container, stream)
             for index, frame in _decode_wanted(container, stream, table, wanted.tolist()):
                 frames.append(_as_rgb_array(frame, max_side))
                 found.append(index)
@@ -710,9 +722,9 @@ def _iter_frames(
     info: VideoInfo, *, step: int, max_side: int | None, start: int, stop: int | None
 ) -> Iterator[tuple[int, float, np.ndarray]]:
     """The generator behind :func:`iter_frames` (opened lazily, closed when exhausted)."""
+    table = _read_packet_table(info.path)
     with _open_container(info.path) as container:
         stream = _video_stream(container, info.path)
-        table = _read_packet_table(container, stream)
         last = max(table.frame_count, info.frame_count) if stop is None else stop
         wanted = range(start, last, step)
         for index, frame in _decode_wanted(container, stream, table, wanted):
@@ -837,7 +849,7 @@ def write_video(
         PosixPath('ramp.mp4')
     """
     path = Path(path)
-    if not (isinstance(fps, (int, float, Fraction)) and np.isfinite(float(fps)) and fps > 0):
+    if not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
         raise _cannot_write(path, f"fps must be a positive number, got {fps!r}")
     first, rest = _first_and_rest(frames)
     if first is None:
