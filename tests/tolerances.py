@@ -72,6 +72,16 @@ TRAINING_SAMPLER_SHARE_ATOL = 0.02
 
 # --- phase 1 ---------------------------------------------------------------------------------
 
+# phase 1 part 2
+# OpenCV's bilinear warp quantises sub-pixel positions to 1/32 and rounds to uint8; a 90 degree
+# rotation of an odd-sized image lands on whole pixels, so at most one grey level may differ.
+ROTATION_90_ATOL_LEVELS = 1
+# cv2.GaussianBlur on uint8 uses fixed-point kernel weights and rounds its output: within one
+# grey level of SciPy's float64 Gaussian with the same taps and mirrored border (+0.5 rounding).
+BLUR_VS_SCIPY_ATOL_LEVELS = 1.0
+# (x / 255 - mean) / std in float32 vs. the same formula in float64: float32 rounding only.
+NORMALISED_TENSOR_ATOL = 1e-5
+
 # --- grader tasks (phases 2-5 first tasks) ---------------------------------------------------
 
 # float64 reference computations done two ways (vectorised vs loops): only rounding differs.
