@@ -6,3 +6,5 @@ template generator, self-checks). Exercise code lives in the ``phaseN_*`` folder
 
 Label convention everywhere: ``1 = FAKE``, ``0 = REAL``; a score is the probability of FAKE.
 """
+
+__version__ = "0.1.0"
