@@ -1,0 +1,572 @@
+"""``visualize_detection.py``: draw a detection report onto its video, and a one-page summary figure.
+
+FaceForensics++'s ``detect_from_video.py`` showed what a frame-level detector sees: every face
+boxed, green for real and red for fake, with the probabilities written beside it. This tool does
+the same from a report written by ``detect_video.py`` (so the detector does not run twice), works
+headless (no display), and writes a playable H.264 ``.mp4`` with :func:`common.video.write_video`.
+
+What each output frame shows:
+
+* every face of the report boxed, coloured by its probability of FAKE from green (0) through
+  yellow (0.5) to red (1), with the probability written above the box;
+* a header line: the frame number, which sampled frame the boxes come from, and the video verdict;
+* a timeline along the bottom: one bar per sampled frame (height and colour = frame score, grey
+  for frames without a face), the decision threshold as a dashed line, and a white marker at the
+  current frame.
+
+The detector only looked at the sampled frames (32 by default). A frame between two sampled frames
+carries the result of the *nearest* sampled frame (ties go to the earlier one); the header says
+which one (``boxes from frame 38``). Boxes therefore lag behind fast head motion between samples.
+
+Optional Grad-CAM (Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep Networks via
+Gradient-based Localization") with the ``grad-cam`` package (pytorch-grad-cam): the gradient of the
+FAKE logit with respect to the last convolution layer's feature maps weights those maps; their
+weighted sum, rectified, is a coarse map of the face regions that pushed the score towards FAKE. It
+is drawn as a JET heat map over each face crop. The summary PNG shows the score timeline and, with
+``--gradcam``, a few face crops with their heat maps.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from common.errors import CourseError
+from common.report import read_report
+from common.video import VideoInfo, iter_frames, probe_video, sample_frames, write_video
+
+GREY = (150, 150, 150)
+WHITE = (255, 255, 255)
+
+# --------------------------------------------------------------------------------------------
+# Colours and geometry
+# --------------------------------------------------------------------------------------------
+
+
+def score_colour(fake_probability: float) -> tuple[int, int, int]:
+    """RGB colour of a probability of FAKE: green (0) -> yellow (0.5) -> red (1).
+
+    Args:
+        fake_probability: in [0, 1] (values outside are clipped).
+
+    Returns:
+        ``(r, g, b)`` ints in 0..255.
+
+    Example:
+        >>> score_colour(0.0), score_colour(0.5), score_colour(1.0)
+        ((0, 255, 0), (255, 255, 0), (255, 0, 0))
+    """
+    p = min(max(float(fake_probability), 0.0), 1.0)
+    red = round(255 * min(1.0, 2.0 * p))
+    green = round(255 * min(1.0, 2.0 * (1.0 - p)))
+    return red, green, 0
+
+
+def nearest_sampled_position(sampled_indices: np.ndarray, index: int) -> int:
+    """Position in ``sampled_indices`` of the sampled frame nearest to frame ``index``.
+
+    Ties (a frame exactly half-way) go to the earlier sampled frame.
+
+    Args:
+        sampled_indices: ``(N,)`` strictly increasing frame indices, N >= 1.
+        index: any frame index.
+
+    Example:
+        >>> nearest_sampled_position(np.array([0, 10, 20]), 14), nearest_sampled_position(np.array([0, 10, 20]), 15)
+        (1, 1)
+    """
+    right = int(np.searchsorted(sampled_indices, index, side="left"))
+    if right == 0:
+        return 0
+    if right >= len(sampled_indices):
+        return len(sampled_indices) - 1
+    before, after = sampled_indices[right - 1], sampled_indices[right]
+    return right - 1 if index - before <= after - index else right
+
+
+def _scaled_box(box: Sequence[float], scale: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """Integer pixel box scaled by ``scale`` and clipped to a ``width`` x ``height`` frame."""
+    x1, y1, x2, y2 = (float(v) * scale for v in box)
+    return (int(np.clip(round(x1), 0, width - 1)), int(np.clip(round(y1), 0, height - 1)),
+            int(np.clip(round(x2), 0, width - 1)), int(np.clip(round(y2), 0, height - 1)))
+
+
+def _text_scale(width: int, height: int) -> tuple[float, int]:
+    """cv2 font scale and line thickness that stay readable from 64 px to 4K frames."""
+    scale = max(0.3, min(width, height) / 720.0)
+    return scale, max(1, round(scale * 1.5))
+
+
+def _put_text(frame: np.ndarray, text: str, origin: tuple[int, int], colour, scale: float, thickness: int) -> None:
+    """Text with a dark outline so it reads on any background (drawn in place)."""
+    cv2.putText(frame, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(frame, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing
+# --------------------------------------------------------------------------------------------
+
+
+def overlay_heatmap(frame: np.ndarray, heatmap: np.ndarray, box: tuple[int, int, int, int],
+                    alpha: float = 0.45) -> None:
+    """Blend a Grad-CAM map (JET colours) into ``frame`` inside ``box`` (in place).
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 RGB.
+        heatmap: ``(h, w)`` float in [0, 1], any size (resized to the box).
+        box: integer ``(x1, y1, x2, y2)`` inside the frame.
+        alpha: weight of the heat map colours.
+    """
+    x1, y1, x2, y2 = box
+    if x2 <= x1 or y2 <= y1:
+        return
+    resized = cv2.resize(heatmap.astype(np.float32), (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR)
+    colours = cv2.applyColorMap(np.uint8(np.clip(resized, 0, 1) * 255), cv2.COLORMAP_JET)
+    colours = cv2.cvtColor(colours, cv2.COLOR_BGR2RGB)
+    region = frame[y1:y2, x1:x2].astype(np.float32)
+    frame[y1:y2, x1:x2] = np.uint8(np.clip((1 - alpha) * region + alpha * colours, 0, 255))
+
+
+def draw_faces(frame: np.ndarray, faces: Sequence[dict], scale: float = 1.0,
+               heatmaps: Sequence[np.ndarray | None] | None = None) -> None:
+    """Box each face in ``frame`` (in place), coloured by its probability of FAKE, score above it.
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 RGB.
+        faces: the ``faces`` entries of one report frame (``box`` in original-video pixels,
+            ``fake_probability``; ``crop_box`` is used for heat maps).
+        scale: output pixels per original pixel (1.0 unless the output was shrunk).
+        heatmaps: optional Grad-CAM map per face (or ``None`` for a face without one).
+    """
+    height, width = frame.shape[:2]
+    text_scale, thickness = _text_scale(width, height)
+    for position, face in enumerate(faces):
+        heatmap = heatmaps[position] if heatmaps is not None and position < len(heatmaps) else None
+        if heatmap is not None:
+            overlay_heatmap(frame, heatmap, _scaled_box(face.get("crop_box", face["box"]), scale, width, height))
+        colour = score_colour(face["fake_probability"])
+        x1, y1, x2, y2 = _scaled_box(face["box"], scale, width, height)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), colour, max(2, thickness + 1), cv2.LINE_AA)
+        label = f"FAKE {face['fake_probability']:.2f}"
+        text_y = y1 - 6 if y1 > 20 * text_scale else min(height - 4, y2 + int(22 * text_scale))
+        _put_text(frame, label, (x1, text_y), colour, text_scale, thickness)
+
+
+def timeline_height(height: int) -> int:
+    """Height in pixels of the score timeline drawn along the bottom of a frame of this height."""
+    return max(12, min(120, height // 7))
+
+
+def draw_timeline(frame: np.ndarray, sampled_indices: np.ndarray, frame_scores: Sequence[float | None],
+                  frame_count: int, current_index: int, threshold: float) -> None:
+    """Draw the per-frame score timeline along the bottom of ``frame`` (in place).
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 RGB.
+        sampled_indices: ``(N,)`` indices of the sampled frames.
+        frame_scores: N frame scores (probability of FAKE) or ``None`` for frames without a face.
+        frame_count: frames in the whole video (sets the horizontal scale).
+        current_index: the frame being drawn, marked by a white vertical line.
+        threshold: decision threshold, a dashed horizontal line.
+    """
+    height, width = frame.shape[:2]
+    strip = timeline_height(height)
+    top = height - strip
+    frame[top:] = (frame[top:].astype(np.float32) * 0.35).astype(np.uint8)
+    span = max(frame_count - 1, 1)
+
+    def x_of(index: int) -> int:
+        return int(round(index / span * (width - 1)))
+
+    def y_of(score: float) -> int:
+        return int(round(height - 1 - score * (strip - 3)))
+
+    bar = max(1, width // max(4 * len(sampled_indices), 1))
+    for index, score in zip(sampled_indices, frame_scores):
+        x = x_of(int(index))
+        if score is None:
+            cv2.line(frame, (x, height - 1), (x, height - 3), GREY, bar)
+        else:
+            cv2.rectangle(frame, (x - bar // 2, y_of(score)), (x + bar // 2, height - 1), score_colour(score), -1)
+    y_threshold = y_of(threshold)
+    for x in range(0, width, 8):
+        cv2.line(frame, (x, y_threshold), (min(x + 4, width - 1), y_threshold), WHITE, 1)
+    x_now = x_of(current_index)
+    cv2.line(frame, (x_now, top), (x_now, height - 1), WHITE, max(1, width // 320))
+
+
+def draw_header(frame: np.ndarray, text: str) -> None:
+    """Write one status line at the top-left of ``frame`` (in place)."""
+    height, width = frame.shape[:2]
+    text_scale, thickness = _text_scale(width, height)
+    _put_text(frame, text, (4, int(4 + 22 * text_scale)), WHITE, text_scale * 0.8, thickness)
+
+
+# --------------------------------------------------------------------------------------------
+# The report as drawing instructions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportView:
+    """The parts of a report the drawing needs, as arrays.
+
+    Attributes:
+        sampled_indices: ``(N,)`` frame indices the detector looked at.
+        frames: the N report frame entries (dicts), in the same order.
+        frame_scores: N frame scores, ``None`` where the frame had no face.
+        threshold, verdict, video_score: from the report.
+    """
+
+    sampled_indices: np.ndarray
+    frames: list[dict]
+    frame_scores: list[float | None]
+    threshold: float
+    verdict: str
+    video_score: float | None
+
+    @classmethod
+    def from_report(cls, report: dict) -> "ReportView":
+        frames = list(report["frames"])
+        return cls(
+            sampled_indices=np.asarray([f["index"] for f in frames], dtype=np.int64),
+            frames=frames,
+            frame_scores=[f["fake_probability"] for f in frames],
+            threshold=float(report["threshold"]),
+            verdict=str(report["verdict"]),
+            video_score=report["video_score"],
+        )
+
+    def verdict_text(self) -> str:
+        if self.video_score is None:
+            return "no face found"
+        return f"{self.verdict} {self.video_score:.2f} (thr {self.threshold:.2f})"
+
+
+def check_report_matches_video(report: dict, info: VideoInfo, video_path: Path) -> None:
+    """Refuse a report that was written for a video of another size or length (one-line error)."""
+    reported = report["input"]["video"]
+    if (reported["width"], reported["height"]) != (info.width, info.height):
+        raise CourseError(
+            f"predictions were made on a {reported['width']}x{reported['height']} video but "
+            f"'{video_path}' is {info.width}x{info.height}; pass the video the report was written for"
+        )
+    if report["frames"] and report["frames"][-1]["index"] >= info.frame_count:
+        raise CourseError(
+            f"predictions refer to frame {report['frames'][-1]['index']} but '{video_path}' has "
+            f"{info.frame_count} frames; pass the video the report was written for"
+        )
+
+
+def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | None = None,
+                    heatmaps: dict[int, list[np.ndarray | None]] | None = None) -> Iterator[np.ndarray]:
+    """Yield every frame of the video with the report drawn on it.
+
+    Args:
+        video_path: the analysed video.
+        report: a validated report (see :func:`common.report.read_report`).
+        max_side: shrink output frames so the longest side is at most this (None: original size).
+        heatmaps: optional Grad-CAM maps, ``{sampled frame index: [map per face]}``.
+
+    Yields:
+        ``(H, W, 3)`` uint8 RGB frames, one per decodable video frame.
+    """
+    view = ReportView.from_report(report)
+    info = probe_video(video_path)
+    for index, _, frame in iter_frames(video_path, max_side=max_side):
+        frame = np.ascontiguousarray(frame)
+        scale = frame.shape[1] / info.width
+        if len(view.sampled_indices):
+            position = nearest_sampled_position(view.sampled_indices, index)
+            entry = view.frames[position]
+            sampled_index = int(view.sampled_indices[position])
+            face_maps = heatmaps.get(sampled_index) if heatmaps else None
+            draw_faces(frame, entry["faces"], scale=scale, heatmaps=face_maps)
+            note = f"boxes from frame {sampled_index}"
+            if entry["status"] != "face":
+                note = f"frame {sampled_index}: {entry['status'].replace('_', ' ')}"
+        else:
+            note = "no sampled frame"
+        draw_header(frame, f"frame {index} | {note} | video {view.verdict_text()}")
+        draw_timeline(frame, view.sampled_indices, view.frame_scores, info.frame_count, index, view.threshold)
+        yield frame
+
+
+# --------------------------------------------------------------------------------------------
+# Grad-CAM
+# --------------------------------------------------------------------------------------------
+
+
+def last_conv_layer(model) -> "torch.nn.Module":
+    """The last ``nn.Conv2d`` of ``model`` in module order: the usual Grad-CAM target layer.
+
+    Its feature maps are the most semantic ones that still have a spatial layout (for Xception,
+    the exit flow's last separable convolution; for EfficientNet, the final 1x1 head convolution).
+
+    Raises:
+        CourseError: the model has no 2-D convolution (Grad-CAM needs spatial feature maps).
+    """
+    from torch import nn
+
+    convolutions = [module for module in model.modules() if isinstance(module, nn.Conv2d)]
+    if not convolutions:
+        raise CourseError(f"Grad-CAM needs a convolutional model; {type(model).__name__} has no Conv2d layer")
+    return convolutions[-1]
+
+
+def face_input(frame: np.ndarray, crop_box: Sequence[float], size: int, mean: Sequence[float],
+               std: Sequence[float]) -> np.ndarray:
+    """Cut ``crop_box`` out of ``frame`` and resize it to ``size`` x ``size`` (uint8 RGB)."""
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = _scaled_box(crop_box, 1.0, width + 1, height + 1)
+    crop = frame[y1:max(y2, y1 + 1), x1:max(x2, x1 + 1)]
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR)
+
+
+def gradcam_maps(model, crops: np.ndarray, mean: Sequence[float], std: Sequence[float],
+                 device) -> np.ndarray:
+    """Grad-CAM maps of the FAKE logit for a batch of face crops.
+
+    Args:
+        model: a detector returning one logit per image (shape ``(B,)`` or ``(B, 1)``).
+        crops: ``(B, S, S, 3)`` uint8 RGB face crops at the model's input size.
+        mean, std: the model's input normalisation (per channel, for values in [0, 1]).
+        device: the model's device.
+
+    Returns:
+        ``(B, S, S)`` float32 maps in [0, 1] (pytorch-grad-cam normalises each map to its maximum).
+    """
+    import torch
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
+
+    class _OneLogit(torch.nn.Module):
+        """Present ``(B, 1)`` outputs as ``(B,)`` so each sample's target is its FAKE logit."""
+
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner(x).reshape(x.shape[0], -1)[:, 0]
+
+    wrapped = _OneLogit(model).eval()
+    tensor = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255.0)
+    tensor = (tensor - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    with GradCAM(model=wrapped, target_layers=[last_conv_layer(model)]) as cam:
+        maps = cam(input_tensor=tensor.to(device), targets=[BinaryClassifierOutputTarget(1)] * len(crops))
+    return np.asarray(maps, dtype=np.float32)
+
+
+def compute_heatmaps(video_path: str | Path, report: dict, checkpoint_path: str | Path, device: str = "auto",
+                     batch_size: int = 16) -> tuple[dict[int, list[np.ndarray | None]], list[tuple[np.ndarray, np.ndarray, float]]]:
+    """Grad-CAM map of every face in the report, computed with the checkpoint's model.
+
+    Args:
+        video_path: the analysed video.
+        report: its report (faces carry ``crop_box``).
+        checkpoint_path: the detector checkpoint (normally the one named in the report).
+        device: ``auto``, ``cpu``, ``cuda`` ...
+        batch_size: faces per Grad-CAM batch.
+
+    Returns:
+        ``({sampled frame index: [map per face]}, examples)`` where ``examples`` lists
+        ``(crop, map, fake_probability)`` for the summary figure.
+    """
+    from common.device import resolve_device
+    from common.models import input_spec, load_detector
+
+    chosen = resolve_device(device)
+    model, checkpoint = load_detector(checkpoint_path, chosen)
+    size, mean, std = input_spec(checkpoint.architecture)
+    wanted = [f for f in report["frames"] if f["status"] == "face"]
+    maps: dict[int, list[np.ndarray | None]] = {}
+    examples: list[tuple[np.ndarray, np.ndarray, float]] = []
+    for start in range(0, len(wanted), batch_size):
+        chunk = wanted[start:start + batch_size]
+        sampled = sample_frames(video_path, indices=[f["index"] for f in chunk])
+        by_index = dict(zip(sampled.indices.tolist(), sampled.frames))
+        crops, owners = [], []
+        for entry in chunk:
+            frame = by_index.get(entry["index"])
+            for face in entry["faces"]:
+                if frame is not None:
+                    crops.append(face_input(frame, face.get("crop_box", face["box"]), size, mean, std))
+                    owners.append((entry["index"], face["fake_probability"]))
+        if not crops:
+            continue
+        batch = np.stack(crops)
+        cams = gradcam_maps(model, batch, mean, std, chosen)
+        for crop, cam, (index, probability) in zip(batch, cams, owners):
+            maps.setdefault(index, []).append(cam)
+            examples.append((crop, cam, probability))
+    return maps, examples
+
+
+# --------------------------------------------------------------------------------------------
+# Summary figure
+# --------------------------------------------------------------------------------------------
+
+
+def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.ndarray, np.ndarray, float]] = (),
+                 n_examples: int = 4) -> Path:
+    """Save a PNG with the score timeline and, when given, face crops with Grad-CAM maps.
+
+    Args:
+        report: a validated report.
+        path: output ``.png`` (written atomically).
+        examples: ``(crop (S,S,3) uint8, map (S,S) float, fake probability)`` triples.
+        n_examples: how many examples to show (the most FAKE ones and the most REAL ones).
+
+    Returns:
+        ``Path(path)``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from common.metrics import _save_figure_atomically
+
+    view = ReportView.from_report(report)
+    chosen = _chosen_examples(examples, n_examples)
+    rows = 2 if chosen else 1
+    figure = plt.figure(figsize=(10, 3.2 * rows))
+    axis = figure.add_subplot(rows, 1, 1)
+    fps = float(report["input"]["video"]["fps"]) or 1.0
+    times = view.sampled_indices / fps
+    scored = [(t, s) for t, s in zip(times, view.frame_scores) if s is not None]
+    if scored:
+        axis.plot([t for t, _ in scored], [s for _, s in scored], "o-", color="tab:red", label="frame score (P(FAKE))")
+    missing = [t for t, s in zip(times, view.frame_scores) if s is None]
+    if missing:
+        axis.plot(missing, [0.0] * len(missing), "x", color="grey", label="no face")
+    axis.axhline(view.threshold, linestyle="--", color="black", label=f"threshold {view.threshold:.2f}")
+    if view.video_score is not None:
+        axis.axhline(view.video_score, color="tab:blue", alpha=0.6,
+                     label=f"video score {view.video_score:.2f} ({report['aggregation']})")
+    axis.set_ylim(-0.05, 1.05)
+    axis.set_xlabel("time (s)")
+    axis.set_ylabel("P(FAKE)")
+    axis.set_title(f"{Path(report['input']['path']).name}: {view.verdict_text()}")
+    axis.legend(loc="upper right", fontsize=8)
+    for position, (crop, cam, probability) in enumerate(chosen):
+        sub = figure.add_subplot(rows, len(chosen), len(chosen) + position + 1)
+        blended = crop.astype(np.float32) / 255.0
+        colours = cv2.cvtColor(cv2.applyColorMap(np.uint8(np.clip(cam, 0, 1) * 255), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+        sub.imshow(np.clip(0.55 * blended + 0.45 * colours / 255.0, 0, 1))
+        sub.set_title(f"P(FAKE) {probability:.2f}", fontsize=9)
+        sub.axis("off")
+    figure.tight_layout()
+    return _save_figure_atomically(figure, path)
+
+
+def _chosen_examples(examples: Sequence, n: int) -> list:
+    """Up to ``n`` examples: half the most FAKE-scored, the rest the most REAL-scored."""
+    ordered = sorted(examples, key=lambda item: -item[2])
+    if len(ordered) <= n:
+        return list(ordered)
+    top = math.ceil(n / 2)
+    return ordered[:top] + ordered[len(ordered) - (n - top):]
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from common.tree import add_tree_argument
+
+    parser = argparse.ArgumentParser(
+        prog="visualize_detection.py",
+        description="Draw a detect_video.py report onto its video (boxes coloured by P(FAKE), score timeline).",
+    )
+    parser.add_argument("--video", required=True, help="the analysed video")
+    parser.add_argument("--predictions", required=True, help="the JSON report written by detect_video.py")
+    parser.add_argument("--output", required=True, help="annotated video to write (.mp4, H.264)")
+    parser.add_argument("--summary", default=None, help="also write a PNG summary figure here")
+    parser.add_argument("--gradcam", action="store_true", help="overlay Grad-CAM heat maps on the faces (needs --model)")
+    parser.add_argument("--model", default=None, help="checkpoint for --gradcam (default: the one named in the report)")
+    parser.add_argument("--device", default="auto", help="device for --gradcam: auto, cpu, cuda, cuda:N, mps")
+    parser.add_argument("--max-side", type=int, default=None,
+                        help="shrink output frames so the longest side is at most this many pixels")
+    add_tree_argument(parser)
+    return parser
+
+
+def _check_output_path(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    """One-line errors for an output whose folder is missing, is a folder, or has a wrong suffix."""
+    if path.is_dir():
+        raise CourseError(f"cannot write {what} '{path}': it is a folder")
+    if not path.parent.is_dir():
+        raise CourseError(f"cannot write {what} '{path}': folder '{path.parent}' does not exist")
+    if path.suffix.lower() not in suffixes:
+        raise CourseError(f"cannot write {what} '{path}': use one of the suffixes {', '.join(suffixes)}")
+
+
+def visualize(video: str | Path, predictions: str | Path, output: str | Path, *, summary: str | Path | None = None,
+              gradcam: bool = False, model: str | Path | None = None, device: str = "auto",
+              max_side: int | None = None) -> dict:
+    """Library entry point of ``visualize_detection.py``: write the annotated video (and summary).
+
+    Returns:
+        ``{"video": Path, "summary": Path | None, "frames_written": int}``.
+
+    Raises:
+        CourseError (one line): bad video, bad report, a report for another video, an unwritable
+            output, a missing checkpoint for ``--gradcam``.
+    """
+    video, output = Path(video), Path(output)
+    _check_output_path(output, (".mp4", ".mkv", ".mov", ".avi"), "annotated video")
+    if summary is not None:
+        _check_output_path(Path(summary), (".png",), "summary figure")
+    if max_side is not None and max_side < 16:
+        raise CourseError(f"--max-side must be at least 16 pixels, got {max_side}")
+    report = read_report(predictions)
+    info = probe_video(video)
+    check_report_matches_video(report, info, video)
+    heatmaps, examples = None, []
+    if gradcam:
+        checkpoint = model or report["model"]["checkpoint"]
+        if not Path(checkpoint).is_file():
+            raise CourseError(f"--gradcam needs the detector checkpoint; '{checkpoint}' does not exist (pass --model)")
+        heatmaps, examples = compute_heatmaps(video, report, checkpoint, device=device)
+    counter = _Counter()
+    write_video(output, counter.count(annotate_frames(video, report, max_side=max_side, heatmaps=heatmaps)), fps=info.fps)
+    summary_path = plot_summary(report, summary, examples) if summary is not None else None
+    return {"video": output, "summary": summary_path, "frames_written": counter.n}
+
+
+class _Counter:
+    """Counts the frames flowing through a generator."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def count(self, frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        for frame in frames:
+            self.n += 1
+            yield frame
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: see ``python visualize_detection.py --help``."""
+    from common.tree import activate_from_args
+
+    args = build_parser().parse_args(argv)
+    activate_from_args(args)
+    if args.gradcam is False and args.model is not None:
+        raise CourseError("--model is only used with --gradcam")
+    result = visualize(args.video, args.predictions, args.output, summary=args.summary, gradcam=args.gradcam,
+                       model=args.model, device=args.device, max_side=args.max_side)
+    print(f"annotated video: {result['video']} ({result['frames_written']} frames)")
+    if result["summary"] is not None:
+        print(f"summary figure:  {result['summary']}")
+    return 0
