@@ -7,7 +7,8 @@ Run from the repository root:
 It writes a 640x480 H.264 clip of 300 frames (x264's default keyframe interval of 250 frames, so
 the clip has keyframes at frames 0 and 250) into a temporary folder, then times, in the same run:
 
-* ``sample_frames``: this course's sampler (forward decoding, keyframe jumps only when they pay);
+* ``sample_frames``: this course's sampler (forward decoding that skips unwanted non-reference
+  frames, keyframe jumps only when they pay);
 * naive seek-per-frame: ``cv2.VideoCapture.set(CAP_PROP_POS_FRAMES, i)`` then ``read()`` for each
   wanted frame, which re-decodes from the keyframe before every frame;
 * OpenCV grab-and-skip: ``grab()`` every frame, ``retrieve()`` only the wanted ones;
@@ -98,8 +99,9 @@ def long_clip_table(n: int, repeats: int) -> None:
         write_with_keyframe_interval(path, moving_scene(1500, 320, 240), fps=30, interval=50)
         info = probe_video(path)
         keyframes = keyframe_indices(path)
-        jumps_s, jumps = best_time(lambda: sample_frames(path, n), repeats)
-        forward_s, forward = best_time(lambda: forward_only_sample(path, n), repeats)
+        timed = best_times({"jumps": lambda: sample_frames(path, n),
+                            "forward": lambda: forward_only_sample(path, n)}, repeats)
+        (jumps_s, jumps), (forward_s, forward) = timed["jumps"], timed["forward"]
         assert np.array_equal(jumps.frames, forward.frames), "jumps changed the decoded frames"
     print(f"\nlong clip: {info.width}x{info.height}, {info.frame_count} frames, "
           f"keyframes every {keyframes[1] - keyframes[0]} frames ({len(keyframes)} in all), {n} sampled")
@@ -142,14 +144,19 @@ def full_decode(path: Path) -> int:
     return sum(1 for _ in iter_frames(path))
 
 
-def best_time(function: Callable[[], object], repeats: int) -> tuple[float, object]:
-    """Fastest wall-clock time of ``repeats`` calls, and the last call's result."""
-    best, result = float("inf"), None
+def best_times(methods: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[float, object]]:
+    """Fastest wall-clock time of each method over ``repeats`` rounds, and its last result.
+
+    The methods take turns within each round, so a burst of load on the machine slows all of
+    them rather than one.
+    """
+    best: dict[str, tuple[float, object]] = {name: (float("inf"), None) for name in methods}
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        for name, function in methods.items():
+            start = time.perf_counter()
+            result = function()
+            best[name] = (min(best[name][0], time.perf_counter() - start), result)
+    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,10 +181,14 @@ def main(argv: list[str] | None = None) -> int:
               f"keyframes at {keyframe_indices(path)}, written in {write_s:.2f} s")
         print(f"sampling {len(indices)} frames: {indices.tolist()}")
 
-        ours_s, ours = best_time(lambda: sample_frames(path, args.n), args.repeats)
-        naive_s, naive = best_time(lambda: naive_seek_per_frame(path, indices), args.repeats)
-        grab_s, grab = best_time(lambda: opencv_grab_and_skip(path, indices), args.repeats)
-        full_s, decoded = best_time(lambda: full_decode(path), args.repeats)
+        timed = best_times({
+            "ours": lambda: sample_frames(path, args.n),
+            "naive": lambda: naive_seek_per_frame(path, indices),
+            "grab": lambda: opencv_grab_and_skip(path, indices),
+            "full": lambda: full_decode(path),
+        }, args.repeats)
+        (ours_s, ours), (naive_s, naive) = timed["ours"], timed["naive"]
+        (grab_s, grab), (full_s, decoded) = timed["grab"], timed["full"]
 
         assert ours.missing == [] and np.array_equal(ours.indices, indices), "sample_frames lost frames"
         for name, other in (("naive seek", naive), ("grab-and-skip", grab)):
@@ -195,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:34s} {seconds:9.3f} {seconds / ours_s:17.1f}  {notes}")
     if not args.no_long:
         long_clip_table(args.n, args.repeats)
-    print(f"\n(best of {args.repeats} runs each; same process)")
+    print(f"\n(best of {args.repeats} interleaved runs each; same process)")
     return 0
 
 

@@ -339,6 +339,20 @@ def test_sample_frames_gives_the_same_frames_with_and_without_keyframe_jumps(
         np.testing.assert_allclose(sampled.timestamps_s, np.array(wanted) / FPS, atol=VIDEO_TIMESTAMP_ATOL_S)
 
 
+def test_sample_frames_pixels_equal_a_plain_pyav_decode_of_a_clip_with_b_frames(frequent_keyframes_clip):
+    with av.open(str(frequent_keyframes_clip)) as container:
+        stream = container.streams.video[0]
+        packets = [(p.pts, p.dts) for p in container.demux(stream) if p.size]
+    assert any(pts != dts for pts, dts in packets), "test premise: the clip has reordered (B) frames"
+    with av.open(str(frequent_keyframes_clip)) as container:
+        every_frame = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    wanted = [1, 2, 3, 57, 58, 130]  # skipping unwanted B-frames must not change any pixel
+    sampled = sample_frames(frequent_keyframes_clip, indices=wanted)
+    for index, frame in zip(sampled.indices, sampled.frames):
+        assert np.array_equal(frame, every_frame[index]), f"frame {index} differs from a full decode"
+    assert sampled.indices.tolist() == wanted
+
+
 def test_sample_frames_max_side_shrinks_keeping_the_aspect_ratio(clip):
     small = sample_frames(clip, n=4, max_side=32)
     assert small.frames.shape == (4, 24, 32, 3), f"64x48 with max_side=32 must be 32x24, got {small.frames.shape}"
