@@ -1,0 +1,54 @@
+"""Command line: write the mini-forensics benchmark.
+
+    python -m common.synthetic --out data/mini-forensics [--clips 200] [--frames 64] [--size 128]
+                               [--fps 25] [--seed 0] [--methods FaceSwap GANUpsample ...]
+
+Prints the number of clips per split and method, then the manifest's path. Blink and pulse phases
+need long clips: add ``--frames 250`` (10 s at 25 fps) or more.
+"""
+from __future__ import annotations
+
+import argparse
+
+from common.errors import CourseError, run_cli
+from common.synthetic.benchmark import summarise, write_benchmark
+from common.synthetic.manipulations import METHODS
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one-line CourseErrors (shown by run_cli, exit 2)."""
+
+    def error(self, message: str):
+        raise CourseError(f"{message} (see python -m common.synthetic --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m common.synthetic",
+                     description="Write the mini-forensics synthetic deepfake benchmark (videos, truth, manifest.json).")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--clips", type=int, default=200, help="number of clips (default 200)")
+    parser.add_argument("--frames", type=int, default=64, help="frames per clip (default 64; use >= 250 for blink/pulse phases)")
+    parser.add_argument("--size", type=int, default=128, help="frame side in pixels (default 128)")
+    parser.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the whole benchmark (default 0)")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, metavar="METHOD",
+                        help=f"manipulation methods of the fakes (default all): {' '.join(METHODS[1:])}")
+    parser.add_argument("--fake-fraction", type=float, default=0.5, help="share of fake clips (default 0.5)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.seed < 0:
+        raise CourseError(f"--seed must be a non-negative integer, got {args.seed}")
+    manifest = write_benchmark(args.out, n_clips=args.clips, seed=args.seed, n_frames=args.frames, size=args.size,
+                               fps=args.fps, methods=args.methods, fake_fraction=args.fake_fraction,
+                               progress=not args.no_progress)
+    print(summarise(manifest))
+    print(f"manifest: {manifest}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

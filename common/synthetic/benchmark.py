@@ -1,0 +1,175 @@
+"""Writing the mini-forensics benchmark to disk: videos, ground truth and a manifest.
+
+Layout (``write_benchmark(out_dir)``)::
+
+    out_dir/
+      manifest.json                  # written last: it only ever lists files that exist
+      videos/{train,val,test}/<clip_id>.mp4   # H.264 (common.video.write_video)
+      truth/<clip_id>.npz            # ClipTruth.save
+
+Identities, not clips, are split 70/15/15 into train/val/test, so that no face (shown, or swapped
+in) appears in two splits; ``group`` = the shown identity, as dataset loaders group fakes with
+their originals (DFDC) or by pair (FaceForensics++). Clip ids are neutral (``clip_00042``): the
+label is in the manifest, never in the file name.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from common.errors import CourseError
+from common.synthetic.faces import IDENTITIES
+from common.synthetic.manipulations import FAKE_METHODS, check_method
+from common.synthetic.render import make_clip
+
+MANIFEST_NAME = "manifest.json"
+BENCHMARK_NAME = "mini-forensics"
+MANIFEST_VERSION = 1
+SPLITS = ("train", "val", "test")
+SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
+
+
+def assign_splits(identities: list[str], seed: int, fractions: tuple[float, float, float] = SPLIT_FRACTIONS) -> dict[str, str]:
+    """Assign each identity to "train", "val" or "test" (shuffled by ``seed``, sizes ~ fractions).
+
+    Returns {identity: split}. Example: the 102 identities split 71 / 15 / 16.
+    """
+    order = np.random.default_rng(np.random.SeedSequence([seed, 1])).permutation(len(identities))
+    n_val = int(round(fractions[1] * len(identities)))
+    n_test = int(round(fractions[2] * len(identities)))
+    n_train = len(identities) - n_val - n_test
+    splits = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
+    return {identities[index]: split for index, split in zip(order, splits)}
+
+
+def _clips_per_split(n_clips: int) -> dict[str, int]:
+    """How many clips each split gets: 15% val, 15% test (at least one each from 3 clips on)."""
+    n_val = int(round(SPLIT_FRACTIONS[1] * n_clips))
+    n_test = int(round(SPLIT_FRACTIONS[2] * n_clips))
+    if n_clips >= 3:
+        n_val, n_test = max(1, n_val), max(1, n_test)
+    return {"train": n_clips - n_val - n_test, "val": n_val, "test": n_test}
+
+
+def _check_arguments(n_clips: int, n_frames: int, size: int, fps: float, methods: list[str], fake_fraction: float) -> None:
+    if n_clips < 1:
+        raise CourseError(f"the number of clips must be at least 1, got {n_clips}")
+    if not 0.0 <= fake_fraction <= 1.0:
+        raise CourseError(f"fake_fraction must be between 0 and 1, got {fake_fraction}")
+    for method in methods:
+        check_method(method)
+    if n_frames < 1:
+        raise CourseError(f"the number of frames must be at least 1, got {n_frames}")
+    if size < 32 or fps <= 0:
+        raise CourseError(f"size must be >= 32 and fps > 0, got size={size}, fps={fps}")
+
+
+def plan_clips(n_clips: int, seed: int, methods: list[str], fake_fraction: float) -> list[dict]:
+    """Decide every clip before rendering any: split, method, identity, swap source and seed.
+
+    Within each split, round(fake_fraction * n) clips are fakes, the methods cycling evenly
+    (continuing from one split to the next);
+    target identities cycle through the split's identities (shuffled) and a swap source is
+    another identity of the same split. Returns a list of dicts with keys clip_id, split, method,
+    identity, source_identity, seed.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    split_of = assign_splits(IDENTITIES, seed)
+    plans, index, n_fakes_so_far = [], 0, 0
+    for split, count in _clips_per_split(n_clips).items():
+        members = [name for name in IDENTITIES if split_of[name] == split]
+        n_fake = int(round(fake_fraction * count))
+        clip_methods = ["real"] * (count - n_fake) + [methods[(n_fakes_so_far + k) % len(methods)] for k in range(n_fake)]
+        n_fakes_so_far += n_fake
+        clip_methods = [clip_methods[k] for k in rng.permutation(count)]
+        targets = [members[k % len(members)] for k in range(count)]
+        targets = [targets[k] for k in rng.permutation(count)]
+        for method, identity in zip(clip_methods, targets):
+            source = None
+            if method in ("FaceSwap", "Deepfake"):
+                others = [name for name in members if name != identity]
+                source = others[int(rng.integers(len(others)))]
+            clip_seed = int(np.random.SeedSequence([seed, 3, index]).generate_state(1)[0])
+            plans.append({"clip_id": f"clip_{index:05d}", "split": split, "method": method,
+                          "identity": identity, "source_identity": source, "seed": clip_seed})
+            index += 1
+    return plans
+
+
+def write_benchmark(out_dir: str | os.PathLike, *, n_clips: int = 200, seed: int = 0, n_frames: int = 64,
+                    size: int = 128, fps: float = 25.0, methods: list[str] | None = None,
+                    fake_fraction: float = 0.5, progress: bool = True) -> Path:
+    """Render and write the benchmark; return the path of its ``manifest.json``.
+
+    out_dir: folder to write (created).  n_clips: total clips.  seed: the whole benchmark is a
+    function of it.  n_frames, size, fps: of every clip (use n_frames >= 250 for the blink and pulse
+    phases).  methods: manipulation methods of the fakes (default all of FAKE_METHODS; "real" is
+    accepted and ignored, the share of real clips is 1 - fake_fraction).  progress: tqdm bar.
+
+    Any previous manifest is removed first and the new one written last (via a temporary file and
+    a rename), so an interrupted run never leaves a manifest listing missing files.
+    Manifest: {"name", "version", "seed", "fps", "clips": [{"file", "clip_id", "label", "method",
+    "identity", "group", "split", "n_frames", "size", "heart_rate_bpm", "blink_times_s", "truth"}]}.
+    """
+    from common.video import write_video
+
+    fake_methods = [m for m in (FAKE_METHODS if methods is None else methods) if m != "real"]
+    _check_arguments(n_clips, n_frames, size, fps, list(methods or []) + fake_methods, fake_fraction)
+    if not fake_methods and fake_fraction > 0:
+        raise CourseError("no manipulation method given for the fake clips (methods is empty or only 'real')")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CourseError(f"cannot write the benchmark to '{out_dir}': it is a file, not a folder")
+    manifest_path = out_dir / MANIFEST_NAME
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        manifest_path.unlink(missing_ok=True)
+        for split in SPLITS:
+            (out_dir / "videos" / split).mkdir(parents=True, exist_ok=True)
+        (out_dir / "truth").mkdir(exist_ok=True)
+    except OSError as error:
+        raise CourseError(f"cannot write the benchmark to '{out_dir}': {error.strerror or error}") from None
+
+    entries = []
+    for plan in tqdm(plan_clips(n_clips, seed, fake_methods, fake_fraction), desc="mini-forensics",
+                     unit="clip", disable=not progress):
+        clip = make_clip(plan["method"], seed=plan["seed"], n_frames=n_frames, size=size, fps=fps,
+                         identity=plan["identity"], source_identity=plan["source_identity"])
+        video = Path("videos") / plan["split"] / f"{plan['clip_id']}.mp4"
+        truth = Path("truth") / f"{plan['clip_id']}.npz"
+        write_video(out_dir / video, clip.frames, fps)
+        clip.truth.save(out_dir / truth)
+        entries.append({
+            "file": video.as_posix(), "clip_id": plan["clip_id"], "label": clip.truth.label,
+            "method": plan["method"], "identity": plan["identity"], "group": plan["identity"],
+            "split": plan["split"], "n_frames": int(n_frames), "size": int(size),
+            "heart_rate_bpm": clip.truth.heart_rate_bpm,
+            "blink_times_s": [round(float(t), 6) for t in clip.truth.blink_times_s],
+            "truth": truth.as_posix(),
+        })
+    manifest = {"name": BENCHMARK_NAME, "version": MANIFEST_VERSION, "seed": int(seed), "fps": float(fps),
+                "clips": entries}
+    temporary = manifest_path.with_name(MANIFEST_NAME + ".partial")
+    temporary.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    os.replace(temporary, manifest_path)
+    return manifest_path
+
+
+def summarise(manifest_path: str | os.PathLike) -> str:
+    """A short text table of clip counts per split and method, from a manifest file."""
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    counts = Counter((clip["split"], clip["method"]) for clip in manifest["clips"])
+    methods = sorted({method for _, method in counts}, key=lambda m: (m != "real", m))
+    width = max(len(m) for m in methods + ["method"])
+    lines = [f"{'method':<{width}}  " + "  ".join(f"{split:>5}" for split in SPLITS) + "  total"]
+    for method in methods:
+        row = [counts[(split, method)] for split in SPLITS]
+        lines.append(f"{method:<{width}}  " + "  ".join(f"{n:>5}" for n in row) + f"  {sum(row):>5}")
+    totals = [sum(counts[(split, m)] for m in methods) for split in SPLITS]
+    lines.append(f"{'all':<{width}}  " + "  ".join(f"{n:>5}" for n in totals) + f"  {sum(totals):>5}")
+    return "\n".join(lines)
