@@ -116,7 +116,7 @@ class Detector:
         chosen = resolve_device(device)
         model, checkpoint = load_detector(path, chosen)
         model.eval()
-        size, mean, std = input_spec(checkpoint.architecture)
+        size, mean, std = input_spec(checkpoint.architecture, checkpoint.model_config)
         extractor = FaceExtractor(device=chosen, size=int(size), scale=FACE_SCALE, select="all", track=False)
         return cls(model=model, checkpoint=checkpoint, checkpoint_path=path, sha256=sha256_of(path),
                    device=chosen, size=int(size), mean=tuple(float(m) for m in mean),

@@ -384,7 +384,7 @@ def compute_heatmaps(video_path: str | Path, report: dict, checkpoint_path: str 
 
     chosen = resolve_device(device)
     model, checkpoint = load_detector(checkpoint_path, chosen)
-    size, mean, std = input_spec(checkpoint.architecture)
+    size, mean, std = input_spec(checkpoint.architecture, checkpoint.model_config)
     wanted = [f for f in report["frames"] if f["status"] == "face"]
     maps: dict[int, list[np.ndarray | None]] = {}
     examples: list[tuple[np.ndarray, np.ndarray, float]] = []

@@ -1,0 +1,128 @@
+"""detect_video.py: the report lists every sampled frame, boxes the faces, scores them as the model does."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from tests.tolerances import TOOLS_FACE_BOX_MIN_IOU, TOOLS_RESCORED_PROBABILITY_ATOL
+
+pytestmark = pytest.mark.usefixtures("solutions_tree")
+
+
+def _load(path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _iou(a, b) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_report_is_valid_and_lists_every_sampled_frame(detected):
+    from common.report import validate_report
+
+    report = _load(detected["real"])
+    assert validate_report(report) == [], "the written report breaks its own schema"
+    # 8 evenly spaced frames of 24: floor(i * 23 / 7), worked by hand
+    assert [f["index"] for f in report["frames"]] == [0, 3, 6, 9, 13, 16, 19, 23], "sampled frames are not evenly spaced"
+    assert report["summary"]["frames_sampled"] == 8, "a sampled frame is missing from the report"
+    assert report["input"]["video"]["frame_count"] == 24, "the report's VideoInfo is wrong"
+    assert report["tree"] == "solutions", "the report does not say which exercise tree ran"
+
+
+def test_face_boxes_overlap_the_ground_truth_faces(detected, clip_files):
+    report = _load(detected["real"])
+    truth = clip_files["real"].boxes
+    found = [f for f in report["frames"] if f["status"] == "face"]
+    assert len(found) >= 6, f"MTCNN found a face in only {len(found)} of 8 frames of a clear talking head"
+    for frame in found:
+        overlap = _iou(frame["faces"][0]["box"], truth[frame["index"], 0])
+        assert overlap >= TOOLS_FACE_BOX_MIN_IOU, f"frame {frame['index']}: box IoU with the truth face is {overlap:.2f}"
+
+
+def test_video_score_and_verdict_follow_frame_scores_and_checkpoint_threshold(detected, tiny_checkpoint):
+    report = _load(detected["fake"])
+    stored = torch.load(tiny_checkpoint, weights_only=True)
+    scores = [f["fake_probability"] for f in report["frames"] if f["status"] == "face"]
+    assert report["video_score"] == pytest.approx(float(np.mean(scores)), abs=1e-12), "video score is not the mean of frame scores"
+    assert report["threshold"] == pytest.approx(stored["threshold"]), "threshold is not the checkpoint's"
+    expected = "FAKE" if report["video_score"] >= stored["threshold"] else "REAL"
+    assert report["verdict"] == expected, "verdict does not compare the video score with the threshold"
+
+
+def test_model_section_identifies_the_checkpoint(detected, tiny_checkpoint):
+    model = _load(detected["real"])["model"]
+    assert model["sha256"] == hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest(), "checkpoint hash is wrong"
+    assert model["architecture"] == "baseline" and model["input_size"] == 64, "architecture or input size is wrong"
+
+
+def test_face_score_equals_the_model_run_by_hand_on_the_crop(detected, clip_files, tiny_checkpoint):
+    """Oracle: cut the crop box from the decoded frame, normalise by hand, run the network."""
+    import cv2
+
+    from common.models import build_model
+    from common.video import sample_frames
+
+    report = _load(detected["fake"])
+    stored = torch.load(tiny_checkpoint, weights_only=True)
+    model = build_model("baseline", **stored["model_config"])
+    model.load_state_dict(stored["state_dict"])
+    model.eval()
+    frame_entry = next(f for f in report["frames"] if f["status"] == "face")
+    frame = sample_frames(clip_files["fake"].path, indices=[frame_entry["index"]]).frames[0]
+    x1, y1, x2, y2 = (int(round(v)) for v in frame_entry["faces"][0]["crop_box"])
+    crop = cv2.resize(frame[y1:y2, x1:x2], (64, 64), interpolation=cv2.INTER_AREA)
+    tensor = (torch.from_numpy(crop).permute(2, 0, 1).float()[None] / 255.0 - 0.5) / 0.5
+    with torch.no_grad():
+        expected = torch.sigmoid(model(tensor)).item()
+    assert frame_entry["faces"][0]["fake_probability"] == pytest.approx(expected, abs=TOOLS_RESCORED_PROBABILITY_ATOL), \
+        "the face score differs from the network applied to the crop (preprocessing or normalisation?)"
+
+
+def test_every_face_of_a_two_face_frame_is_scored_and_the_frame_takes_the_max(detected, clip_files):
+    report = _load(detected["two_faces"])
+    several = [f for f in report["frames"] if len(f["faces"]) == 2]
+    assert several, "no frame of the two-face clip reports two faces"
+    assert report["summary"]["frames_with_several_faces"] == len(several), "summary miscounts frames with several faces"
+    for frame in several:
+        probabilities = [face["fake_probability"] for face in frame["faces"]]
+        assert frame["fake_probability"] == max(probabilities), "frame score is not the max over its faces"
+        centres = sorted((face["box"][0] + face["box"][2]) / 2 for face in frame["faces"])
+        assert centres[0] < 128 < centres[1], "the two faces are not one in each half of the frame"
+
+
+def test_threshold_flag_overrides_the_checkpoint_and_is_recorded(clip_files, tiny_checkpoint, tmp_path):
+    from common.tools.detect import main
+
+    output = tmp_path / "one.json"
+    assert main(["--input", str(clip_files["one_frame"].path), "--model", str(tiny_checkpoint), "--output", str(output),
+                 "--frames", "4", "--threshold", "0", "--device", "cpu", "--quiet"]) == 0
+    report = _load(output)
+    assert len(report["frames"]) == 1, "a one-frame video must give exactly one sampled frame"
+    assert report["threshold"] == 0.0 and report["threshold_overridden"] is True, "--threshold was not applied"
+    assert report["verdict"] == "FAKE", "every score is >= 0, so threshold 0 must give FAKE"
+
+
+def test_folder_input_writes_one_report_per_video_and_a_summary(clip_files, tiny_checkpoint, tmp_path):
+    from common.tools.detect import main
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("real", "no_face"):
+        shutil.copy(clip_files[name].path, folder / f"{name}.mp4")
+    output = tmp_path / "out"
+    assert main(["--input", str(folder), "--model", str(tiny_checkpoint), "--output", str(output),
+                 "--frames", "4", "--device", "cpu", "--quiet"]) == 0
+    assert sorted(p.name for p in output.iterdir()) == ["no_face.json", "real.json", "summary.csv"], "wrong files written"
+    rows = {r["video"].split("/")[-1]: r for r in csv.DictReader((output / "summary.csv").open())}
+    assert rows["no_face.mp4"]["verdict"] == "NO_FACE", "a video without faces must be listed as NO_FACE"
+    assert rows["real.mp4"]["verdict"] in ("REAL", "FAKE"), "the real clip got no verdict"
+    assert json.loads((output / "real.json").read_text())["verdict"] == rows["real.mp4"]["verdict"], "CSV and report disagree"
