@@ -56,6 +56,27 @@ DECODED_GREY_LEVEL_ATOL = 3 / 255
 
 # --- synthetic benchmark (mini-forensics) ----------------------------------------------------
 
+# MTCNN (the real detector) must find a face in at least this share of sampled frames.
+SYNTH_MIN_DETECTION_RATE = 0.9
+# IoU between MTCNN's box and the truth box: the truth uses MTCNN's own box convention, so a
+# matching detection overlaps well above the usual 0.5 detection criterion.
+SYNTH_MIN_BOX_IOU = 0.5
+# Human blink physiology (Stern et al. 1984; Soukupova & Cech 2016).
+SYNTH_BLINK_RATE_PER_MIN = (10.0, 30.0)
+SYNTH_BLINK_DURATION_S = (0.1, 0.4)
+SYNTH_EAR_OPEN = (0.25, 0.35)          # EAR of an open eye
+SYNTH_EAR_BLINK_MAX = 0.2              # Soukupova & Cech threshold: blink frames are below it
+SYNTH_EAR_CLOSED_MAX = 0.15            # the most-closed frame of a blink
+# Heart rate from the FFT of the mean green in the face box of a 10-s clip after H.264: zero-padded
+# spectrum, so the error is leakage and compression, not the 6-bpm bin width.
+SYNTH_PULSE_BPM_TOLERANCE = 3.0
+# GAN-style upsampling: energy on the half-sampling-rate lines of the face spectrum vs the real face.
+SYNTH_UPSAMPLING_ENERGY_RATIO = 4.0
+# Temporal flicker: mean frame-to-frame difference in the face box vs the real clip.
+SYNTH_FLICKER_DIFFERENCE_RATIO = 1.5
+# Face swap: mean absolute change (gray levels) inside the mask's core.
+SYNTH_SWAP_MIN_CHANGE = 8.0
+
 # --- training loop ---------------------------------------------------------------------------
 
 # Two well-separated Gaussian blobs (3 standard deviations apart) through a 2-layer MLP: the
@@ -99,6 +120,9 @@ SEPARABLE_CONV_VS_FULL_CONV = dict(rtol=1e-5, atol=1e-5)
 # sums over 36 convolutions. Logits here are of order 0.1-0.3, so atol 1e-5 is still 1e-4 relative,
 # while a mis-mapped weight or a missing ReLU changes them by 1e-2 or more.
 XCEPTION_VS_TIMM = dict(rtol=1e-4, atol=1e-5)
+# Our EfficientNet-B4 features / logits vs. torchvision's network (or a Linear written by hand) with
+# the same weights, float32, eval mode: summation order only.
+EFFICIENTNET_VS_TORCHVISION = dict(rtol=1e-5, atol=1e-5)
 
 # phase 1 part 2
 # OpenCV's bilinear warp quantises sub-pixel positions to 1/32 and rounds to uint8; a 90 degree
