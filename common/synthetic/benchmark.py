@@ -69,10 +69,20 @@ def _check_arguments(n_clips: int, n_frames: int, size: int, fps: float, methods
         raise CourseError(f"size must be >= 32 and fps > 0, got size={size}, fps={fps}")
 
 
+def _fakes_per_split(per_split: dict[str, int], fake_fraction: float) -> dict[str, int]:
+    """Share round(fake_fraction * total) fakes among the splits (largest remainders first)."""
+    wanted = {split: fake_fraction * count for split, count in per_split.items()}
+    fakes = {split: int(np.floor(value)) for split, value in wanted.items()}
+    missing = int(round(fake_fraction * sum(per_split.values()))) - sum(fakes.values())
+    for split in sorted(wanted, key=lambda name: fakes[name] - wanted[name])[:max(0, missing)]:
+        fakes[split] += 1
+    return fakes
+
+
 def plan_clips(n_clips: int, seed: int, methods: list[str], fake_fraction: float) -> list[dict]:
     """Decide every clip before rendering any: split, method, identity, swap source and seed.
 
-    Within each split, round(fake_fraction * n) clips are fakes, the methods cycling evenly
+    round(fake_fraction * n_clips) clips are fakes, shared among the splits in proportion, the methods cycling evenly
     (continuing from one split to the next);
     target identities cycle through the split's identities (shuffled) and a swap source is
     another identity of the same split. Returns a list of dicts with keys clip_id, split, method,
@@ -81,9 +91,11 @@ def plan_clips(n_clips: int, seed: int, methods: list[str], fake_fraction: float
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
     split_of = assign_splits(IDENTITIES, seed)
     plans, index, n_fakes_so_far = [], 0, 0
-    for split, count in _clips_per_split(n_clips).items():
+    per_split = _clips_per_split(n_clips)
+    fakes_per_split = _fakes_per_split(per_split, fake_fraction)
+    for split, count in per_split.items():
         members = [name for name in IDENTITIES if split_of[name] == split]
-        n_fake = int(round(fake_fraction * count))
+        n_fake = fakes_per_split[split]
         clip_methods = ["real"] * (count - n_fake) + [methods[(n_fakes_so_far + k) % len(methods)] for k in range(n_fake)]
         n_fakes_so_far += n_fake
         clip_methods = [clip_methods[k] for k in rng.permutation(count)]
