@@ -329,6 +329,18 @@ def face_input(frame: np.ndarray, crop_box: Sequence[float], size: int, mean: Se
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR)
 
 
+def _disable_inplace_activations(model) -> None:
+    """Switch ``inplace=True`` activations (e.g. ``nn.ReLU(inplace=True)``) to out-of-place, in place.
+
+    Grad-CAM keeps a reference to the target layer's output; an in-place ReLU right after that
+    layer would overwrite it (and the gradient hook would see the ReLU's output instead), which
+    silently changes the map. The network computes the same values either way.
+    """
+    for module in model.modules():
+        if hasattr(module, "inplace") and module.inplace is True:
+            module.inplace = False
+
+
 def gradcam_maps(model, crops: np.ndarray, mean: Sequence[float], std: Sequence[float],
                  device) -> np.ndarray:
     """Grad-CAM maps of the FAKE logit for a batch of face crops.
@@ -356,6 +368,7 @@ def gradcam_maps(model, crops: np.ndarray, mean: Sequence[float], std: Sequence[
         def forward(self, x):
             return self.inner(x).reshape(x.shape[0], -1)[:, 0]
 
+    _disable_inplace_activations(model)
     wrapped = _OneLogit(model).eval()
     tensor = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255.0)
     tensor = (tensor - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)

@@ -37,6 +37,8 @@ CLIP_SIZE = 128
 CLIP_FRAMES = 24
 CLIP_FPS = 25.0
 TINY_INPUT_SIZE = 64
+TRAIN_IDENTITIES = ("lfw_010", "lfw_011")
+TEST_IDENTITIES = ("astronaut", "lfw_020")
 
 
 @dataclass
@@ -68,8 +70,9 @@ def clip_files(tools_dir: Path) -> dict[str, ClipFile]:
     """
     from common.synthetic import make_clip
 
-    real = make_clip("real", seed=101, n_frames=CLIP_FRAMES, size=CLIP_SIZE)
-    fake = make_clip("FaceSwap", seed=102, n_frames=CLIP_FRAMES, size=CLIP_SIZE)
+    real = make_clip("real", seed=101, n_frames=CLIP_FRAMES, size=CLIP_SIZE, identity=TEST_IDENTITIES[0])
+    fake = make_clip("FaceSwap", seed=102, n_frames=CLIP_FRAMES, size=CLIP_SIZE, identity=TEST_IDENTITIES[1],
+                     source_identity=TEST_IDENTITIES[0])
     real_boxes = real.truth.boxes[:, None, :]
     fake_boxes = fake.truth.boxes[:, None, :]
     shifted = fake_boxes + np.array([CLIP_SIZE, 0, CLIP_SIZE, 0], dtype=np.float32)
@@ -88,13 +91,19 @@ def clip_files(tools_dir: Path) -> dict[str, ClipFile]:
 
 
 def _training_crops(seeds: range, method: str, n_frames: int) -> np.ndarray:
-    """Face crops (N, S, S, 3) cut around the truth boxes of freshly generated clips."""
+    """Face crops (N, S, S, 3) cut around the truth boxes of freshly generated clips.
+
+    Two training identities only (each new identity costs about a second of landmark detection),
+    none of them shown in the test clips.
+    """
     from common.synthetic import make_clip
     from phase1_cnn_detection.template_face_extraction import crop_face
 
     crops = []
-    for seed in seeds:
-        clip = make_clip(method, seed=seed, n_frames=n_frames, size=CLIP_SIZE)
+    for number, seed in enumerate(seeds):
+        target, source = TRAIN_IDENTITIES[number % 2], TRAIN_IDENTITIES[(number + 1) % 2]
+        extra = {"source_identity": source} if method != "real" else {}
+        clip = make_clip(method, seed=seed, n_frames=n_frames, size=CLIP_SIZE, identity=target, **extra)
         crops += [crop_face(frame, box, TINY_INPUT_SIZE) for frame, box in zip(clip.frames, clip.truth.boxes)]
     return np.stack(crops)
 

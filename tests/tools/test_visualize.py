@@ -1,0 +1,148 @@
+"""visualize_detection.py: a playable annotated video of the right length and size, boxes coloured by score."""
+from __future__ import annotations
+
+import copy
+import json
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from tests.tolerances import TOOLS_GRADCAM_ATOL
+
+pytestmark = pytest.mark.usefixtures("solutions_tree")
+
+
+def _decode_all(path) -> tuple[list[np.ndarray], str]:
+    with av.open(str(path)) as container:
+        codec = container.streams.video[0].codec_context.name
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    return frames, codec
+
+
+def _with_scores(report: dict, probability: float) -> dict:
+    """The same report with every face scored ``probability`` (scores, video score and verdict kept consistent)."""
+    edited = copy.deepcopy(report)
+    for frame in edited["frames"]:
+        for face in frame["faces"]:
+            face["fake_probability"] = probability
+        if frame["faces"]:
+            frame["fake_probability"] = probability
+    edited["video_score"] = probability
+    edited["verdict"] = "FAKE" if probability >= edited["threshold"] else "REAL"
+    return edited
+
+
+def _edge_colour(frame: np.ndarray, box: list[float]) -> np.ndarray:
+    """Mean RGB along the left and right edges of a drawn box (2 px wide lines), away from the corners."""
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    rows = slice(y1 + 4, y2 - 4)
+    edge = np.concatenate([frame[rows, x1 - 1:x1 + 1], frame[rows, x2 - 1:x2 + 1]], axis=1)
+    return edge.reshape(-1, 3).mean(axis=0)
+
+
+def test_annotated_video_decodes_with_the_source_frame_count_and_size(detected, clip_files, tmp_path):
+    from common.tools.visualize import main
+
+    output = tmp_path / "annotated.mp4"
+    assert main(["--video", str(clip_files["real"].path), "--predictions", str(detected["real"]),
+                 "--output", str(output)]) == 0
+    frames, codec = _decode_all(output)
+    assert codec == "h264", f"the annotated video is {codec}, not a playable H.264 stream"
+    assert len(frames) == 24, f"annotated video has {len(frames)} frames, the source has 24"
+    assert frames[0].shape == (128, 128, 3), f"annotated frame size {frames[0].shape} differs from the source"
+
+
+@pytest.mark.parametrize("probability, dominant", [(0.95, "red"), (0.05, "green")])
+def test_face_box_colour_follows_its_fake_probability(detected, clip_files, tmp_path, probability, dominant):
+    from common.tools.visualize import main
+
+    report = _with_scores(json.loads(detected["real"].read_text()), probability)
+    predictions = tmp_path / "edited.json"
+    predictions.write_text(json.dumps(report))
+    output = tmp_path / "coloured.mp4"
+    assert main(["--video", str(clip_files["real"].path), "--predictions", str(predictions), "--output", str(output)]) == 0
+    frames, _ = _decode_all(output)
+    entry = next(f for f in report["frames"] if f["status"] == "face")
+    red, green, blue = _edge_colour(frames[entry["index"]], entry["faces"][0]["box"])
+    if dominant == "red":
+        assert red > 150 and red > 2 * green and red > 2 * blue, f"a P(FAKE)=0.95 box should be red, got RGB {red:.0f},{green:.0f},{blue:.0f}"
+    else:
+        assert green > 150 and green > 2 * red and green > 2 * blue, f"a P(FAKE)=0.05 box should be green, got RGB {red:.0f},{green:.0f},{blue:.0f}"
+
+
+def test_frames_between_samples_carry_the_nearest_sampled_result():
+    from common.tools.visualize import nearest_sampled_position
+
+    sampled = np.array([0, 3, 6, 9, 13])
+    # worked by hand: 1 -> 0, 2 -> 3, 4 -> 3, 11 -> 9 (tie goes to the earlier), 12 -> 13, 20 -> 13
+    got = [int(sampled[nearest_sampled_position(sampled, i)]) for i in (1, 2, 4, 11, 12, 20)]
+    assert got == [0, 3, 3, 9, 13, 13], f"nearest sampled frames are {got}"
+
+
+def test_score_colour_runs_green_to_red():
+    from common.tools.visualize import score_colour
+
+    assert score_colour(0.0) == (0, 255, 0) and score_colour(1.0) == (255, 0, 0), "endpoints must be pure green / red"
+    assert score_colour(0.25) == (128, 255, 0), "0.25 must be half-way from green to yellow"
+
+
+def test_summary_png_is_written(detected, clip_files, tmp_path):
+    import matplotlib.image
+
+    from common.tools.visualize import main
+
+    summary = tmp_path / "summary.png"
+    assert main(["--video", str(clip_files["fake"].path), "--predictions", str(detected["fake"]),
+                 "--output", str(tmp_path / "a.mp4"), "--summary", str(summary)]) == 0
+    image = matplotlib.image.imread(summary)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 300, f"summary figure has shape {image.shape}"
+
+
+def _gradcam_by_hand(model: torch.nn.Module, images: torch.Tensor, layer: torch.nn.Module) -> np.ndarray:
+    """Grad-CAM (Selvaraju et al. 2017) with autograd: channel weights = spatial mean of d logit / d A,
+    map = ReLU(sum_k w_k A_k); then, as pytorch-grad-cam presents it, min-max scaled to [0, 1],
+    resized bilinearly to the input size and min-max scaled again."""
+    import cv2
+
+    for module in model.modules():  # an in-place ReLU would overwrite the hooked activations
+        if isinstance(module, torch.nn.ReLU):
+            module.inplace = False
+    stored = {}
+    handle = layer.register_forward_hook(lambda module, inputs, output: stored.update(a=output))
+    logits = model(images).reshape(len(images))
+    handle.remove()
+    grads = torch.autograd.grad(logits.sum(), stored["a"])[0]
+    weights = grads.mean(dim=(2, 3), keepdim=True)
+    maps = torch.relu((weights * stored["a"]).sum(dim=1)).detach().numpy()
+    size = images.shape[-1]
+    out = []
+    def min_max(values: np.ndarray) -> np.ndarray:
+        values = values - values.min()
+        return values / values.max() if values.max() > 0 else values
+
+    return np.stack([min_max(cv2.resize(min_max(cam), (size, size))) for cam in maps])
+
+
+def test_gradcam_maps_match_a_hand_computed_gradcam(tiny_checkpoint, clip_files):
+    from common.models import load_detector
+    from common.tools.visualize import gradcam_maps, last_conv_layer
+
+    model, _ = load_detector(tiny_checkpoint, "cpu")
+    crops = np.ascontiguousarray(clip_files["fake"].frames[:3, 20:84, 32:96])  # (3, 64, 64, 3) around the face
+    ours = gradcam_maps(model, crops, (0.5,) * 3, (0.5,) * 3, torch.device("cpu"))
+    images = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
+    expected = _gradcam_by_hand(model, images, last_conv_layer(model))
+    assert ours.shape == (3, 64, 64), f"Grad-CAM maps have shape {ours.shape}"
+    np.testing.assert_allclose(ours, expected, atol=TOOLS_GRADCAM_ATOL, err_msg="Grad-CAM differs from the hand computation")
+
+
+def test_gradcam_option_writes_video_and_summary(detected, clip_files, tiny_checkpoint, tmp_path):
+    from common.tools.visualize import main
+
+    output, summary = tmp_path / "cam.mp4", tmp_path / "cam.png"
+    assert main(["--video", str(clip_files["fake"].path), "--predictions", str(detected["fake"]), "--output", str(output),
+                 "--gradcam", "--model", str(tiny_checkpoint), "--summary", str(summary), "--device", "cpu"]) == 0
+    frames, _ = _decode_all(output)
+    assert len(frames) == 24 and summary.stat().st_size > 0, "Grad-CAM run did not write the video and the summary"
