@@ -1,0 +1,302 @@
+"""Bad input for the tools: every mistake gives ONE line on stderr and exit status 2, never a traceback,
+and an output file is either complete or absent.
+
+Corpus: missing, empty, truncated and non-video files; videos with zero frames, one frame, no face,
+several faces, a 4000x3000 resolution, grayscale and alpha pixel formats; checkpoints that are not
+checkpoints, are for another model, or are untrusted pickles; ``--device cuda`` without a GPU; an
+unwritable output and an output folder that does not exist; broken or mismatched predictions.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from tests.tolerances import TOOLS_FACE_BOX_MIN_IOU
+
+pytestmark = pytest.mark.usefixtures("solutions_tree")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _exit_code_and_stderr(main, argv, capsys) -> tuple[int, str]:
+    from common.errors import run_cli
+
+    with pytest.raises(SystemExit) as stopped:
+        run_cli(main, argv)
+    return stopped.value.code, capsys.readouterr().err
+
+
+def _assert_one_line_error(code: int, err: str, *expected_words: str) -> None:
+    lines = err.strip().splitlines()
+    assert code == 2, f"expected exit status 2, got {code}; stderr: {err!r}"
+    assert len(lines) == 1 and lines[0].startswith("error: "), f"expected one 'error: ...' line, got {err!r}"
+    for word in expected_words:
+        assert word.lower() in lines[0].lower(), f"the message should mention {word!r}: {lines[0]!r}"
+
+
+def _detect(argv_tail, clip, checkpoint, output, capsys):
+    from common.tools.detect import main
+
+    argv = ["--input", str(clip), "--model", str(checkpoint), "--output", str(output), "--device", "cpu", "--quiet",
+            "--frames", "4", *argv_tail]
+    return _exit_code_and_stderr(main, argv, capsys)
+
+
+def _iou(a, b) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _no_stray_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+# --------------------------------------------------------------------------------------------
+# Videos that cannot be analysed
+# --------------------------------------------------------------------------------------------
+
+
+def _zero_frame_video(path: Path) -> Path:
+    """An mp4 with an H.264 stream header and no frame at all."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+    return path
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "text", "truncated", "zero_frames", "folder_with_no_video"])
+def test_unreadable_video_gives_one_line_and_writes_nothing(case, clip_files, tiny_checkpoint, tmp_path, capsys):
+    source = tmp_path / f"{case}.mp4"
+    if case == "empty":
+        source.write_bytes(b"")
+    elif case == "text":
+        source.write_text("this is not a video\n" * 50)
+    elif case == "truncated":
+        data = clip_files["real"].path.read_bytes()
+        source.write_bytes(data[: len(data) // 3])
+    elif case == "zero_frames":
+        _zero_frame_video(source)
+    elif case == "folder_with_no_video":
+        source = tmp_path / "empty_folder"
+        source.mkdir()
+        (source / "notes.txt").write_text("no videos here")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    output = out_dir / ("reports" if case == "folder_with_no_video" else "report.json")
+    code, err = _detect([], source, tiny_checkpoint, output, capsys)
+    _assert_one_line_error(code, err, source.name)
+    assert not (output.is_file() or (output.is_dir() and any(output.iterdir()))), "a failed run left an output behind"
+    assert _no_stray_files(out_dir) == [], "a failed run left temporary files behind"
+
+
+def test_one_frame_video_is_analysed(clip_files, tiny_checkpoint, tmp_path, capsys):
+    output = tmp_path / "one.json"
+    code, err = _detect([], clip_files["one_frame"].path, tiny_checkpoint, output, capsys)
+    assert code == 0, f"a one-frame video must be analysed, got exit {code}: {err}"
+    assert [f["index"] for f in json.loads(output.read_text())["frames"]] == [0], "the single frame must be reported"
+
+
+def test_video_without_faces_is_reported_as_no_face_with_exit_0(clip_files, tiny_checkpoint, tmp_path, capsys):
+    from common.report import validate_report
+
+    output = tmp_path / "no_face.json"
+    code, err = _detect([], clip_files["no_face"].path, tiny_checkpoint, output, capsys)
+    assert code == 0, f"no face is an answer, not an error: exit {code}, {err}"
+    report = json.loads(output.read_text())
+    assert validate_report(report) == [], "the NO_FACE report breaks the schema"
+    assert report["verdict"] == "NO_FACE" and report["video_score"] is None, "verdict must be NO_FACE with a null score"
+    assert all(f["status"] == "no_face" and f["reason"] for f in report["frames"]), "each faceless frame needs a reason"
+    assert report["summary"]["frames_without_face"] == 4, "every sampled frame must be listed as without a face"
+
+
+def test_several_faces_are_all_boxed(detected):
+    report = json.loads(detected["two_faces"].read_text())
+    assert report["summary"]["faces_scored"] > report["summary"]["frames_with_face"], "the second face was dropped"
+
+
+@pytest.mark.parametrize("pix_fmt, codec, suffix", [("gray", "ffv1", ".mkv"), ("rgba", "png", ".mov")])
+def test_grayscale_and_alpha_videos_are_analysed(pix_fmt, codec, suffix, clip_files, tiny_checkpoint, tmp_path, capsys):
+    from common.video import write_video
+
+    frames = clip_files["real"].frames[:6]
+    source = write_video(tmp_path / f"clip{suffix}", frames, fps=25, codec=codec, pix_fmt=pix_fmt)
+    with av.open(str(source)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == pix_fmt, "the test video has the wrong pixel format"
+    output = tmp_path / "report.json"
+    code, err = _detect([], source, tiny_checkpoint, output, capsys)
+    assert code == 0, f"a {pix_fmt} video must be analysed: exit {code}, {err}"
+    report = json.loads(output.read_text())
+    assert report["summary"]["frames_with_face"] >= 3, f"faces were not found in the {pix_fmt} video"
+
+
+def test_huge_resolution_is_downscaled_for_detection_and_memory_stays_bounded(clip_files, tiny_checkpoint, tmp_path):
+    """A 4000x3000 video (MJPEG, fast to write): boxes come back in original pixels and the frames held
+    in memory stay far below the 16 x 36 MB a chunk of full-size frames would take."""
+    import cv2
+
+    from common.tools.detect import Detector, analyse_video
+    from common.video import write_video
+
+    small = clip_files["real"].frames[:3]
+    big = [cv2.resize(frame, (4000, 3000), interpolation=cv2.INTER_LINEAR) for frame in small]
+    source = write_video(tmp_path / "huge.avi", big, fps=25, codec="mjpeg", pix_fmt="yuvj420p")
+    del big
+    detector = Detector.load(tiny_checkpoint, "cpu")
+    tracemalloc.start()
+    try:
+        report = analyse_video(source, detector, frames=3)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 250e6, f"analysing 3 frames of 4000x3000 peaked at {peak / 1e6:.0f} MB of traced memory"
+    truth = clip_files["real"].boxes[0, 0] * (4000 / 128)
+    box = report["frames"][0]["faces"][0]["box"]
+    overlap = _iou(box, truth)
+    assert overlap >= TOOLS_FACE_BOX_MIN_IOU, f"box {box} is not where the face is in original pixels ({truth}): IoU {overlap:.2f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints, devices, outputs
+# --------------------------------------------------------------------------------------------
+
+
+class _Payload:
+    """Any class that is not a tensor: weights-only loading must refuse to unpickle it."""
+
+
+def test_bad_checkpoints_give_one_line(clip_files, tiny_checkpoint, tmp_path, capsys):
+    from common.checkpoint import save_checkpoint
+    from common.models import build_model
+
+    text = tmp_path / "notes.pt"
+    text.write_text("not a checkpoint")
+    unsafe = tmp_path / "unsafe.pt"
+    torch.save({"model": _Payload()}, unsafe)
+    raw_pickle = tmp_path / "raw.pt"
+    raw_pickle.write_bytes(pickle.dumps({"model": _Payload()}))
+    other = tmp_path / "other.pt"
+    stored = torch.load(tiny_checkpoint, weights_only=True)
+    save_checkpoint(other, build_model("mesonet", input_size=64), architecture="baseline",
+                    model_config=stored["model_config"])  # says baseline, holds MesoNet weights
+    output = tmp_path / "report.json"
+    for checkpoint, words in [(tmp_path / "missing.pt", ["missing.pt"]), (text, ["notes.pt"]), (unsafe, ["safety"]),
+                              (raw_pickle, ["raw.pt"]), (other, ["other.pt", "does not fit"])]:
+        code, err = _detect([], clip_files["real"].path, checkpoint, output, capsys)
+        _assert_one_line_error(code, err, *words)
+        assert not output.exists(), f"a report was written although the checkpoint {checkpoint.name} is bad"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_without_gpu_gives_one_line(clip_files, tiny_checkpoint, tmp_path, capsys):
+    from common.tools.detect import main
+
+    code, err = _exit_code_and_stderr(main, ["--input", str(clip_files["real"].path), "--model", str(tiny_checkpoint),
+                                             "--output", str(tmp_path / "r.json"), "--device", "cuda"], capsys)
+    _assert_one_line_error(code, err, "cuda")
+
+
+def _unwritable_folder(tmp_path: Path) -> Path:
+    """A folder this process cannot create files in (root ignores permission bits: use sysfs)."""
+    if os.geteuid() == 0:
+        return Path("/sys")
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    return folder
+
+
+def test_unwritable_or_missing_output_folder_fails_before_any_work(clip_files, tiny_checkpoint, tmp_path, capsys):
+    for output, words in [(_unwritable_folder(tmp_path) / "report.json", ["cannot write"]),
+                          (tmp_path / "no" / "such" / "folder" / "report.json", ["does not exist"])]:
+        code, err = _detect([], clip_files["real"].path, tiny_checkpoint, output, capsys)
+        _assert_one_line_error(code, err, *words)
+        assert not output.exists(), f"{output} was created"
+
+
+def test_an_existing_report_is_kept_when_the_new_run_fails(clip_files, tiny_checkpoint, tmp_path, capsys):
+    output = tmp_path / "report.json"
+    output.write_text('{"previous": true}')
+    broken = tmp_path / "broken.mp4"
+    broken.write_text("not a video")
+    code, _ = _detect([], broken, tiny_checkpoint, output, capsys)
+    assert code == 2 and output.read_text() == '{"previous": true}', "a failed run must leave the old report untouched"
+
+
+# --------------------------------------------------------------------------------------------
+# visualize_detection.py
+# --------------------------------------------------------------------------------------------
+
+
+def test_visualize_bad_inputs_give_one_line(detected, clip_files, tmp_path, capsys):
+    from common.tools.visualize import main
+
+    real, report = clip_files["real"].path, detected["real"]
+    not_json = tmp_path / "bad.json"
+    not_json.write_text("{ this is not json")
+    not_report = tmp_path / "other.json"
+    not_report.write_text(json.dumps({"predictions": [0.1, 0.9]}))
+    broken = json.loads(report.read_text())
+    broken["frames"][0]["faces"] = [] if broken["frames"][0]["faces"] else [{"box": [1, 1, 2, 2]}]
+    inconsistent = tmp_path / "inconsistent.json"
+    inconsistent.write_text(json.dumps(broken))
+    text_video = tmp_path / "text.mp4"
+    text_video.write_text("not a video")
+    good_out = tmp_path / "out.mp4"
+    cases = [
+        (["--video", str(tmp_path / "missing.mp4"), "--predictions", str(report)], ["missing.mp4"]),
+        (["--video", str(text_video), "--predictions", str(report)], ["text.mp4"]),
+        (["--video", str(real), "--predictions", str(tmp_path / "missing.json")], ["missing.json"]),
+        (["--video", str(real), "--predictions", str(not_json)], ["not valid JSON"]),
+        (["--video", str(real), "--predictions", str(not_report)], ["schema"]),
+        (["--video", str(real), "--predictions", str(inconsistent)], ["frames[0]"]),
+        (["--video", str(clip_files["two_faces"].path), "--predictions", str(report)], ["128x128"]),
+        (["--video", str(real), "--predictions", str(report), "--gradcam", "--model", str(tmp_path / "none.pt")],
+         ["none.pt"]),
+    ]
+    for argv, words in cases:
+        code, err = _exit_code_and_stderr(main, [*argv, "--output", str(good_out)], capsys)
+        _assert_one_line_error(code, err, *words)
+        assert not good_out.exists(), f"an annotated video was written for bad input {argv}"
+    for output, words in [(tmp_path / "nowhere" / "a.mp4", ["does not exist"]), (tmp_path / "a.txt", ["suffix"])]:
+        code, err = _exit_code_and_stderr(main, ["--video", str(real), "--predictions", str(report), "--output",
+                                                 str(output)], capsys)
+        _assert_one_line_error(code, err, *words)
+    assert _no_stray_files(tmp_path) == [], "temporary files were left behind"
+
+
+# --------------------------------------------------------------------------------------------
+# Real processes: the scripts as a user runs them
+# --------------------------------------------------------------------------------------------
+
+
+def _run_script(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / script), *args, "--solutions"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+
+
+def test_detect_video_script_reports_a_missing_video_in_one_line(tiny_checkpoint, tmp_path):
+    result = _run_script("detect_video.py", "--input", str(tmp_path / "suspicious_video.mp4"), "--model",
+                         str(tiny_checkpoint), "--output", str(tmp_path / "analysis_report.json"))
+    assert result.returncode == 2, f"exit status {result.returncode}; stderr {result.stderr!r}"
+    assert result.stderr.count("\n") == 1 and "suspicious_video.mp4" in result.stderr, f"stderr was {result.stderr!r}"
+
+
+def test_visualize_script_reports_bad_predictions_in_one_line(clip_files, tmp_path):
+    predictions = tmp_path / "predictions.json"
+    predictions.write_text("[1, 2, 3]")
+    result = _run_script("visualize_detection.py", "--video", str(clip_files["real"].path), "--predictions",
+                         str(predictions), "--output", str(tmp_path / "annotated_video.mp4"))
+    assert result.returncode == 2, f"exit status {result.returncode}; stderr {result.stderr!r}"
+    assert result.stderr.count("\n") == 1 and "predictions.json" in result.stderr, f"stderr was {result.stderr!r}"
