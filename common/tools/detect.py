@@ -57,8 +57,6 @@ from common.video import probe_video, sample_frames, sample_indices
 CHUNK_FRAMES = 16
 #: Frames are decoded at most this large (longer side, pixels); boxes are mapped back to the original.
 DECODE_MAX_SIDE = 1920
-#: The DFDC winner's margin of 1/3 around the box and DeepfakeBench's 1.3 are the same crop.
-FACE_SCALE = 1.3
 SUMMARY_COLUMNS = ("video", "verdict", "video_score", "threshold", "frames_sampled", "frames_with_face",
                    "frames_without_face", "report", "error")
 
@@ -106,7 +104,8 @@ class Detector:
             DeviceError: the device is not available (one line).
         """
         from common.device import resolve_device
-        from common.models import input_spec, load_detector
+        from common.models import load_detector
+        from common.tools.phase1_evaluate import checkpoint_preprocessing
         from phase1_cnn_detection.template_face_extraction import FaceExtractor
 
         path = Path(checkpoint_path)
@@ -116,11 +115,11 @@ class Detector:
         chosen = resolve_device(device)
         model, checkpoint = load_detector(path, chosen)
         model.eval()
-        size, mean, std = input_spec(checkpoint.architecture, checkpoint.model_config)
-        extractor = FaceExtractor(device=chosen, size=int(size), scale=FACE_SCALE, select="all", track=False)
+        prep = checkpoint_preprocessing(checkpoint)  # what train.py stored, else the registry's
+        extractor = FaceExtractor(device=chosen, size=prep.size, scale=prep.scale, select="all", track=False)
         return cls(model=model, checkpoint=checkpoint, checkpoint_path=path, sha256=sha256_of(path),
-                   device=chosen, size=int(size), mean=tuple(float(m) for m in mean),
-                   std=tuple(float(s) for s in std), extractor=extractor)
+                   device=chosen, size=prep.size, mean=tuple(float(m) for m in prep.mean),
+                   std=tuple(float(s) for s in prep.std), extractor=extractor)
 
     def score_crops(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Probability of FAKE for each face crop.

@@ -393,11 +393,13 @@ def compute_heatmaps(video_path: str | Path, report: dict, checkpoint_path: str 
         ``(crop, map, fake_probability)`` for the summary figure.
     """
     from common.device import resolve_device
-    from common.models import input_spec, load_detector
+    from common.models import load_detector
+    from common.tools.phase1_evaluate import checkpoint_preprocessing
 
     chosen = resolve_device(device)
     model, checkpoint = load_detector(checkpoint_path, chosen)
-    size, mean, std = input_spec(checkpoint.architecture, checkpoint.model_config)
+    prep = checkpoint_preprocessing(checkpoint)
+    size, mean, std = prep.size, prep.mean, prep.std
     wanted = [f for f in report["frames"] if f["status"] == "face"]
     maps: dict[int, list[np.ndarray | None]] = {}
     examples: list[tuple[np.ndarray, np.ndarray, float]] = []

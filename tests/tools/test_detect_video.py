@@ -126,3 +126,18 @@ def test_folder_input_writes_one_report_per_video_and_a_summary(clip_files, tiny
     assert rows["no_face.mp4"]["verdict"] == "NO_FACE", "a video without faces must be listed as NO_FACE"
     assert rows["real.mp4"]["verdict"] in ("REAL", "FAKE"), "the real clip got no verdict"
     assert json.loads((output / "real.json").read_text())["verdict"] == rows["real.mp4"]["verdict"], "CSV and report disagree"
+
+
+@pytest.mark.slow
+def test_quick_demo_trains_detects_and_draws_end_to_end(tmp_path):
+    """demo.py --quick: benchmark -> training -> detect_video -> visualize, all files written (about a minute)."""
+    from common.report import validate_report
+    from common.tools.demo import main
+
+    assert main(["--quick", "--output-dir", str(tmp_path / "demo"), "--device", "cpu"]) == 0
+    reports = sorted((tmp_path / "demo" / "reports").glob("*.json"))
+    assert [p.name.split("_")[0] for p in reports] == ["fake", "real"], f"expected a real and a fake report, got {reports}"
+    for report in reports:
+        assert validate_report(json.loads(report.read_text())) == [], f"{report.name} breaks the schema"
+    assert len(list((tmp_path / "demo" / "annotated").glob("*.mp4"))) == 2, "annotated videos are missing"
+    assert len(list((tmp_path / "demo" / "plots").glob("*.png"))) == 2, "summary plots are missing"
