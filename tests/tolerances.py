@@ -141,6 +141,10 @@ ROTATION_90_ATOL_LEVELS = 1
 BLUR_VS_SCIPY_ATOL_LEVELS = 1.0
 # (x / 255 - mean) / std in float32 vs. the same formula in float64: float32 rounding only.
 NORMALISED_TENSOR_ATOL = 1e-5
+# train.py on the 12-clip tiny benchmark (baseline CNN, 64 px, 4 frames, 8 epochs, no augmentation),
+# scored by evaluate.py on its own training videos: a working pipeline memorises them (AUC near 1);
+# labels joined to the wrong videos or inverted scores give about 0.5 or below.
+PHASE1_TOOL_MIN_TRAIN_AUC = 0.8
 
 # --- tools (detect_video, visualize_detection) ------------------------------------------------
 
