@@ -59,15 +59,16 @@ class EfficientNetB4Detector(nn.Module):
     Args:
         pretrained: start from torchvision's ImageNet weights (needs the network once).
         dropout: dropout probability before the linear layer (0.4, torchvision's own B4 value).
+        num_classes: 1 (default) for one logit per image; C > 1 for C logits.
 
     Attributes:
         backbone: torchvision's ``efficientnet_b4().features`` (the stem, 7 MBConv stages and the
             final 1x1 convolution to 1792 channels), its parameters untouched.
         pool: ``nn.AdaptiveAvgPool2d(1)``, global average pooling.
-        head: ``nn.Sequential(nn.Dropout(dropout), nn.Linear(1792, 1))``.
+        head: ``nn.Sequential(nn.Dropout(dropout), nn.Linear(1792, num_classes))``.
 
-    Shapes: forward (B, 3, H, W) float32 (ImageNet-normalised, H, W >= 32) -> (B,) logits;
-    features -> (B, 1792).
+    Shapes: forward (B, 3, H, W) float32 (ImageNet-normalised, H, W >= 32) -> (B,) logits
+    ((B, C) when num_classes = C > 1); features -> (B, 1792).
 
     Example:
         >>> model = EfficientNetB4Detector().eval()
@@ -75,13 +76,14 @@ class EfficientNetB4Detector(nn.Module):
         torch.Size([2])
     """
 
-    def __init__(self, pretrained: bool = False, dropout: float = 0.4) -> None:
+    def __init__(self, pretrained: bool = False, dropout: float = 0.4, num_classes: int = 1) -> None:
         super().__init__()
+        self.num_classes = num_classes
         reference = torchvision_efficientnet_b4(pretrained)
-        # BEGIN SOLUTION 1.5: keep reference.features as self.backbone, a global average pool nn.AdaptiveAvgPool2d(1) as self.pool, and a new head self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(FEATURE_DIM, 1)); drop reference.classifier (the 1000-class ImageNet head)
+        # BEGIN SOLUTION 1.5: keep reference.features as self.backbone, a global average pool nn.AdaptiveAvgPool2d(1) as self.pool, and a new head self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(FEATURE_DIM, num_classes)); drop reference.classifier (the 1000-class ImageNet head)
         self.backbone = reference.features
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(FEATURE_DIM, 1))
+        self.head = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(FEATURE_DIM, num_classes))
         # END SOLUTION
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,10 +91,13 @@ class EfficientNetB4Detector(nn.Module):
         return torch.flatten(self.pool(self.backbone(x)), 1)  # SOLUTION 1.5: run self.backbone, pool to (B, 1792, 1, 1) and flatten from dim 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) -> logits (B,); FAKE probability = sigmoid(logit)."""
-        return self.head(self.features(x)).squeeze(1)  # SOLUTION 1.5: apply self.head to the features and drop the last axis (B, 1) -> (B,)
+        """(B, 3, H, W) -> logits (B,) (FAKE probability = sigmoid(logit)), or (B, C) for C classes."""
+        # BEGIN SOLUTION 1.5: logits = self.head(self.features(x)); with one class drop the last axis, (B, 1) -> (B,), with squeeze(1)
+        logits = self.head(self.features(x))
+        return logits.squeeze(1) if self.num_classes == 1 else logits
+        # END SOLUTION
 
 
-def build_efficientnet_b4(pretrained: bool = False, dropout: float = 0.4) -> EfficientNetB4Detector:
-    """The detector of this module (a thin alias, named like :func:`build_xception`)."""
-    return EfficientNetB4Detector(pretrained=pretrained, dropout=dropout)
+def build_efficientnet(num_classes: int = 1, pretrained: bool = False, dropout: float = 0.4) -> EfficientNetB4Detector:
+    """An :class:`EfficientNetB4Detector` (the builder the model registry calls, like ``build_xception``)."""
+    return EfficientNetB4Detector(pretrained=pretrained, dropout=dropout, num_classes=num_classes)

@@ -72,6 +72,7 @@ def test_forward_gives_one_logit_per_image_from_the_linear_head(detector):
         logits = detector(x)
         features = detector.features(x)
     assert logits.shape == (3,), f"logits must have shape (B,), got {tuple(logits.shape)}"
+    assert eff.build_efficientnet(num_classes=3)(x).shape == (3, 3), "C classes give (B, C) logits"
     linear = detector.head[1]
     expected = features @ linear.weight.T.detach() + linear.bias.detach()
     np.testing.assert_allclose(logits.numpy(), expected[:, 0].numpy(), **EFFICIENTNET_VS_TORCHVISION,
@@ -99,5 +100,5 @@ def test_pretrained_uses_torchvisions_imagenet_weights_and_fails_offline_in_one_
 
     monkeypatch.setattr(eff, "efficientnet_b4", offline)
     with pytest.raises(CourseError, match="pretrained=False works offline") as caught:
-        eff.build_efficientnet_b4(pretrained=True)
+        eff.build_efficientnet(pretrained=True)
     assert "\n" not in str(caught.value)
