@@ -31,7 +31,7 @@ from common.synthetic.faces import IDENTITIES, FaceSprite, check_identity, load_
 from common.synthetic.manipulations import (RECIPES, Recipe, blend_into, check_method, gan_upsample,
                                             jitter_frame, swap_face)
 from common.synthetic.physiology import (BLINK_OPENNESS_THRESHOLD, BLINK_RATE_PER_MIN, HEART_RATE_BPM,
-                                         PULSE_CHANNEL_WEIGHTS, PULSE_GREEN_AMPLITUDE, BlinkSchedule, EyeShape,
+                                         PULSE_CHANNEL_WEIGHTS, PULSE_GREEN_AMPLITUDE, EyeShape,
                                          draw_blink_schedule, eye_openness, eye_points,
                                          eye_shapes_from_landmarks, lid_profile, pulse_waveform)
 from common.synthetic.scene import apply_lighting, draw_head_motion, draw_lighting, make_background, pose_matrices
