@@ -128,6 +128,27 @@ def test_folder_input_writes_one_report_per_video_and_a_summary(clip_files, tiny
     assert json.loads((output / "real.json").read_text())["verdict"] == rows["real.mp4"]["verdict"], "CSV and report disagree"
 
 
+@pytest.mark.parametrize("field, value, path", [
+    ("verdict", "REAL", "verdict"),                          # score >= threshold but verdict REAL
+    ("video_score", None, "video_score"),                     # faces found but no score
+    ("summary", {"frames_sampled": 99}, "summary.frames_sampled"),
+    ("threshold", 1.5, "threshold"),
+])
+def test_validator_names_the_field_of_an_inconsistent_report(detected, field, value, path):
+    from common.report import validate_report
+
+    report = _load(detected["fake"])
+    report["threshold"] = report["model"]["threshold"] = 0.0  # every score >= 0: the verdict must be FAKE
+    report["verdict"] = "FAKE"
+    assert validate_report(report) == [], "the baseline edited report should be valid"
+    if field == "summary":
+        report["summary"].update(value)
+    else:
+        report[field] = value
+    problems = validate_report(report)
+    assert any(problem.startswith(path) for problem in problems), f"no problem reported at {path}: {problems}"
+
+
 @pytest.mark.slow
 def test_quick_demo_trains_detects_and_draws_end_to_end(tmp_path):
     """demo.py --quick: benchmark -> training -> detect_video -> visualize, all files written (about a minute)."""
