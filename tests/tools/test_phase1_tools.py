@@ -56,7 +56,8 @@ def test_registry_lists_the_phase1_models_with_their_input_specs():
     assert models.input_spec("xceptionnet") == (299, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
 
-@pytest.mark.parametrize("name, size", [("mesonet", 64), ("baseline", 64), ("transfer", 64)])
+@pytest.mark.parametrize("name, size", [("mesonet", 64), ("baseline", 64), ("transfer", 64), ("xceptionnet", 64),
+                                        ("efficientnet", 64)])
 def test_build_model_gives_one_logit_per_image(name, size):
     from common.models import build_model, model_config
 
