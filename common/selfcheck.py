@@ -75,7 +75,9 @@ def check_sync() -> list[str]:
 
 def _run_pytest(args: list[str], score_path: Path) -> dict:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--score-json", str(score_path), *args]
-    done = subprocess.run(command, cwd=tree.ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    # one thread per run: the stub-swap runs go in parallel, one per core
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    done = subprocess.run(command, cwd=tree.ROOT, capture_output=True, text=True, env=env)
     if not score_path.exists():
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
         raise RuntimeError(f"pytest {' '.join(args)} produced no score file:\n{tail}")
