@@ -174,8 +174,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     train_transform = (EvalTransform(prep.size, prep.mean, prep.std) if args.no_augment
                        else TrainTransform(prep.size, prep.mean, prep.std, seed=args.seed))
-    train_set = FaceCropDataset(cache_dir, splits["train"], transform=train_transform)
-    val_set = FaceCropDataset(cache_dir, splits["val"], transform=EvalTransform(prep.size, prep.mean, prep.std))
+    # Shuffled batches touch every video's cache file in turn: keep as many in memory as ~2 GB allow.
+    in_memory = max(8, int(2e9 // (prep.n_frames * prep.size ** 2 * 3)))
+    train_set = FaceCropDataset(cache_dir, splits["train"], transform=train_transform, files_in_memory=in_memory)
+    val_set = FaceCropDataset(cache_dir, splits["val"], transform=EvalTransform(prep.size, prep.mean, prep.std),
+                              files_in_memory=in_memory)
     if len(train_set) == 0 or len(val_set) == 0:
         raise DatasetLayoutError(f"no faces found in the {'train' if len(train_set) == 0 else 'val'} videos")
 
