@@ -34,7 +34,7 @@ class DemoSize:
     detect_frames: int
 
 
-FULL = DemoSize(clips=60, clip_frames=32, train_frames=12, epochs=12, detect_frames=32)
+FULL = DemoSize(clips=60, clip_frames=32, train_frames=8, epochs=6, detect_frames=32)
 QUICK = DemoSize(clips=16, clip_frames=12, train_frames=4, epochs=1, detect_frames=6)
 DEMO_MODEL = "baseline"
 DEMO_IMAGE_SIZE = 128
