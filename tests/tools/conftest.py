@@ -24,11 +24,12 @@ TOOLS_NEED_SOLUTIONS = (
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def solutions_tree() -> None:
     """Skip the test unless the reference solutions are the active tree (mark modules with
     ``pytestmark = pytest.mark.usefixtures("solutions_tree")``). Checked at test time: the tree is
-    chosen by the root conftest after this file is imported."""
+    chosen by the root conftest after this file is imported. Session-scoped so that it runs before
+    the session fixtures that build models (which would meet the templates' TODOs)."""
     if tree.active_name() != "solutions":
         pytest.skip(TOOLS_NEED_SOLUTIONS)
 
