@@ -26,7 +26,6 @@ import os
 import pickle
 import platform
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +36,7 @@ import torch
 from torch import nn
 
 import common
+from common.atomic import atomic_output
 from common.errors import CheckpointError
 
 FORMAT_NAME = "deepfake-course-checkpoint"
@@ -194,17 +194,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, architecture: 
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(payload, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(target) as temporary:
+        torch.save(payload, temporary)
     return target
 
 
@@ -246,7 +237,7 @@ def _read_torch_file(path: Path, map_location: Any) -> Any:
                 "cannot read (not a tensors-only torch file)"
             ) from None
         raise CheckpointError(f"checkpoint {path} is not a PyTorch file (unrecognised contents)") from None
-    except (RuntimeError, EOFError, KeyError, ValueError, OSError, IndexError) as error:
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError, IndexError):
         if header.startswith(b"PK"):
             raise CheckpointError(f"checkpoint {path} is a corrupt or truncated PyTorch file") from None
         raise CheckpointError(f"checkpoint {path} is not a PyTorch file (unrecognised contents)") from None

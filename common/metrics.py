@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,6 +29,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
+
+from common.atomic import atomic_output
 
 AGGREGATIONS: tuple[str, ...] = ("mean", "median", "max", "confident")
 """Names accepted by :func:`aggregate_scores` and :func:`video_scores`."""
@@ -376,16 +377,9 @@ def frame_and_video_report(frame_ids: Sequence, video_ids: Sequence, labels: Seq
 def _save_figure_atomically(figure: Figure, path: str | os.PathLike) -> Path:
     """Render ``figure`` as a PNG to a temporary file beside ``path``, then rename it into place."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            figure.savefig(file, format="png", dpi=120, bbox_inches="tight")
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(target) as temporary:
+        figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
     return target
 
 

@@ -57,7 +57,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -68,6 +67,7 @@ import av.error
 import cv2
 import numpy as np
 
+from common.atomic import atomic_output
 from common.errors import VideoError
 
 __all__ = [
@@ -887,13 +887,8 @@ def write_video(
         raise _cannot_write(path, "no frames to write (the frame sequence is empty)")
     first_rgb = _checked_frame(first, 0, path)
     _prepare_output_folder(path)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
-    try:
+    with atomic_output(path) as temporary:
         _encode_to(temporary, path, first_rgb, rest, fps, crf=crf, codec=codec, pix_fmt=pix_fmt)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -946,7 +941,7 @@ def _add_video_stream(container, path: Path, first_even: np.ndarray, fps, crf, c
     """Add and configure the output video stream; VideoError for an unknown codec."""
     try:
         stream = container.add_stream(codec, rate=_frame_rate(float(fps)))
-    except (ValueError, av.error.FFmpegError) as error:
+    except (ValueError, av.error.FFmpegError):
         raise _cannot_write(path, f"encoder '{codec}' is not available in this FFmpeg build") from None
     stream.height, stream.width = first_even.shape[:2]
     stream.pix_fmt = pix_fmt

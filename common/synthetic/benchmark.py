@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from common.atomic import atomic_output
 from common.errors import CourseError
 from common.synthetic.faces import IDENTITIES
 from common.synthetic.manipulations import FAKE_METHODS, check_method
@@ -166,9 +167,8 @@ def write_benchmark(out_dir: str | os.PathLike, *, n_clips: int = 200, seed: int
         })
     manifest = {"name": BENCHMARK_NAME, "version": MANIFEST_VERSION, "seed": int(seed), "fps": float(fps),
                 "clips": entries}
-    temporary = manifest_path.with_name(MANIFEST_NAME + ".partial")
-    temporary.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, manifest_path)
+    with atomic_output(manifest_path) as temporary:
+        temporary.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest_path
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.atomic import atomic_output
 from common.errors import DatasetLayoutError
 
 _ARRAY_FIELDS = ("boxes", "eye_landmarks", "eye_openness", "blink_frames", "blink_times_s",
@@ -83,10 +84,9 @@ class ClipTruth:
     def save(self, path: str | os.PathLike) -> Path:
         """Write to a compressed ``.npz`` (atomically: a temporary file then a rename). Returns the path."""
         path = Path(path)
-        temporary = path.with_name(path.name + ".partial.npz")
         arrays = {name: getattr(self, name) for name in _ARRAY_FIELDS}
-        np.savez_compressed(temporary, metadata=np.array(json.dumps(self.metadata())), **arrays)
-        os.replace(temporary, path)
+        with atomic_output(path) as temporary:
+            np.savez_compressed(temporary, metadata=np.array(json.dumps(self.metadata())), **arrays)
         return path
 
     @classmethod

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,12 @@ import torch
 from torch import nn
 
 from common import checkpoint as checkpoint_module
-from common.checkpoint import Checkpoint, load_checkpoint, load_state_into, save_checkpoint
+from common.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    load_state_into,
+    save_checkpoint,
+)
 from common.errors import CheckpointError, CourseError
 
 pytestmark = pytest.mark.foundation
@@ -103,7 +109,7 @@ def test_a_failed_save_keeps_the_previous_checkpoint_and_leaves_no_temporary_fil
     before = path.read_bytes()
 
     def crash_half_way(payload, file):
-        file.write(b"half a checkpoint")
+        Path(file).write_bytes(b"half a checkpoint")
         raise OSError("disk full")
 
     monkeypatch.setattr(checkpoint_module.torch, "save", crash_half_way)

@@ -1,0 +1,39 @@
+"""Atomic file output: a file the course writes is either complete or absent.
+
+Every writer (videos, checkpoints, reports, caches, plots, manifests) goes through
+:func:`atomic_output`: it writes to a hidden temporary file in the destination folder and renames
+it over the destination (``os.replace``, atomic on POSIX and Windows) only when writing finished.
+An exception, a Ctrl-C or a full disk leaves the previous file, or nothing, never half a file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path to write to; on success it replaces ``path``, on any error it is removed.
+
+    The temporary file sits in the same folder (so the rename never crosses file systems) and ends
+    with the destination's suffix (so libraries that pick a format from the suffix, e.g. a video
+    container or ``np.savez``, behave as for the real name). Missing folders are created.
+
+    Example:
+        >>> with atomic_output("report.json") as temporary:     # doctest: +SKIP
+        ...     temporary.write_text("{}")
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".tmp{target.suffix}")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
