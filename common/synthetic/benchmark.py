@@ -83,11 +83,15 @@ def _fakes_per_split(per_split: dict[str, int], fake_fraction: float) -> dict[st
 def plan_clips(n_clips: int, seed: int, methods: list[str], fake_fraction: float) -> list[dict]:
     """Decide every clip before rendering any: split, method, identity, swap source and seed.
 
-    round(fake_fraction * n_clips) clips are fakes, shared among the splits in proportion, the methods cycling evenly
-    (continuing from one split to the next);
-    target identities cycle through the split's identities (shuffled) and a swap source is
-    another identity of the same split. Returns a list of dicts with keys clip_id, split, method,
-    identity, source_identity, seed.
+    As in FaceForensics++, every fake is made FROM a real clip of its split: it shares that
+    original's identity and seed, hence its background, head motion, lighting, blinks, pulse and
+    noise, and differs only by the manipulation. A detector therefore cannot tell real from fake by
+    who is shown or where; it has to find the artefact. round(fake_fraction * n_clips) clips are
+    fakes, shared among the splits in proportion, the methods cycling evenly; the originals'
+    identities cycle through the split's identities (shuffled), and a swap source is another
+    identity of the same split. With no real clip in a split (fake_fraction = 1) each fake gets a
+    scene of its own. Returns a list of dicts with keys clip_id, split, method, identity,
+    source_identity, seed, original (the clip_id of the real clip it was made from, or None).
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
     split_of = assign_splits(IDENTITIES, seed)
@@ -96,22 +100,48 @@ def plan_clips(n_clips: int, seed: int, methods: list[str], fake_fraction: float
     fakes_per_split = _fakes_per_split(per_split, fake_fraction)
     for split, count in per_split.items():
         members = [name for name in IDENTITIES if split_of[name] == split]
+        members = [members[k] for k in rng.permutation(len(members))]
         n_fake = fakes_per_split[split]
-        clip_methods = ["real"] * (count - n_fake) + [methods[(n_fakes_so_far + k) % len(methods)] for k in range(n_fake)]
-        n_fakes_so_far += n_fake
-        clip_methods = [clip_methods[k] for k in rng.permutation(count)]
-        targets = [members[k % len(members)] for k in range(count)]
-        targets = [targets[k] for k in rng.permutation(count)]
-        for method, identity in zip(clip_methods, targets):
+        n_real = count - n_fake
+        originals = []
+        for k in range(n_real):
+            clip_seed = int(np.random.SeedSequence([seed, 3, index]).generate_state(1)[0])
+            originals.append({"clip_id": f"clip_{index:05d}", "split": split, "method": "real",
+                              "identity": members[k % len(members)], "source_identity": None,
+                              "seed": clip_seed, "original": None})
+            index += 1
+        fakes = []
+        for k in range(n_fake):
+            method = methods[(n_fakes_so_far + k) % len(methods)]
+            if originals:
+                base = originals[k % len(originals)]
+                identity, clip_seed, original = base["identity"], base["seed"], base["clip_id"]
+            else:
+                identity = members[k % len(members)]
+                clip_seed = int(np.random.SeedSequence([seed, 3, index]).generate_state(1)[0])
+                original = None
             source = None
             if method in ("FaceSwap", "Deepfake"):
                 others = [name for name in members if name != identity]
                 source = others[int(rng.integers(len(others)))]
-            clip_seed = int(np.random.SeedSequence([seed, 3, index]).generate_state(1)[0])
-            plans.append({"clip_id": f"clip_{index:05d}", "split": split, "method": method,
-                          "identity": identity, "source_identity": source, "seed": clip_seed})
+            fakes.append({"clip_id": f"clip_{index:05d}", "split": split, "method": method, "identity": identity,
+                          "source_identity": source, "seed": clip_seed, "original": original})
             index += 1
-    return plans
+        n_fakes_so_far += n_fake
+        plans.extend(originals + fakes)
+    return _renumber_shuffled(plans, rng)
+
+
+def _renumber_shuffled(plans: list[dict], rng: np.random.Generator) -> list[dict]:
+    """Shuffle the clips within each split and number them in that order, so that a clip id says
+    nothing about its label (originals would otherwise come first)."""
+    shuffled = []
+    for split in SPLITS:
+        members = [plan for plan in plans if plan["split"] == split]
+        shuffled += [members[k] for k in rng.permutation(len(members))]
+    new_id = {plan["clip_id"]: f"clip_{number:05d}" for number, plan in enumerate(shuffled)}
+    return [{**plan, "clip_id": new_id[plan["clip_id"]],
+             "original": new_id.get(plan["original"]) if plan["original"] else None} for plan in shuffled]
 
 
 def write_benchmark(out_dir: str | os.PathLike, *, n_clips: int = 200, seed: int = 0, n_frames: int = 64,
@@ -161,7 +191,7 @@ def write_benchmark(out_dir: str | os.PathLike, *, n_clips: int = 200, seed: int
             "file": video.as_posix(), "clip_id": plan["clip_id"], "label": clip.truth.label,
             "method": plan["method"], "identity": plan["identity"], "group": plan["identity"],
             "split": plan["split"], "n_frames": int(n_frames), "size": int(size),
-            "heart_rate_bpm": clip.truth.heart_rate_bpm,
+            "original": plan["original"], "heart_rate_bpm": clip.truth.heart_rate_bpm,
             "blink_times_s": [round(float(t), 6) for t in clip.truth.blink_times_s],
             "truth": truth.as_posix(),
         })

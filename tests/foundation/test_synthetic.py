@@ -27,7 +27,7 @@ pytestmark = pytest.mark.foundation
 
 FPS = 25.0
 MANIFEST_CLIP_KEYS = {"file", "clip_id", "label", "method", "identity", "group", "split", "n_frames", "size",
-                      "heart_rate_bpm", "blink_times_s", "truth"}
+                      "heart_rate_bpm", "blink_times_s", "truth", "original"}
 
 
 @pytest.fixture(scope="module")
@@ -273,6 +273,22 @@ def written_benchmark(tmp_path_factory):
     out = tmp_path_factory.mktemp("mini_forensics")
     manifest_path = write_benchmark(out, n_clips=8, seed=3, n_frames=10, size=64, progress=False)
     return out, manifest_path
+
+
+def test_every_fake_is_made_from_a_real_clip_of_its_split_like_faceforensics(written_benchmark):
+    _, manifest_path = written_benchmark
+    clips = {entry["clip_id"]: entry for entry in json.loads(manifest_path.read_text())["clips"]}
+    fakes = [entry for entry in clips.values() if entry["label"] == 1]
+    assert fakes, "the fixture benchmark must contain fakes"
+    for fake in fakes:
+        if fake["original"] is None:
+            assert not any(c["label"] == 0 and c["split"] == fake["split"] for c in clips.values()), (
+                "a fake may lack an original only in a split without real clips")
+            continue
+        original = clips[fake["original"]]
+        assert original["label"] == 0, "a fake's original is a real clip"
+        assert (original["identity"], original["split"]) == (fake["identity"], fake["split"]), (
+            "a fake shares its original's identity and split: only the manipulation tells them apart")
 
 
 def test_manifest_round_trip(written_benchmark):
