@@ -374,7 +374,7 @@ def frame_and_video_report(frame_ids: Sequence, video_ids: Sequence, labels: Seq
 # --------------------------------------------------------------------------------------------
 
 
-def _save_figure_atomically(figure: Figure, path: str | os.PathLike) -> Path:
+def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     """Render ``figure`` as a PNG to a temporary file beside ``path``, then rename it into place."""
     target = Path(path)
     FigureCanvasAgg(figure)
@@ -407,7 +407,7 @@ def plot_roc(y_true: Sequence[int] | np.ndarray, y_score: Sequence[float] | np.n
     axes.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate (REAL called FAKE)",
              ylabel="true positive rate (FAKE caught)", title=title)
     axes.legend(loc="lower right")
-    return _save_figure_atomically(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_confusion_matrix(cm: Sequence[Sequence[int]] | np.ndarray, path: str | os.PathLike,
@@ -436,7 +436,7 @@ def plot_confusion_matrix(cm: Sequence[Sequence[int]] | np.ndarray, path: str | 
     axes.set(xticks=[0, 1], yticks=[0, 1], xticklabels=labels, yticklabels=labels,
              xlabel="predicted", ylabel="true", title=title)
     figure.colorbar(image, ax=axes, label="share of the true class")
-    return _save_figure_atomically(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_score_histogram(y_true: Sequence[int] | np.ndarray, y_score: Sequence[float] | np.ndarray,
@@ -463,7 +463,7 @@ def plot_score_histogram(y_true: Sequence[int] | np.ndarray, y_score: Sequence[f
         axes.axvline(threshold, color="black", ls="--", label=f"threshold {threshold:.2f}")
     axes.set(xlim=(0, 1), xlabel="score = P(FAKE)", ylabel="samples", title=title)
     axes.legend()
-    return _save_figure_atomically(figure, path)
+    return save_figure(figure, path)
 
 
 # --------------------------------------------------------------------------------------------

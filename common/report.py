@@ -24,11 +24,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from common.atomic import atomic_output
 from common.errors import CourseError
 
 SCHEMA_NAME = "deepfake-course-report"
@@ -352,17 +352,11 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
         raise CourseError(f"cannot write '{path}': folder '{folder}' does not exist")
     if path.is_dir():
         raise CourseError(f"cannot write '{path}': it is a folder")
-    temporary = folder / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        with atomic_output(path) as temporary:
+            temporary.write_text(text, encoding="utf-8")
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise CourseError(f"cannot write '{path}': {error.strerror or error}") from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -447,7 +447,7 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from common.metrics import _save_figure_atomically
+    from common.metrics import save_figure
 
     view = ReportView.from_report(report)
     chosen = _chosen_examples(examples, n_examples)
@@ -479,7 +479,7 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
         sub.set_title(f"P(FAKE) {probability:.2f}", fontsize=9)
         sub.axis("off")
     figure.tight_layout()
-    return _save_figure_atomically(figure, path)
+    return save_figure(figure, path)
 
 
 def _chosen_examples(examples: Sequence, n: int) -> list:
