@@ -3,7 +3,8 @@
 1. templates: every template is exactly what its solution generates, markers are well formed,
    and every module of both trees imports;
 2. sync: templates and solutions expose the same modules, public names, signatures and docstrings;
-3. tasks: every task has points, at least one solution block (hence a hint) and at least one test;
+3. tasks: every task has points, at least one solution block (hence a hint), a section in
+   IMPLEMENTATION_GUIDE.md and at least one test;
 4. all TODO: on the templates every graded test ends as TODO and none passes already;
 5. stub swap: for each task, a copy of the solutions where only that task's blocks are replaced by
    their generated stubs makes every test of that task fail (a test that still passes asserts
@@ -84,9 +85,16 @@ def _run_pytest(args: list[str], score_path: Path) -> dict:
     return json.loads(score_path.read_text(encoding="utf-8"))
 
 
+def _guide_headings() -> set[str]:
+    guide = tree.ROOT / "IMPLEMENTATION_GUIDE.md"
+    text = guide.read_text(encoding="utf-8") if guide.exists() else ""
+    return {line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")}
+
+
 def check_tasks(tasks: dict[str, Task], scores: dict) -> list[str]:
     problems = []
     tests_per_task = {row["task"]: row["tests"] for row in scores["tasks"]}
+    headings = _guide_headings()
     for task in tasks.values():
         file = tree.SOLUTIONS_ROOT / tree.PHASES[task.phase - 1] / task.file
         if task.points <= 0:
@@ -95,6 +103,8 @@ def check_tasks(tasks: dict[str, Task], scores: dict) -> list[str]:
             problems.append(f"task {task.id}: its file {file.relative_to(tree.ROOT)} does not exist")
         elif not any(b.task == task.id for b in templates.find_blocks(file.read_text(encoding="utf-8"), str(file))):
             problems.append(f"task {task.id}: no '# BEGIN SOLUTION {task.id}: <hint>' block in {file.relative_to(tree.ROOT)}")
+        if task.guide not in headings:
+            problems.append(f"task {task.id}: IMPLEMENTATION_GUIDE.md has no section '{task.guide}' (its TODOs point there)")
         if not tests_per_task.get(task.id):
             problems.append(f"task {task.id}: no test carries @pytest.mark.task({task.id!r})")
     return problems
@@ -163,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     report(2, "templates and solutions expose the same API", check_sync)
     with tempfile.TemporaryDirectory() as tmp:
         template_scores = _run_pytest(GRADED_TEST_DIRS, Path(tmp) / "templates.json")
-    report(3, f"every task ({len(tasks)}) has points, a hint and tests", lambda: check_tasks(tasks, template_scores))
+    report(3, f"every task ({len(tasks)}) has points, a hint, a guide section and tests", lambda: check_tasks(tasks, template_scores))
     report(4, "on the templates every graded test is TODO", lambda: check_all_todo(template_scores))
     if args.skip_stub_swap:
         print("self-check 5/5 stub swap: skipped (--skip-stub-swap)")
