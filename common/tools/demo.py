@@ -34,9 +34,13 @@ class DemoSize:
     detect_frames: int
 
 
-FULL = DemoSize(clips=60, clip_frames=32, train_frames=8, epochs=6, detect_frames=32)
+FULL = DemoSize(clips=80, clip_frames=32, train_frames=16, epochs=10, detect_frames=32)
 QUICK = DemoSize(clips=16, clip_frames=12, train_frames=4, epochs=1, detect_frames=6)
 DEMO_MODEL = "baseline"
+# The demo's fakes carry the GAN-upsampling artefact (Durall et al. 2020): a small CNN learns its
+# periodic grid from a few dozen clips on a CPU. Face swaps need far more training data than a
+# demo can afford (IMPLEMENTATION_GUIDE.md, "Phase 1 tools"); train.py's synthetic default has both.
+DEMO_METHODS = ("GANUpsample",)
 DEMO_IMAGE_SIZE = 128
 
 
@@ -63,12 +67,13 @@ def train_detector(output_dir: Path, size: DemoSize, device: str, seed: int, qui
     from common.tools import phase1_train
 
     benchmark = phase1_train.ensure_synthetic_benchmark(
-        output_dir / "mini-forensics", n_clips=size.clips, n_frames=size.clip_frames, seed=seed, progress=not quiet)
+        output_dir / "mini-forensics", n_clips=size.clips, n_frames=size.clip_frames, seed=seed, progress=not quiet,
+        methods=DEMO_METHODS)
     argv = ["--dataset", "synthetic", "--data-root", str(benchmark), "--model", DEMO_MODEL,
             "--image-size", str(DEMO_IMAGE_SIZE), "--epochs", str(size.epochs), "--batch-size", "32",
             "--frames", str(size.train_frames), "--device", device, "--output-dir", str(output_dir / "training"),
             "--checkpoint", str(output_dir / "demo_detector.pt"), "--seed", str(seed),
-            "--patience", str(max(size.epochs, 1))]
+            "--patience", str(max(size.epochs, 1)), "--no-augment"]
     if quiet:
         argv.append("--quiet")
     return phase1_train.train(phase1_train.build_parser().parse_args(argv))

@@ -53,11 +53,11 @@ SYNTHETIC_SPATIAL_METHODS = ("FaceSwap", "GANUpsample")
 
 
 def ensure_synthetic_benchmark(root: Path, *, n_clips: int, n_frames: int, size: int = 128, seed: int = 0,
-                               progress: bool = True) -> Path:
+                               progress: bool = True, methods: tuple[str, ...] = SYNTHETIC_SPATIAL_METHODS) -> Path:
     """Generate a spatial-only mini-forensics benchmark at ``root`` unless one is already there.
 
-    Returns ``root``. The benchmark holds real clips and FaceSwap / GANUpsample fakes, identities
-    split 70/15/15 (``common.synthetic.write_benchmark``).
+    Returns ``root``. The benchmark holds real clips and fakes of ``methods`` (default FaceSwap and
+    GANUpsample), identities split 70/15/15 (``common.synthetic.write_benchmark``).
     """
     if (root / "manifest.json").is_file():
         return root
@@ -65,7 +65,7 @@ def ensure_synthetic_benchmark(root: Path, *, n_clips: int, n_frames: int, size:
 
     print(f"generating the mini-forensics benchmark ({n_clips} clips of {n_frames} frames) in {root}")
     write_benchmark(root, n_clips=n_clips, seed=seed, n_frames=n_frames, size=size,
-                    methods=list(SYNTHETIC_SPATIAL_METHODS), progress=progress)
+                    methods=list(methods), progress=progress)
     return root
 
 
