@@ -32,6 +32,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -39,6 +40,9 @@ import numpy as np
 from common.errors import CourseError
 from common.report import read_report
 from common.video import VideoInfo, iter_frames, probe_video, sample_frames, write_video
+
+if TYPE_CHECKING:
+    from torch import nn
 
 GREY = (150, 150, 150)
 WHITE = (255, 255, 255)
@@ -303,7 +307,7 @@ def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | Non
 # --------------------------------------------------------------------------------------------
 
 
-def last_conv_layer(model) -> "torch.nn.Module":
+def last_conv_layer(model: "nn.Module") -> "nn.Module":
     """The last ``nn.Conv2d`` of ``model`` in module order: the usual Grad-CAM target layer.
 
     Its feature maps are the most semantic ones that still have a spatial layout (for Xception,

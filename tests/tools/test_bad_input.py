@@ -17,7 +17,6 @@ import tracemalloc
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 import torch
 

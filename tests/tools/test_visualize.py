@@ -117,7 +117,7 @@ def _gradcam_by_hand(model: torch.nn.Module, images: torch.Tensor, layer: torch.
     weights = grads.mean(dim=(2, 3), keepdim=True)
     maps = torch.relu((weights * stored["a"]).sum(dim=1)).detach().numpy()
     size = images.shape[-1]
-    out = []
+
     def min_max(values: np.ndarray) -> np.ndarray:
         values = values - values.min()
         return values / values.max() if values.max() > 0 else values
