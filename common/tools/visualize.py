@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 GREY = (150, 150, 150)
 WHITE = (255, 255, 255)
+DEFAULT_MIN_SIDE = 360
+"""Videos whose shortest side is below this are enlarged before drawing (labels need ~360 px)."""
 
 # --------------------------------------------------------------------------------------------
 # Colours and geometry
@@ -268,7 +270,25 @@ def check_report_matches_video(report: dict, info: VideoInfo, video_path: Path) 
         )
 
 
+def enlargement_factor(width: int, height: int, min_side: int | None) -> int:
+    """Whole-number factor that brings the shortest side to at least ``min_side`` pixels (1 if it is
+    already there or ``min_side`` is None or 0). Example: 128x128 with min_side 360 -> 3."""
+    if not min_side or min(width, height) >= min_side:
+        return 1
+    return int(np.ceil(min_side / min(width, height)))
+
+
+def enlarge(frame: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement by a whole-number factor: every source pixel becomes a
+    ``factor`` x ``factor`` block, so no detail is invented or smoothed away (the frame stays
+    evidence), and annotation text has room to be readable."""
+    if factor == 1:
+        return frame
+    return np.ascontiguousarray(np.repeat(np.repeat(frame, factor, axis=0), factor, axis=1))
+
+
 def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | None = None,
+                    min_side: int | None = None,
                     heatmaps: dict[int, list[np.ndarray | None]] | None = None) -> Iterator[np.ndarray]:
     """Yield every frame of the video with the report drawn on it.
 
@@ -276,6 +296,8 @@ def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | Non
         video_path: the analysed video.
         report: a validated report (see :func:`common.report.read_report`).
         max_side: shrink output frames so the longest side is at most this (None: original size).
+        min_side: enlarge small frames by a whole-number factor (:func:`enlarge`) so the shortest
+            side is at least this (None or 0: never enlarge).
         heatmaps: optional Grad-CAM maps, ``{sampled frame index: [map per face]}``.
 
     Yields:
@@ -285,6 +307,7 @@ def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | Non
     info = probe_video(video_path)
     for index, _, frame in iter_frames(video_path, max_side=max_side):
         frame = np.ascontiguousarray(frame)
+        frame = enlarge(frame, enlargement_factor(frame.shape[1], frame.shape[0], min_side))
         scale = frame.shape[1] / info.width
         if len(view.sampled_indices):
             position = nearest_sampled_position(view.sampled_indices, index)
@@ -516,6 +539,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="device for --gradcam: auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--max-side", type=int, default=None,
                         help="shrink output frames so the longest side is at most this many pixels")
+    parser.add_argument("--min-side", type=int, default=DEFAULT_MIN_SIDE,
+                        help="enlarge smaller videos (nearest neighbour, whole-number factor) so the shortest "
+                             f"side is at least this many pixels and the labels are readable; 0: keep the size "
+                             f"(default {DEFAULT_MIN_SIDE})")
     add_tree_argument(parser)
     return parser
 
@@ -532,8 +559,10 @@ def _check_output_path(path: Path, suffixes: tuple[str, ...], what: str) -> None
 
 def visualize(video: str | Path, predictions: str | Path, output: str | Path, *, summary: str | Path | None = None,
               gradcam: bool = False, model: str | Path | None = None, device: str = "auto",
-              max_side: int | None = None) -> dict:
+              max_side: int | None = None, min_side: int | None = DEFAULT_MIN_SIDE) -> dict:
     """Library entry point of ``visualize_detection.py``: write the annotated video (and summary).
+
+    ``max_side`` shrinks large videos, ``min_side`` enlarges small ones (see :func:`annotate_frames`).
 
     Returns:
         ``{"video": Path, "summary": Path | None, "frames_written": int}``.
@@ -548,6 +577,10 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
         _check_output_path(Path(summary), (".png",), "summary figure")
     if max_side is not None and max_side < 16:
         raise CourseError(f"--max-side must be at least 16 pixels, got {max_side}")
+    if min_side is not None and not 0 <= min_side <= 4096:
+        raise CourseError(f"--min-side must be between 0 and 4096 pixels, got {min_side}")
+    if max_side is not None and min_side and min_side > max_side:
+        raise CourseError(f"--min-side {min_side} is larger than --max-side {max_side}")
     report = read_report(predictions)
     info = probe_video(video)
     check_report_matches_video(report, info, video)
@@ -558,7 +591,8 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
             raise CourseError(f"--gradcam needs the detector checkpoint; '{checkpoint}' does not exist (pass --model)")
         heatmaps, examples = compute_heatmaps(video, report, checkpoint, device=device)
     counter = _Counter()
-    write_video(output, counter.count(annotate_frames(video, report, max_side=max_side, heatmaps=heatmaps)), fps=info.fps)
+    frames = annotate_frames(video, report, max_side=max_side, min_side=min_side, heatmaps=heatmaps)
+    write_video(output, counter.count(frames), fps=info.fps)
     summary_path = plot_summary(report, summary, examples) if summary is not None else None
     return {"video": output, "summary": summary_path, "frames_written": counter.n}
 
@@ -584,7 +618,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.gradcam is False and args.model is not None:
         raise CourseError("--model is only used with --gradcam")
     result = visualize(args.video, args.predictions, args.output, summary=args.summary, gradcam=args.gradcam,
-                       model=args.model, device=args.device, max_side=args.max_side)
+                       model=args.model, device=args.device, max_side=args.max_side,
+                       min_side=args.min_side)
     print(f"annotated video: {result['video']} ({result['frames_written']} frames)")
     if result["summary"] is not None:
         print(f"summary figure:  {result['summary']}")

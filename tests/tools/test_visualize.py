@@ -34,9 +34,10 @@ def _with_scores(report: dict, probability: float) -> dict:
     return edited
 
 
-def _edge_colour(frame: np.ndarray, box: list[float]) -> np.ndarray:
-    """Mean RGB along the left and right edges of a drawn box (2 px wide lines), away from the corners."""
-    x1, y1, x2, y2 = (int(round(v)) for v in box)
+def _edge_colour(frame: np.ndarray, box: list[float], scale: float = 1.0) -> np.ndarray:
+    """Mean RGB along the left and right edges of a drawn box (2 px wide lines), away from the corners.
+    ``scale``: output pixels per source pixel."""
+    x1, y1, x2, y2 = (int(round(v * scale)) for v in box)
     rows = slice(y1 + 4, y2 - 4)
     edge = np.concatenate([frame[rows, x1 - 1:x1 + 1], frame[rows, x2 - 1:x2 + 1]], axis=1)
     return edge.reshape(-1, 3).mean(axis=0)
@@ -51,7 +52,44 @@ def test_annotated_video_decodes_with_the_source_frame_count_and_size(detected, 
     frames, codec = _decode_all(output)
     assert codec == "h264", f"the annotated video is {codec}, not a playable H.264 stream"
     assert len(frames) == 24, f"annotated video has {len(frames)} frames, the source has 24"
-    assert frames[0].shape == (128, 128, 3), f"annotated frame size {frames[0].shape} differs from the source"
+    assert frames[0].shape == (384, 384, 3), (
+        f"a 128-px video should be enlarged 3x (shortest side >= 360 px) for readable labels, got {frames[0].shape}")
+
+
+def test_min_side_zero_keeps_the_source_size(detected, clip_files, tmp_path):
+    from common.tools.visualize import main
+
+    output = tmp_path / "annotated.mp4"
+    assert main(["--video", str(clip_files["real"].path), "--predictions", str(detected["real"]),
+                 "--output", str(output), "--min-side", "0"]) == 0
+    frames, _ = _decode_all(output)
+    assert frames[0].shape == (128, 128, 3), f"--min-side 0 must keep the source size, got {frames[0].shape}"
+
+
+@pytest.mark.parametrize("width, height, min_side, factor", [(128, 128, 360, 3), (640, 480, 360, 1),
+                                                             (300, 200, 360, 2), (64, 96, 0, 1), (64, 96, None, 1)])
+def test_enlargement_factor_is_the_smallest_whole_number_reaching_min_side(width, height, min_side, factor):
+    from common.tools.visualize import enlargement_factor
+
+    assert enlargement_factor(width, height, min_side) == factor
+
+
+def test_enlarge_repeats_each_pixel_as_a_block_like_kron():
+    from common.tools.visualize import enlarge
+
+    frame = np.random.default_rng(0).integers(0, 256, size=(5, 7, 3), dtype=np.uint8)
+    expected = np.kron(frame, np.ones((3, 3, 1), dtype=np.uint8))  # numpy's Kronecker product as the oracle
+    np.testing.assert_array_equal(enlarge(frame, 3), expected)
+
+
+def test_bad_min_side_is_one_line_error(detected, clip_files, tmp_path):
+    from common.errors import CourseError
+    from common.tools.visualize import main
+
+    with pytest.raises(CourseError, match="--min-side"):
+        main(["--video", str(clip_files["real"].path), "--predictions", str(detected["real"]),
+              "--output", str(tmp_path / "a.mp4"), "--min-side", "-5"])
+    assert not (tmp_path / "a.mp4").exists()
 
 
 @pytest.mark.parametrize("probability, dominant", [(0.95, "red"), (0.05, "green")])
@@ -65,7 +103,8 @@ def test_face_box_colour_follows_its_fake_probability(detected, clip_files, tmp_
     assert main(["--video", str(clip_files["real"].path), "--predictions", str(predictions), "--output", str(output)]) == 0
     frames, _ = _decode_all(output)
     entry = next(f for f in report["frames"] if f["status"] == "face")
-    red, green, blue = _edge_colour(frames[entry["index"]], entry["faces"][0]["box"])
+    scale = frames[0].shape[1] / 128
+    red, green, blue = _edge_colour(frames[entry["index"]], entry["faces"][0]["box"], scale)
     if dominant == "red":
         assert red > 150 and red > 2 * green and red > 2 * blue, f"a P(FAKE)=0.95 box should be red, got RGB {red:.0f},{green:.0f},{blue:.0f}"
     else:
