@@ -76,6 +76,9 @@ SYNTH_UPSAMPLING_ENERGY_RATIO = 4.0
 SYNTH_FLICKER_DIFFERENCE_RATIO = 1.5
 # Face swap: mean absolute change (gray levels) inside the mask's core.
 SYNTH_SWAP_MIN_CHANGE = 8.0
+# Face swap rendered at lower resolution (FWA): Immerkaer's noise estimate inside the swapped face
+# vs the same place in the real clip (about 0.15 measured; 0.5-0.75 for a swap at full resolution).
+SYNTH_SWAP_NOISE_RATIO_MAX = 0.3
 
 # --- training loop ---------------------------------------------------------------------------
 

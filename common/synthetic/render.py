@@ -9,8 +9,9 @@ A clip is drawn frame by frame like a simple 2-D animation of a real photograph:
 3. the sprite is rotated, scaled and moved by the head motion and composited over a textured
    background; the light changes slowly (:mod:`.scene`);
 4. sensor noise is added (it also dithers the sub-gray-level pulse so it survives quantisation);
-5. frame-level manipulations (GAN-style upsampling, temporal flicker) are blended into the face
-   region; the frame is quantised to uint8. H.264 compression happens when the clip is written.
+5. frame-level manipulations (a face-swap's lower resolution, GAN-style upsampling, temporal
+   flicker) are blended into the face region; the frame is quantised to uint8. H.264 compression
+   happens when the clip is written.
 
 Every random draw comes from generators spawned from ``seed`` in a fixed order, one stream per
 concern (identity, scene, physiology, noise, manipulation). So the same seed gives the same clip,
@@ -29,7 +30,7 @@ import numpy as np
 from common.errors import CourseError
 from common.synthetic.faces import IDENTITIES, FaceSprite, check_identity, load_face
 from common.synthetic.manipulations import (RECIPES, Recipe, blend_into, check_method, gan_upsample,
-                                            jitter_frame, swap_face)
+                                            jitter_frame, render_at_lower_resolution, swap_face)
 from common.synthetic.physiology import (BLINK_OPENNESS_THRESHOLD, BLINK_RATE_PER_MIN, HEART_RATE_BPM,
                                          PULSE_CHANNEL_WEIGHTS, PULSE_GREEN_AMPLITUDE, EyeShape,
                                          draw_blink_schedule, eye_openness, eye_points,
@@ -265,6 +266,7 @@ def make_clip(method: str = "real", *, seed: int = 0, n_frames: int = 64, size: 
     if recipe.flicker:
         jitter = rng.normal(0.0, rng.uniform(0.6, 1.4) * size / 128, size=(n_frames, 2))
         flicker_gain = 1.0 + rng.normal(0.0, rng.uniform(0.025, 0.05), size=n_frames)
+    resolution_factor = rng.uniform(1.6, 2.6) if recipe.low_resolution else 1.0
     manipulated = method != "real"
 
     frames = np.empty((n_frames, size, size, 3), dtype=np.uint8)
@@ -282,6 +284,8 @@ def make_clip(method: str = "real", *, seed: int = 0, n_frames: int = 64, size: 
         frame += streams.noise.standard_normal(frame.shape, dtype=np.float32) * np.float32(noise_sigma)
         if manipulated:
             masks[t] = _warp(region, matrices[t], size)
+        if recipe.low_resolution:
+            blend_into(frame, render_at_lower_resolution(frame, resolution_factor), masks[t])
         if recipe.upsample:
             blend_into(frame, gan_upsample(frame, mismatch), masks[t])
         if recipe.flicker:

@@ -21,7 +21,7 @@ from common.video import write_video
 from tests.tolerances import (SYNTH_BLINK_DURATION_S, SYNTH_BLINK_RATE_PER_MIN, SYNTH_EAR_BLINK_MAX,
                               SYNTH_EAR_CLOSED_MAX, SYNTH_EAR_OPEN, SYNTH_FLICKER_DIFFERENCE_RATIO,
                               SYNTH_MIN_BOX_IOU, SYNTH_MIN_DETECTION_RATE, SYNTH_PULSE_BPM_TOLERANCE,
-                              SYNTH_SWAP_MIN_CHANGE, SYNTH_UPSAMPLING_ENERGY_RATIO)
+                              SYNTH_SWAP_MIN_CHANGE, SYNTH_SWAP_NOISE_RATIO_MAX, SYNTH_UPSAMPLING_ENERGY_RATIO)
 
 pytestmark = pytest.mark.foundation
 
@@ -254,6 +254,30 @@ def test_face_swap_changes_the_masked_face_and_not_the_background(short_clips):
     core = mask > 0.9
     assert core.sum() > 100, "the swap mask must cover the face"
     assert difference[core].mean() > SYNTH_SWAP_MIN_CHANGE, "the swapped face must differ from the original"
+
+
+def _immerkaer_noise_sigma(gray: np.ndarray) -> float:
+    """Noise standard deviation of a 2-D image by Immerkaer's formula (CVIU 1996), written out here:
+    sigma = sqrt(pi / 2) / (6 (W - 2) (H - 2)) * sum |I * N|, N = [[1, -2, 1], [-2, 4, -2], [1, -2, 1]]."""
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
+    height, width = gray.shape
+    response = signal.convolve2d(gray, kernel, mode="valid")
+    return float(np.sqrt(np.pi / 2) / (6 * (width - 2) * (height - 2)) * np.abs(response).sum())
+
+
+def test_face_swap_is_rendered_at_lower_resolution_without_sensor_noise(short_clips):
+    real, swap = short_clips["real"], short_clips["FaceSwap"]
+    ratios = []
+    for k in range(0, swap.truth.n_frames, 6):
+        rows, cols = np.where(swap.truth.mask[k] > 0.9)
+        centre_row, centre_col = (rows.min() + rows.max()) // 2, (cols.min() + cols.max()) // 2
+        half_height, half_width = (rows.max() - rows.min()) // 4, (cols.max() - cols.min()) // 4
+        window = (slice(centre_row - half_height, centre_row + half_height),
+                  slice(centre_col - half_width, centre_col + half_width))
+        ratios.append(_immerkaer_noise_sigma(_gray(swap.frames[k][window]))
+                      / _immerkaer_noise_sigma(_gray(real.frames[k][window])))
+    assert max(ratios) < SYNTH_SWAP_NOISE_RATIO_MAX, (
+        f"noise inside the swapped face / real face: {np.round(ratios, 2)}; the swap must lose the camera noise")
 
 
 def test_temporal_flicker_raises_frame_to_frame_difference_of_the_face(short_clips):
