@@ -69,6 +69,28 @@ def ensure_synthetic_benchmark(root: Path, *, n_clips: int, n_frames: int, size:
     return root
 
 
+AUGMENTATION_CHOICES = ("forensic", "mild", "none")
+"""Values of ``--augment``."""
+
+
+def training_transform(augment: str, prep: Preprocessing, seed: int):
+    """The training transform for an ``--augment`` choice, built from the exercise tree's task 1.9.
+
+    ``forensic``: the default :class:`AugmentationConfig` (flip, rotation, brightness/contrast,
+    blur, JPEG): robustness to re-encoding, at the price of erasing pixel-level artefacts.
+    ``mild``: flip and brightness/contrast only; rotation, blur and JPEG resample or filter every
+    pixel, so they are off. ``none``: the evaluation transform (resize and normalise).
+    """
+    from phase1_cnn_detection.template_classifier import AugmentationConfig, EvalTransform, TrainTransform
+
+    if augment not in AUGMENTATION_CHOICES:
+        raise CourseError(f"unknown augmentation '{augment}': choose one of {', '.join(AUGMENTATION_CHOICES)}")
+    if augment == "none":
+        return EvalTransform(prep.size, prep.mean, prep.std)
+    config = AugmentationConfig() if augment == "forensic" else AugmentationConfig(rotation_p=0.0, blur_p=0.0, jpeg_p=0.0)
+    return TrainTransform(prep.size, prep.mean, prep.std, seed=seed, config=config)
+
+
 def check_trainable_splits(splits: dict[str, list[VideoRecord]]) -> None:
     """Train and validation need both classes (AUC is undefined otherwise); one line if not."""
     for name in ("train", "val"):
@@ -105,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--unfreeze-blocks", type=int, default=None,
                         help="transfer: backbone stages to fine-tune (default: 2 when --pretrained, all otherwise)")
     parser.add_argument("--backbone-lr-factor", type=float, default=0.1, help="transfer: backbone lr = lr * factor")
-    parser.add_argument("--no-augment", action="store_true", help="train without the forensic augmentation")
+    parser.add_argument("--augment", default="forensic", choices=AUGMENTATION_CHOICES,
+                        help="training augmentation (task 1.9): forensic = flip, rotation, brightness/contrast, "
+                             "blur, JPEG; mild = flip and brightness/contrast only, which keep pixel-level "
+                             "artefacts (noise, upsampling grids) intact; none")
+    parser.add_argument("--no-augment", action="store_true", help="same as --augment none")
     parser.add_argument("--synthetic-clips", type=int, default=120, help="clips of a generated benchmark")
     parser.add_argument("--synthetic-frames", type=int, default=32, help="frames per generated clip")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
@@ -151,7 +177,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     """Run the whole training pipeline for parsed arguments; return the report (also written to
     ``<output-dir>/train_report.json``)."""
     from common import models
-    from phase1_cnn_detection.template_classifier import EvalTransform, TrainTransform
+    from phase1_cnn_detection.template_classifier import EvalTransform
 
     started = time.perf_counter()
     device = resolve_device(args.device)
@@ -172,8 +198,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                               scale=prep.scale, device=device, progress=not args.quiet)
     print(caches.describe())
 
-    train_transform = (EvalTransform(prep.size, prep.mean, prep.std) if args.no_augment
-                       else TrainTransform(prep.size, prep.mean, prep.std, seed=args.seed))
+    augment = "none" if args.no_augment else args.augment
+    train_transform = training_transform(augment, prep, args.seed)
     # Shuffled batches touch every video's cache file in turn: keep as many in memory as ~2 GB allow.
     in_memory = max(8, int(2e9 // (prep.n_frames * prep.size ** 2 * 3)))
     train_set = FaceCropDataset(cache_dir, splits["train"], transform=train_transform, files_in_memory=in_memory)
@@ -199,6 +225,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     extra = {
         **saved.extra,
         "preprocessing": prep.to_dict(),
+        "augmentation": augment,
         "face_cache_root": str(cache_root.resolve()),
         "data": {"dataset": dataset, "root": str(Path(data_root).resolve()), "split_seed": int(args.seed),
                  "split_fractions": list(DEFAULT_SPLIT_FRACTIONS),
@@ -213,7 +240,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "best_epoch": result.best_epoch, "epochs_run": len(result.history), "history": result.history,
         "validation": result.best_metrics, "threshold": saved.threshold, "test": report or None,
         "faces": caches.summary(), "test_faces": test_caches.summary() if test_caches else None,
-        "seconds": round(seconds, 1), **{k: extra[k] for k in ("preprocessing", "data")},
+        "seconds": round(seconds, 1), **{k: extra[k] for k in ("preprocessing", "augmentation", "data")},
     }
     (output_dir / "train_report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"best epoch {result.best_epoch}/{len(result.history)}: val AUC {result.best_metrics.get('roc_auc')}; "

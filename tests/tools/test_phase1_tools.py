@@ -223,6 +223,48 @@ def test_train_writes_checkpoint_report_and_stores_its_preprocessing(trained_run
     assert report["faces"]["videos"] > 0
 
 
+def test_train_report_records_the_augmentation(trained_run):
+    report = json.loads((trained_run / "train_report.json").read_text())
+    assert report["augmentation"] == "none", "--no-augment must be recorded as augmentation 'none'"
+
+
+def _checkerboard_share(face: np.ndarray) -> float:
+    """Share of the spectrum's energy (DC excluded) at (0.5, 0.5) cycles/pixel, the GAN grid's frequency."""
+    gray = face.astype(np.float64).mean(axis=-1)
+    power = np.abs(np.fft.fft2(gray - gray.mean())) ** 2
+    return float(power[gray.shape[0] // 2, gray.shape[1] // 2] / power.sum())
+
+
+def test_mild_augmentation_keeps_a_gan_grid_that_forensic_augmentation_erases():
+    from common.tools.phase1_evaluate import Preprocessing
+    from common.tools.phase1_train import training_transform
+
+    rows, cols = np.mgrid[0:64, 0:64]
+    smooth = 110 + 30 * np.sin(rows / 9.0) * np.cos(cols / 13.0)
+    face = np.repeat((smooth + 12 * (-1.0) ** (rows + cols))[..., None], 3, axis=-1).astype(np.uint8)
+    prep = Preprocessing(64, (0.0, 0.0, 0.0), (1 / 255, 1 / 255, 1 / 255), 1.3, 4)  # tensor = pixel values
+    original = _checkerboard_share(face)
+
+    def shares(augment: str) -> np.ndarray:
+        transform = training_transform(augment, prep, seed=0)
+        return np.array([_checkerboard_share(transform(face).numpy().transpose(1, 2, 0)) for _ in range(30)])
+
+    mild, forensic = shares("mild"), shares("forensic")
+    assert mild.min() > 0.9 * original, f"mild augmentation weakened the grid: share {mild.min():.3f} vs {original:.3f}"
+    erased = float((forensic < 0.1 * original).mean())
+    # rotation (p 0.3) or blur (p 0.2) resample every pixel: 1 - 0.7 * 0.8 = 44% of draws on average
+    assert erased >= 0.25, f"forensic augmentation erased the grid in only {erased:.0%} of 30 draws"
+
+
+def test_unknown_augmentation_is_a_one_line_course_error():
+    from common.errors import CourseError
+    from common.tools.phase1_evaluate import Preprocessing
+    from common.tools.phase1_train import training_transform
+
+    with pytest.raises(CourseError, match="unknown augmentation 'heavy'"):
+        training_transform("heavy", Preprocessing(64, (0.5,) * 3, (0.5,) * 3, 1.3, 4), seed=0)
+
+
 def test_evaluate_on_the_training_videos_is_clearly_above_chance(trained_run, tiny_benchmark, capsys):
     from common.tools.phase1_evaluate import main
 
