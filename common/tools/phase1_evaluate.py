@@ -180,8 +180,9 @@ def report_from_scores(scored: ScoredFaces, aggregation: str = "mean", threshold
     report = course_metrics.frame_and_video_report(scored.frame_indices, scored.video_ids, scored.labels,
                                                    scored.scores, aggregation=aggregation, threshold=threshold)
     ids, labels, scores = course_metrics.video_scores(zip(scored.video_ids, scored.labels, scored.scores), aggregation)
-    report["videos"] = [{"video": scored.video_paths.get(str(i), str(i)), "id": str(i), "label": int(l), "score": float(s)}
-                        for i, l, s in zip(ids, labels, scores)]
+    report["videos"] = [{"video": scored.video_paths.get(str(video_id), str(video_id)), "id": str(video_id),
+                         "label": int(label), "score": float(score)}
+                        for video_id, label, score in zip(ids, labels, scores)]
     return report
 
 

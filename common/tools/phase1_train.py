@@ -4,8 +4,12 @@
         --model xceptionnet --epochs 30 --batch-size 32 [--lr 1e-3] [--frames 32] [--device auto] \\
         [--output-dir runs/phase1] [--checkpoint xception_best.pt] [--solutions]
 
-    # no data at hand: generate the synthetic mini-forensics benchmark first (spatial fakes)
-    python phase1_cnn_detection/train.py --dataset synthetic --model mesonet --image-size 128 --epochs 15
+    # no data at hand: generate the synthetic mini-forensics benchmark first (240 clips of 16
+    # frames, spatial fakes) and train XceptionNet on 64-px crops, their size in the 128-px clips
+    # (test video AUC 0.91-0.99 over three seeds, mean 0.95, on people never seen in training;
+    # about 9 min on 2 CPU cores; the guide's "Phase 1 results on mini-forensics" has the figures)
+    python phase1_cnn_detection/train.py --dataset synthetic --model xceptionnet --image-size 64 \
+        --frames 16 --epochs 6 --augment none
 
 Pipeline, each step a library function:
 
@@ -132,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "blur, JPEG; mild = flip and brightness/contrast only, which keep pixel-level "
                              "artefacts (noise, upsampling grids) intact; none")
     parser.add_argument("--no-augment", action="store_true", help="same as --augment none")
-    parser.add_argument("--synthetic-clips", type=int, default=120, help="clips of a generated benchmark")
-    parser.add_argument("--synthetic-frames", type=int, default=32, help="frames per generated clip")
+    parser.add_argument("--synthetic-clips", type=int, default=240, help="clips of a generated benchmark")
+    parser.add_argument("--synthetic-frames", type=int, default=16, help="frames per generated clip")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     tree.add_tree_argument(parser)
