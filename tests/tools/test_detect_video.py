@@ -157,8 +157,10 @@ def test_quick_demo_trains_detects_and_draws_end_to_end(tmp_path):
 
     assert main(["--quick", "--output-dir", str(tmp_path / "demo"), "--device", "cpu"]) == 0
     reports = sorted((tmp_path / "demo" / "reports").glob("*.json"))
-    assert [p.name.split("_")[0] for p in reports] == ["fake", "real"], f"expected a real and a fake report, got {reports}"
+    methods = {p.name.split("_")[0] for p in reports}
+    assert "real" in methods and methods & {"FaceSwap", "GANUpsample"}, f"expected a REAL and a FAKE report, got {reports}"
     for report in reports:
         assert validate_report(json.loads(report.read_text())) == [], f"{report.name} breaks the schema"
-    assert len(list((tmp_path / "demo" / "annotated").glob("*.mp4"))) == 2, "annotated videos are missing"
-    assert len(list((tmp_path / "demo" / "plots").glob("*.png"))) == 2, "summary plots are missing"
+    n = len(reports)
+    assert len(list((tmp_path / "demo" / "annotated").glob("*.mp4"))) == n, "annotated videos are missing"
+    assert len(list((tmp_path / "demo" / "plots").glob("*.png"))) == n, "summary plots are missing"
