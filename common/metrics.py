@@ -403,7 +403,7 @@ def plot_roc(y_true: Sequence[int] | np.ndarray, y_score: Sequence[float] | np.n
     axes = figure.add_subplot()
     axes.plot(fpr, tpr, lw=2, label=f"detector (AUC = {auc:.3f})")
     axes.plot([0, 1], [0, 1], ls="--", color="grey", label="chance")
-    axes.plot([eer], [1 - eer], "o", color="crimson", label=f"EER = {eer:.3f} at {eer_threshold:.2f}")
+    axes.plot([eer], [1 - eer], "o", color="crimson", label=f"EER = {eer:.3f} at {eer_threshold:.3g}")
     axes.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate (REAL called FAKE)",
              ylabel="true positive rate (FAKE caught)", title=title)
     axes.legend(loc="lower right")
@@ -460,7 +460,7 @@ def plot_score_histogram(y_true: Sequence[int] | np.ndarray, y_score: Sequence[f
         if chosen.size:
             axes.hist(chosen, bins=bins, alpha=0.6, color=color, label=f"{CLASS_NAMES[label]} (n={chosen.size})")
     if threshold is not None:
-        axes.axvline(threshold, color="black", ls="--", label=f"threshold {threshold:.2f}")
+        axes.axvline(threshold, color="black", ls="--", label=f"threshold {threshold:.3g}")
     axes.set(xlim=(0, 1), xlabel="score = P(FAKE)", ylabel="samples", title=title)
     axes.legend()
     return save_figure(figure, path)

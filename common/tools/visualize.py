@@ -498,7 +498,7 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
     missing = [t for t, s in zip(times, view.frame_scores) if s is None]
     if missing:
         axis.plot(missing, [0.0] * len(missing), "x", color="grey", label="no face")
-    axis.axhline(view.threshold, linestyle="--", color="black", label=f"threshold {view.threshold:.2f}")
+    axis.axhline(view.threshold, linestyle="--", color="black", label=f"threshold {view.threshold:.3g}")
     if view.video_score is not None:
         axis.axhline(view.video_score, color="tab:blue", alpha=0.6,
                      label=f"video score {view.video_score:.2f} ({report['aggregation']})")
