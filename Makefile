@@ -19,7 +19,7 @@ demo: install
 	$(PY) demo.py
 
 test: install
-	$(PY) -m common.selfcheck
+	$(PY) -m grader.selfcheck
 	$(PY) -m pytest --solutions
 
 # students: grade your own templates
@@ -28,7 +28,7 @@ grade: install
 
 # instructors: regenerate the templates after editing a solution
 templates: install
-	$(PY) -m common.templates build
+	$(PY) -m grader.templates build
 
 bench: install
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done

@@ -6,12 +6,12 @@
     pytest --next               ... and say which task to do next, with its hint
     pytest --score-json s.json  write the score table as JSON
 
-The tree is chosen here, once, before any test module is imported (see ``common/tree.py``).
+The tree is chosen here, once, before any test module is imported (see ``grader/tree.py``).
 """
 from __future__ import annotations
 
-from common import tree
-from common.grader import CourseGrader
+from grader import tree
+from grader.plugin import CourseGrader
 
 
 def pytest_addoption(parser):

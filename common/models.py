@@ -6,7 +6,7 @@ timm's ``create_model(name, ...)``: one way to build a model, a registry of name
 configuration (size and normalisation) stored beside the architecture.
 
 The networks themselves are exercises, so a name resolves to a module of the *active exercise
-tree* (see :mod:`common.tree`): ``"xceptionnet"`` builds ``phase1_cnn_detection.template_xceptionnet``
+tree* (see :mod:`grader.tree`): ``"xceptionnet"`` builds ``phase1_cnn_detection.template_xceptionnet``
 from your templates, or from the reference solutions under ``--solutions``.
 
 Phase 1 names::

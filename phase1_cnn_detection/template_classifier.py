@@ -28,7 +28,7 @@ Guide: IMPLEMENTATION_GUIDE.md, sections 1.7 Classic baselines, 1.8 Transfer lea
 """
 from __future__ import annotations
 
-from common.todo import TodoError
+from grader.todo import TodoError
 
 from dataclasses import dataclass
 from typing import Sequence

@@ -27,7 +27,7 @@ Guide: IMPLEMENTATION_GUIDE.md, phase 1 (1.5 EfficientNet-B4).
 """
 from __future__ import annotations
 
-from common.todo import TodoError
+from grader.todo import TodoError
 
 import torch
 from torch import nn

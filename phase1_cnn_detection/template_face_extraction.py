@@ -26,7 +26,7 @@ Guide: IMPLEMENTATION_GUIDE.md, phase 1 (1.1 Square face crop, 1.2 Face alignmen
 """
 from __future__ import annotations
 
-from common.todo import TodoError
+from grader.todo import TodoError
 
 import math
 from dataclasses import dataclass, field

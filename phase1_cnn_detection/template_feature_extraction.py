@@ -34,7 +34,7 @@ Guide: IMPLEMENTATION_GUIDE.md, phase 1 (1.6 Feature extraction).
 """
 from __future__ import annotations
 
-from common.todo import TodoError
+from grader.todo import TodoError
 
 from dataclasses import dataclass
 from pathlib import Path

@@ -26,7 +26,7 @@ Guide: IMPLEMENTATION_GUIDE.md, phase 1 (1.3 Depthwise separable convolution, 1.
 """
 from __future__ import annotations
 
-from common.todo import TodoError
+from grader.todo import TodoError
 
 import re
 

@@ -15,7 +15,7 @@ Guide: IMPLEMENTATION_GUIDE.md, phase 2.
 """
 from __future__ import annotations
 
-from common.todo import TodoError
+from grader.todo import TodoError
 
 import numpy as np
 

@@ -2,7 +2,7 @@
 
 Papers: Durall et al. 2020 (azimuthal average of the spectrum), Frank et al. 2020 (DCT spectrum).
 """
-from common.tasks import Task
+from grader.tasks import Task
 
 TASKS = [
     Task("3.1", "Radial (azimuthal) power spectrum", points=3, file="template_fft_analysis.py",

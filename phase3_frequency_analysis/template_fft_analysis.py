@@ -14,7 +14,7 @@ Guide: IMPLEMENTATION_GUIDE.md, phase 3.
 """
 from __future__ import annotations
 
-from common.todo import TodoError
+from grader.todo import TodoError
 
 import numpy as np
 

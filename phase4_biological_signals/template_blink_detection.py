@@ -17,7 +17,7 @@ Guide: IMPLEMENTATION_GUIDE.md, phase 4.
 """
 from __future__ import annotations
 
-from common.todo import TodoError
+from grader.todo import TodoError
 
 import numpy as np
 

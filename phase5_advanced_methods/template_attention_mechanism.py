@@ -13,7 +13,7 @@ Guide: IMPLEMENTATION_GUIDE.md, phase 5.
 """
 from __future__ import annotations
 
-from common.todo import TodoError
+from grader.todo import TodoError
 
 import math
 

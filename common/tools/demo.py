@@ -124,7 +124,7 @@ def analyse_and_draw(clips: dict[str, Path], checkpoint: Path, output_dir: Path,
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python demo.py [--quick] [--output-dir demo_output] [--device auto] [--templates]``."""
-    from common import tree
+    from grader import tree
 
     args = build_parser().parse_args(argv)
     tree.activate(None if args.templates else "solutions")

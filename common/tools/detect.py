@@ -434,7 +434,7 @@ def analyse_folder(folder: str | Path, detector: Detector, output_dir: str | Pat
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from common.tree import add_tree_argument
+    from grader.tree import add_tree_argument
 
     parser = argparse.ArgumentParser(
         prog="detect_video.py",
@@ -497,8 +497,8 @@ def _folder_output(output: Path) -> None:
 
 def _todo_as_course_error(error: NotImplementedError) -> CourseError:
     """An unfinished exercise met by a tool: one line naming the task, instead of a traceback."""
-    from common.todo import TodoError, todo_line
-    from common.tree import exercise_root
+    from grader.todo import TodoError, todo_line
+    from grader.tree import exercise_root
 
     if isinstance(error, TodoError):
         return CourseError(f"{todo_line(error, exercise_root())}; finish that task or run with --solutions")
@@ -507,7 +507,7 @@ def _todo_as_course_error(error: NotImplementedError) -> CourseError:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: see ``python detect_video.py --help``. Exit 0 on success (verdict NO_FACE included)."""
-    from common.tree import activate_from_args, active_name
+    from grader.tree import activate_from_args, active_name
 
     args = build_parser().parse_args(argv)
     activate_from_args(args)

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from common import metrics as course_metrics
-from common import tree
+from grader import tree
 from common.datasets import DATASET_NAMES, VideoRecord, group_split, load_dataset
 from common.device import resolve_device
 from common.errors import CourseError, DatasetLayoutError

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import tree
+from grader import tree
 from common.checkpoint import load_checkpoint, save_checkpoint
 from common.datasets import DATASET_NAMES, VideoRecord
 from common.device import resolve_device, seed_everything

@@ -533,7 +533,7 @@ def _chosen_examples(examples: Sequence, n: int) -> list:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from common.tree import add_tree_argument
+    from grader.tree import add_tree_argument
 
     parser = argparse.ArgumentParser(
         prog="visualize_detection.py",
@@ -620,7 +620,7 @@ class _Counter:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: see ``python visualize_detection.py --help``."""
-    from common.tree import activate_from_args
+    from grader.tree import activate_from_args
 
     args = build_parser().parse_args(argv)
     activate_from_args(args)

@@ -3,7 +3,7 @@
 Papers: FaceForensics++ (Rossler et al. 2019), Xception (Chollet 2017), EfficientNet (Tan & Le 2019),
 MesoNet (Afchar et al. 2018).
 """
-from common.tasks import Task
+from grader.tasks import Task
 
 TASKS = [
     Task("1.1", "Square face crop with margin", points=2, file="template_face_extraction.py",

@@ -5,9 +5,9 @@ import textwrap
 
 import pytest
 
-from common import templates, tree
-from common.tasks import Task
-from common.todo import TodoError, todo_line
+from grader import templates, tree
+from grader.tasks import Task
+from grader.todo import TodoError, todo_line
 
 pytestmark = pytest.mark.foundation
 
@@ -46,7 +46,7 @@ def test_template_replaces_each_block_by_a_todo_and_a_raise_at_the_same_indent()
     assert "math.pi * squared" not in text and "return 2 * x" not in text, "solution code leaked into the template"
     assert "    # TODO 9.1: multiply pi by the radius squared" in text
     assert "    raise TodoError('9.1: return twice the input (IMPLEMENTATION_GUIDE.md, 9.1 Demo)')" in text
-    assert text.index("from __future__") < text.index("from common.todo import TodoError") < text.index("import math")
+    assert text.index("from __future__") < text.index("from grader.todo import TodoError") < text.index("import math")
     namespace: dict = {}
     exec(compile(text, "template_demo.py", "exec"), namespace)  # the template imports fine
     with pytest.raises(TodoError) as error:
@@ -97,7 +97,7 @@ def _run(code: str, env_tree: str | None = None) -> subprocess.CompletedProcess:
 
 
 def test_loader_imports_exercises_from_the_chosen_tree_only():
-    code = ("from common import tree; tree.activate({!r}); "
+    code = ("from grader import tree; tree.activate({!r}); "
             "import phase3_frequency_analysis.template_fft_analysis as m; print(m.__file__)")
     assert _run(code.format("solutions")).stdout.strip() == str(
         tree.SOLUTIONS_ROOT / "phase3_frequency_analysis" / "template_fft_analysis.py")
@@ -106,7 +106,7 @@ def test_loader_imports_exercises_from_the_chosen_tree_only():
 
 
 def test_environment_variable_chooses_the_tree_and_switching_is_refused():
-    code = ("from common import tree; tree.activate(); import phase4_biological_signals.template_blink_detection as m; "
+    code = ("from grader import tree; tree.activate(); import phase4_biological_signals.template_blink_detection as m; "
             "print(m.__file__); tree.activate('templates')")
     done = _run(code, env_tree="solutions")
     assert "solutions/phase4_biological_signals" in done.stdout

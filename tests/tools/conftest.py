@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common import tree
+from grader import tree
 
 TOOLS_NEED_SOLUTIONS = (
     "tool tests run the reference solutions: use `pytest --solutions` "

@@ -17,8 +17,8 @@ The template gets, at the same indentation::
 
 Commands (instructors; students never need them)::
 
-    python -m common.templates build    # rewrite every template from its solution
-    python -m common.templates check    # fail if a template is stale, a marker is wrong, or a module does not import
+    python -m grader.templates build    # rewrite every template from its solution
+    python -m grader.templates check    # fail if a template is stale, a marker is wrong, or a module does not import
 
 Every ``solutions/<phase>/...`` file has a template at ``<phase>/...``; files without markers
 (``__init__.py``) are copied unchanged.
@@ -36,14 +36,14 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import tree
-from common.tasks import Task, all_tasks
+from grader import tree
+from grader.tasks import Task, all_tasks
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?P<rest>.*)$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
 ONE_LINE = re.compile(r"^(?P<indent>[ \t]*)(?P<code>\S.*?)\s+# SOLUTION(?P<rest>.*)$")
 TASK_AND_HINT = re.compile(r"^ (?P<task>\d+\.\d+): (?P<hint>\S(?:.*\S)?)\s*$")
-TODO_IMPORT = "from common.todo import TodoError"
+TODO_IMPORT = "from grader.todo import TodoError"
 GENERATED_NOTE = "# Exercise file generated from the reference solution: fill in every TODO (see IMPLEMENTATION_GUIDE.md)."
 COMMENT_WIDTH = 96
 
@@ -207,7 +207,7 @@ def _import_problems(root_name: str, modules: list[str]) -> list[str]:
     script = textwrap.dedent(
         f"""
         import importlib, sys, traceback
-        from common import tree
+        from grader import tree
         tree.activate({root_name!r})
         for name in {modules!r}:
             try:
@@ -238,13 +238,13 @@ def check(import_modules: bool = True) -> list[str]:
     for relative, data in expected.items():
         target = tree.ROOT / relative
         if not target.exists():
-            problems.append(f"missing template {relative} (run: python -m common.templates build)")
+            problems.append(f"missing template {relative} (run: python -m grader.templates build)")
         elif target.read_bytes() != data:
             diff = difflib.unified_diff(
                 target.read_text(encoding="utf-8").splitlines(), data.decode("utf-8").splitlines(), lineterm="", n=0
             )
             first = next((d for d in list(diff)[2:] if d[:1] in "+-"), "")
-            problems.append(f"stale template {relative} (run: python -m common.templates build); first difference: {first[:120]}")
+            problems.append(f"stale template {relative} (run: python -m grader.templates build); first difference: {first[:120]}")
     problems += [f"template {p} has no solution at solutions/{p}" for p in _orphan_templates()]
     if import_modules and not problems and not _has_course_requirements():
         print("templates: import check skipped: this Python lacks the course's requirements (use .venv/bin/python)")
@@ -256,7 +256,7 @@ def check(import_modules: bool = True) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m common.templates", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m grader.templates", description=__doc__.split("\n")[0])
     parser.add_argument("command", nargs="?", choices=["build", "check"], help="build the templates or check them")
     parser.add_argument("--check", action="store_true", help="same as the 'check' command")
     parser.add_argument("--no-import", action="store_true", help="skip importing every module (faster)")

@@ -1,4 +1,4 @@
-"""The grader checks itself: ``python -m common.selfcheck`` (part of ``make test`` and CI).
+"""The grader checks itself: ``python -m grader.selfcheck`` (part of ``make test`` and CI).
 
 1. templates: every template is exactly what its solution generates, markers are well formed,
    and every module of both trees imports;
@@ -27,8 +27,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import templates, tree
-from common.tasks import Task, all_tasks
+from grader import templates, tree
+from grader.tasks import Task, all_tasks
 
 GRADED_TEST_DIRS = [f"tests/phase{n}" for n in range(1, len(tree.PHASES) + 1)]
 
@@ -151,7 +151,7 @@ def check_stub_swap(tasks: dict[str, Task], workers: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m common.selfcheck", description="The grader checks itself.")
+    parser = argparse.ArgumentParser(prog="python -m grader.selfcheck", description="The grader checks itself.")
     parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="parallel stub-swap runs")
     parser.add_argument("--skip-stub-swap", action="store_true", help="skip the slowest check (local use only)")
     args = parser.parse_args(argv)

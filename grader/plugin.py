@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from common import tree
-from common.tasks import Task, all_tasks
-from common.todo import TodoError, todo_line
+from grader import tree
+from grader.tasks import Task, all_tasks
+from grader.todo import TodoError, todo_line
 
 GRADED_DIR = "tests/phase"  # tests under tests/phase1..5 are graded and must carry a task mark
 

@@ -15,7 +15,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import tree
+from grader import tree
 
 
 @dataclass(frozen=True)

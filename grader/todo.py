@@ -1,6 +1,6 @@
 """``TodoError``: what an unfinished exercise raises, and how the grader prints it.
 
-Templates are generated from the solutions (see ``common/templates.py``): every solution block is
+Templates are generated from the solutions (see ``grader/templates.py``): every solution block is
 replaced by a TODO comment and ``raise TodoError("<task>: <what to do> (IMPLEMENTATION_GUIDE.md, <section>)")``.
 The grader turns that exception into one readable line instead of a traceback::
 
