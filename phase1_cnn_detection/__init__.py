@@ -20,8 +20,8 @@ TASKS = [
          guide="1.6 Feature extraction"),
     Task("1.7", "MesoNet-4 and a baseline CNN", points=2, file="template_classifier.py",
          guide="1.7 Classic baselines"),
-    Task("1.8", "Transfer learning with partial unfreezing", points=3, file="template_classifier.py",
+    Task("1.8", "Transfer learning with partial unfreezing", points=3, file="template_transfer_learning.py",
          guide="1.8 Transfer learning"),
-    Task("1.9", "Forensic data augmentation", points=2, file="template_classifier.py",
+    Task("1.9", "Forensic data augmentation", points=2, file="template_augmentation.py",
          guide="1.9 Augmentation"),
 ]

@@ -83,11 +83,11 @@ class EfficientNetB4Detector(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         reference = torchvision_efficientnet_b4(pretrained)
-        # TODO 1.5: keep reference.features as self.backbone, a global average pool
-        #   nn.AdaptiveAvgPool2d(1) as self.pool, and a new head self.head =
-        #   nn.Sequential(nn.Dropout(dropout), nn.Linear(FEATURE_DIM, num_classes)); drop
-        #   reference.classifier (the 1000-class ImageNet head)
-        raise TodoError('1.5: keep reference.features as self.backbone, a global average pool nn.AdaptiveAvgPool2d(1) as self.pool, and a new head self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(FEATURE_DIM, num_classes)); drop reference.classifier (the 1000-class ImageNet head) (IMPLEMENTATION_GUIDE.md, 1.5 EfficientNet-B4)')
+        # TODO 1.5: keep reference.features as self.backbone, a global average pool to 1x1
+        #   (nn.AdaptiveAvgPool2d) as self.pool, and a new self.head: dropout, then a linear layer
+        #   from FEATURE_DIM to num_classes; leave reference.classifier (the 1000-class ImageNet
+        #   head) out
+        raise TodoError('1.5: keep reference.features as self.backbone, a global average pool to 1x1 (nn.AdaptiveAvgPool2d) as self.pool, and a new self.head: dropout, then a linear layer from FEATURE_DIM to num_classes; leave reference.classifier (the 1000-class ImageNet head) out (IMPLEMENTATION_GUIDE.md, 1.5 EfficientNet-B4)')
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) -> (B, 1792): the pooled output of the backbone."""
@@ -96,9 +96,9 @@ class EfficientNetB4Detector(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) -> logits (B,) (FAKE probability = sigmoid(logit)), or (B, C) for C classes."""
-        # TODO 1.5: logits = self.head(self.features(x)); with one class drop the last axis, (B,
-        #   1) -> (B,), with squeeze(1)
-        raise TodoError('1.5: logits = self.head(self.features(x)); with one class drop the last axis, (B, 1) -> (B,), with squeeze(1) (IMPLEMENTATION_GUIDE.md, 1.5 EfficientNet-B4)')
+        # TODO 1.5: apply self.head to the pooled self.features(x); with a single class squeeze
+        #   the class axis away so (B, 1) becomes (B,), otherwise return (B, C)
+        raise TodoError('1.5: apply self.head to the pooled self.features(x); with a single class squeeze the class axis away so (B, 1) becomes (B,), otherwise return (B, C) (IMPLEMENTATION_GUIDE.md, 1.5 EfficientNet-B4)')
 
 
 def build_efficientnet(num_classes: int = 1, pretrained: bool = False, dropout: float = 0.4) -> EfficientNetB4Detector:

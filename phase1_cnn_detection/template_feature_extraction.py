@@ -138,9 +138,9 @@ def strip_classifier(model: nn.Module, name: str) -> nn.Module:
     Returns:
         ``model``, whose forward maps (B, 3, S, S) to (B, D).
     """
-    # TODO 1.6: resnet50 / inception_v3: model.fc = nn.Identity(); vgg16: model.classifier =
-    #   model.classifier[:5] (up to fc7's ReLU); xception: nothing to do
-    raise TodoError("1.6: resnet50 / inception_v3: model.fc = nn.Identity(); vgg16: model.classifier = model.classifier[:5] (up to fc7's ReLU); xception: nothing to do (IMPLEMENTATION_GUIDE.md, 1.6 Feature extraction)")
+    # TODO 1.6: resnet50 / inception_v3: replace the fc layer with nn.Identity; vgg16: keep its
+    #   classifier only up to fc7's ReLU (the first five modules); xception: nothing to do
+    raise TodoError("1.6: resnet50 / inception_v3: replace the fc layer with nn.Identity; vgg16: keep its classifier only up to fc7's ReLU (the first five modules); xception: nothing to do (IMPLEMENTATION_GUIDE.md, 1.6 Feature extraction)")
 
 
 def freeze(model: nn.Module) -> nn.Module:
@@ -176,11 +176,11 @@ def preprocess_images(images: Sequence[np.ndarray] | np.ndarray, spec: BackboneS
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"image {number} must be an (H, W, 3) uint8 RGB array, got {image.shape} {image.dtype}")
-        # TODO 1.6: make a (1, 3, H, W) float32 tensor in [0, 1] (torch.from_numpy, permute, /
-        #   255); if (H, W) != (size, size) resize it with F.interpolate(mode="bilinear",
-        #   align_corners=False, antialias=True); normalise with (x - mean) / std and append it to
-        #   batch
-        raise TodoError('1.6: make a (1, 3, H, W) float32 tensor in [0, 1] (torch.from_numpy, permute, / 255); if (H, W) != (size, size) resize it with F.interpolate(mode="bilinear", align_corners=False, antialias=True); normalise with (x - mean) / std and append it to batch (IMPLEMENTATION_GUIDE.md, 1.6 Feature extraction)')
+        # TODO 1.6: turn the image into a (1, 3, H, W) float32 tensor in [0, 1]
+        #   (torch.from_numpy, channels first); only if it is not size x size, resize it with
+        #   F.interpolate (bilinear, antialiased, corners not aligned); normalise it with mean and
+        #   std and append it to batch
+        raise TodoError('1.6: turn the image into a (1, 3, H, W) float32 tensor in [0, 1] (torch.from_numpy, channels first); only if it is not size x size, resize it with F.interpolate (bilinear, antialiased, corners not aligned); normalise it with mean and std and append it to batch (IMPLEMENTATION_GUIDE.md, 1.6 Feature extraction)')
     if not batch:
         return torch.zeros((0, 3, size, size), dtype=torch.float32)
     return torch.cat(batch)
@@ -237,11 +237,11 @@ class FrozenFeatureExtractor:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         images = list(images)
         chunks: list[np.ndarray] = [np.zeros((0, self.feature_dim), dtype=np.float32)]
-        # TODO 1.6: under torch.inference_mode(), for each slice of batch_size images:
-        #   preprocess_images(..., self.spec, self.image_size), move to self.device, run
-        #   self.model inside autocast_for(self.device, enabled=self.mixed_precision), then
-        #   .float().cpu().numpy() and append to chunks
-        raise TodoError('1.6: under torch.inference_mode(), for each slice of batch_size images: preprocess_images(..., self.spec, self.image_size), move to self.device, run self.model inside autocast_for(self.device, enabled=self.mixed_precision), then .float().cpu().numpy() and append to chunks (IMPLEMENTATION_GUIDE.md, 1.6 Feature extraction)')
+        # TODO 1.6: under torch.inference_mode(), go through the images batch_size at a time:
+        #   preprocess them with preprocess_images, move them to self.device, run self.model
+        #   inside autocast_for (honouring self.mixed_precision), and append the features to
+        #   chunks as float32 NumPy arrays
+        raise TodoError('1.6: under torch.inference_mode(), go through the images batch_size at a time: preprocess them with preprocess_images, move them to self.device, run self.model inside autocast_for (honouring self.mixed_precision), and append the features to chunks as float32 NumPy arrays (IMPLEMENTATION_GUIDE.md, 1.6 Feature extraction)')
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
 

@@ -68,14 +68,15 @@ class SeparableConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
                  padding: int = 1) -> None:
         super().__init__()
-        # TODO 1.3: self.depthwise = nn.Conv2d(in_channels, in_channels, kernel_size, stride,
-        #   padding, groups=in_channels, bias=False); self.pointwise = nn.Conv2d(in_channels,
-        #   out_channels, 1, bias=False)
-        raise TodoError('1.3: self.depthwise = nn.Conv2d(in_channels, in_channels, kernel_size, stride, padding, groups=in_channels, bias=False); self.pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=False) (IMPLEMENTATION_GUIDE.md, 1.3 Depthwise separable convolution)')
+        # TODO 1.3: self.depthwise: an nn.Conv2d with one k x k filter per input channel (groups
+        #   = in_channels, channels unchanged) using the given kernel size, stride and padding;
+        #   self.pointwise: a 1x1 nn.Conv2d from in_channels to out_channels; neither has a bias
+        raise TodoError('1.3: self.depthwise: an nn.Conv2d with one k x k filter per input channel (groups = in_channels, channels unchanged) using the given kernel size, stride and padding; self.pointwise: a 1x1 nn.Conv2d from in_channels to out_channels; neither has a bias (IMPLEMENTATION_GUIDE.md, 1.3 Depthwise separable convolution)')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # TODO 1.3: apply self.depthwise, then self.pointwise
-        raise TodoError('1.3: apply self.depthwise, then self.pointwise (IMPLEMENTATION_GUIDE.md, 1.3 Depthwise separable convolution)')
+        # TODO 1.3: filter each channel with the depthwise convolution, then mix the channels
+        #   with the pointwise one
+        raise TodoError('1.3: filter each channel with the depthwise convolution, then mix the channels with the pointwise one (IMPLEMENTATION_GUIDE.md, 1.3 Depthwise separable convolution)')
 
 
 # ------------------------------------------------------------------------------------------------
@@ -112,20 +113,20 @@ class Block(nn.Module):
                  start_with_relu: bool = True, grow_first: bool = True) -> None:
         super().__init__()
         self.start_with_relu = start_with_relu
-        # TODO 1.4: list the (C_in, C_out) of the reps separable convs (grow_first: first conv
-        #   changes the channels, else the last one); build self.convs (SeparableConv2d 3x3,
-        #   padding 1) and self.norms (BatchNorm2d of each conv's output) as nn.ModuleList;
-        #   self.pool = nn.MaxPool2d(3, stride, padding=1) if stride != 1 else None; self.shortcut
-        #   = nn.Sequential(1x1 strided Conv2d without bias, BatchNorm2d) if the shape changes
-        #   else None
-        raise TodoError("1.4: list the (C_in, C_out) of the reps separable convs (grow_first: first conv changes the channels, else the last one); build self.convs (SeparableConv2d 3x3, padding 1) and self.norms (BatchNorm2d of each conv's output) as nn.ModuleList; self.pool = nn.MaxPool2d(3, stride, padding=1) if stride != 1 else None; self.shortcut = nn.Sequential(1x1 strided Conv2d without bias, BatchNorm2d) if the shape changes else None (IMPLEMENTATION_GUIDE.md, 1.4 XceptionNet)")
+        # TODO 1.4: work out the (C_in, C_out) of the reps separable convs (grow_first: the
+        #   first conv changes the channels, else the last one); self.convs (3x3 SeparableConv2d,
+        #   padding 1) and self.norms (a BatchNorm2d per conv output) as nn.ModuleList; self.pool:
+        #   a 3x3 max-pool with the block's stride (padding 1) only when stride != 1;
+        #   self.shortcut: a strided 1x1 conv without bias then BatchNorm only when the channels
+        #   or the stride change; None otherwise
+        raise TodoError("1.4: work out the (C_in, C_out) of the reps separable convs (grow_first: the first conv changes the channels, else the last one); self.convs (3x3 SeparableConv2d, padding 1) and self.norms (a BatchNorm2d per conv output) as nn.ModuleList; self.pool: a 3x3 max-pool with the block's stride (padding 1) only when stride != 1; self.shortcut: a strided 1x1 conv without bias then BatchNorm only when the channels or the stride change; None otherwise (IMPLEMENTATION_GUIDE.md, 1.4 XceptionNet)")
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        # TODO 1.4: x = inputs; for each (conv, norm): ReLU first (skip it for the first unit
-        #   when not start_with_relu; never in place, the shortcut still needs inputs), then x =
-        #   norm(conv(x)); pool if self.pool; return x + (inputs if self.shortcut is None else
-        #   self.shortcut(inputs))
-        raise TodoError('1.4: x = inputs; for each (conv, norm): ReLU first (skip it for the first unit when not start_with_relu; never in place, the shortcut still needs inputs), then x = norm(conv(x)); pool if self.pool; return x + (inputs if self.shortcut is None else self.shortcut(inputs)) (IMPLEMENTATION_GUIDE.md, 1.4 XceptionNet)')
+        # TODO 1.4: run the units in order, each a ReLU (not in place: the shortcut still needs
+        #   the inputs; skipped for the first unit when start_with_relu is False) then its conv
+        #   and norm; max-pool if the block has a pool; add the residual: the inputs themselves,
+        #   or the shortcut applied to them
+        raise TodoError('1.4: run the units in order, each a ReLU (not in place: the shortcut still needs the inputs; skipped for the first unit when start_with_relu is False) then its conv and norm; max-pool if the block has a pool; add the residual: the inputs themselves, or the shortcut applied to them (IMPLEMENTATION_GUIDE.md, 1.4 XceptionNet)')
 
 
 class XceptionNet(nn.Module):

@@ -80,7 +80,7 @@ class EfficientNetB4Detector(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         reference = torchvision_efficientnet_b4(pretrained)
-        # BEGIN SOLUTION 1.5: keep reference.features as self.backbone, a global average pool nn.AdaptiveAvgPool2d(1) as self.pool, and a new head self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(FEATURE_DIM, num_classes)); drop reference.classifier (the 1000-class ImageNet head)
+        # BEGIN SOLUTION 1.5: keep reference.features as self.backbone, a global average pool to 1x1 (nn.AdaptiveAvgPool2d) as self.pool, and a new self.head: dropout, then a linear layer from FEATURE_DIM to num_classes; leave reference.classifier (the 1000-class ImageNet head) out
         self.backbone = reference.features
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(FEATURE_DIM, num_classes))
@@ -92,7 +92,7 @@ class EfficientNetB4Detector(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) -> logits (B,) (FAKE probability = sigmoid(logit)), or (B, C) for C classes."""
-        # BEGIN SOLUTION 1.5: logits = self.head(self.features(x)); with one class drop the last axis, (B, 1) -> (B,), with squeeze(1)
+        # BEGIN SOLUTION 1.5: apply self.head to the pooled self.features(x); with a single class squeeze the class axis away so (B, 1) becomes (B,), otherwise return (B, C)
         logits = self.head(self.features(x))
         return logits.squeeze(1) if self.num_classes == 1 else logits
         # END SOLUTION

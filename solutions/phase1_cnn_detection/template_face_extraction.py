@@ -75,7 +75,7 @@ def square_crop_box(box: Sequence[float], scale: float, frame_shape: Sequence[in
     """
     height, width = int(frame_shape[0]), int(frame_shape[1])
     x1, y1, x2, y2 = (float(v) for v in box)
-    # BEGIN SOLUTION 1.1: side = floor(scale * max(w, h) + 0.5) limited to [1, min(H, W)]; top-left corner = floor(centre - side / 2 + 0.5); clip x1 to [0, W - side] and y1 to [0, H - side]; return (x1, y1, x1 + side, y1 + side) as ints
+    # BEGIN SOLUTION 1.1: the side is scale times the longer box side, rounded half up (math.floor(v + 0.5)) and kept within 1..min(H, W); centre the square on the box centre (corner rounded half up), then shift it, never shrink it, back inside the frame; return four ints
     side = math.floor(scale * max(x2 - x1, y2 - y1) + 0.5)
     side = max(1, min(side, height, width))
     centre_x, centre_y = (x1 + x2) / 2.0, (y1 + y2) / 2.0
@@ -105,7 +105,7 @@ def crop_face(frame: np.ndarray, box: Sequence[float], size: int, scale: float =
         >>> crop_face(np.zeros((480, 640, 3), np.uint8), (100, 100, 200, 150), size=256).shape
         (256, 256, 3)
     """
-    # BEGIN SOLUTION 1.1: get (x1, y1, x2, y2) from square_crop_box(box, scale, frame.shape), slice frame[y1:y2, x1:x2], then cv2.resize it to (size, size): INTER_AREA if the square is larger than size, INTER_LINEAR if smaller, no resize if equal
+    # BEGIN SOLUTION 1.1: cut out the square that square_crop_box gives and bring it to size x size with cv2.resize: INTER_AREA to shrink, INTER_LINEAR to enlarge, and no resize (just a copy) when it already has that size
     x1, y1, x2, y2 = square_crop_box(box, scale, frame.shape)
     square = np.ascontiguousarray(frame[y1:y2, x1:x2])
     side = x2 - x1
@@ -145,7 +145,7 @@ def similarity_transform(src_points: np.ndarray, dst_points: np.ndarray) -> np.n
     dst = np.asarray(dst_points, dtype=np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
         raise ValueError(f"expected two (N, 2) point arrays with N >= 2, got {src.shape} and {dst.shape}")
-    # BEGIN SOLUTION 1.2: centre both point sets; covariance = dst_c.T @ src_c / N; U, s, Vt = np.linalg.svd(covariance); D = diag(1, sign of det(U) det(Vt)); R = U @ D @ Vt; scale = sum(s * diag(D)) / mean squared norm of src_c; t = mean_dst - scale * R @ mean_src; return np.hstack([scale * R, t[:, None]])
+    # BEGIN SOLUTION 1.2: Umeyama's method from the docstring: centre both point sets, take np.linalg.svd of their 2x2 cross-covariance, flip the last singular direction when the determinants' product is negative (a rotation, never a reflection), then derive the rotation, the scale and the translation and stack them into the 2x3 matrix
     src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
     src_centred, dst_centred = src - src_mean, dst - dst_mean
     covariance = dst_centred.T @ src_centred / len(src)
@@ -198,7 +198,7 @@ def align_face(frame: np.ndarray, landmarks: np.ndarray, size: int, scale: float
     Example:
         A face tilted by 20 degrees comes out upright, eyes on one horizontal line near y = 0.46 S.
     """
-    # BEGIN SOLUTION 1.2: matrix = similarity_transform(landmarks, alignment_template(size, scale)); return cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    # BEGIN SOLUTION 1.2: estimate the landmarks -> alignment_template similarity with similarity_transform, then warp the frame into a size x size image with cv2.warpAffine, bilinear interpolation and a reflected border (BORDER_REFLECT_101)
     matrix = similarity_transform(np.asarray(landmarks, dtype=np.float64), alignment_template(size, scale))
     return cv2.warpAffine(np.ascontiguousarray(frame), matrix, (size, size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REFLECT_101)

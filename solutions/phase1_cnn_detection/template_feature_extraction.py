@@ -135,7 +135,7 @@ def strip_classifier(model: nn.Module, name: str) -> nn.Module:
     Returns:
         ``model``, whose forward maps (B, 3, S, S) to (B, D).
     """
-    # BEGIN SOLUTION 1.6: resnet50 / inception_v3: model.fc = nn.Identity(); vgg16: model.classifier = model.classifier[:5] (up to fc7's ReLU); xception: nothing to do
+    # BEGIN SOLUTION 1.6: resnet50 / inception_v3: replace the fc layer with nn.Identity; vgg16: keep its classifier only up to fc7's ReLU (the first five modules); xception: nothing to do
     if name in ("resnet50", "inception_v3"):
         model.fc = nn.Identity()
     elif name == "vgg16":
@@ -180,7 +180,7 @@ def preprocess_images(images: Sequence[np.ndarray] | np.ndarray, spec: BackboneS
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"image {number} must be an (H, W, 3) uint8 RGB array, got {image.shape} {image.dtype}")
-        # BEGIN SOLUTION 1.6: make a (1, 3, H, W) float32 tensor in [0, 1] (torch.from_numpy, permute, / 255); if (H, W) != (size, size) resize it with F.interpolate(mode="bilinear", align_corners=False, antialias=True); normalise with (x - mean) / std and append it to batch
+        # BEGIN SOLUTION 1.6: turn the image into a (1, 3, H, W) float32 tensor in [0, 1] (torch.from_numpy, channels first); only if it is not size x size, resize it with F.interpolate (bilinear, antialiased, corners not aligned); normalise it with mean and std and append it to batch
         tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
         if tensor.shape[-2:] != (size, size):
             tensor = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
@@ -242,7 +242,7 @@ class FrozenFeatureExtractor:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         images = list(images)
         chunks: list[np.ndarray] = [np.zeros((0, self.feature_dim), dtype=np.float32)]
-        # BEGIN SOLUTION 1.6: under torch.inference_mode(), for each slice of batch_size images: preprocess_images(..., self.spec, self.image_size), move to self.device, run self.model inside autocast_for(self.device, enabled=self.mixed_precision), then .float().cpu().numpy() and append to chunks
+        # BEGIN SOLUTION 1.6: under torch.inference_mode(), go through the images batch_size at a time: preprocess them with preprocess_images, move them to self.device, run self.model inside autocast_for (honouring self.mixed_precision), and append the features to chunks as float32 NumPy arrays
         with torch.inference_mode():
             for start in range(0, len(images), batch_size):
                 batch = preprocess_images(images[start:start + batch_size], self.spec, self.image_size).to(self.device)

@@ -29,7 +29,7 @@ def scaled_dot_product_attention(
     Example: keys e1 = (1, 0) and e2 = (0, 1) (d = 2) and the query e2 give scores
     (0, 1/sqrt(2)), so weights = softmax([0, 0.707]) = [0.330, 0.670].
     """
-    # BEGIN SOLUTION 5.1: scores = query @ key.transpose(-2, -1) / sqrt(d); set masked-out scores to -inf (masked_fill), softmax over the last axis, then weights @ value
+    # BEGIN SOLUTION 5.1: score every query against every key (matrix product with the key's last two axes swapped, divided by sqrt(d)); set masked-out scores to -inf with masked_fill; softmax over the keys; the output is the weights times the values
     scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
