@@ -45,13 +45,28 @@ def fail(message: str) -> NoReturn:
 def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> NoReturn:
     """Run a tool's ``main(argv)``; a :class:`CourseError` becomes a one-line message and exit 2.
 
-    ``KeyboardInterrupt`` exits with 130. Anything else is a bug in our code and keeps its traceback.
+    An unfinished exercise (:class:`grader.todo.TodoError`) met by any tool becomes the same one
+    line, naming the task, the template line and the hint. ``KeyboardInterrupt`` exits with 130.
+    Anything else is a bug in our code and keeps its traceback.
     """
+    from grader.todo import TodoError
+
     try:
         code = main(argv)
     except CourseError as error:
         fail(str(error))
+    except TodoError as error:
+        fail(todo_message(error))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130)
     raise SystemExit(code or 0)
+
+
+def todo_message(error: BaseException) -> str:
+    """One line for an unfinished exercise met by a tool: ``TODO 1.1 file:line - hint; finish that
+    task or run with --solutions``."""
+    from grader.todo import todo_line
+    from grader.tree import exercise_root
+
+    return f"{todo_line(error, exercise_root())}; finish that task or run with --solutions"

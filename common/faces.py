@@ -1,11 +1,12 @@
-"""Face-crop caches: detect the faces of N frames per video once, train and evaluate many times.
+"""Face-crop caches: the face track of every training video, written once, read at every epoch.
 
-Face detection is the slow step of every frame-based detector (MTCNN: ~10-90 ms per frame on a
-CPU), while training reads each crop dozens of times. :func:`build_face_cache` therefore samples
-``n_frames`` evenly spaced frames per video (``common.video.sample_frames``; 32 as in
-DeepfakeBench), runs the active exercise tree's ``FaceExtractor`` (task 1.1: MTCNN + square crop
-with margin ``scale``) and writes one ``.npz`` per video with ``common.torch_data.write_face_cache``,
-ready for ``common.torch_data.FaceCropDataset``.
+Face detection is the slow step of every face-based detector (MTCNN: ~10-90 ms per frame on a
+CPU), while training reads each crop dozens of times. :func:`build_face_cache` therefore builds
+each video's face track exactly as ``detect_video.py`` does (:func:`common.face_track.build_track`:
+the detector's frame plan, decoded once, faces found once with the active exercise tree's
+``FaceExtractor``, crops of ``scale`` times the face at ``size`` pixels) and writes one face per
+planned frame (the ``largest``, or the main ``subject`` track's) to one ``.npz`` per video with
+``common.torch_data.write_face_cache``. Training and detection therefore see the same inputs.
 
 Nothing is dropped silently (DeepfakeBench's most common complaint): every cache file's metadata
 lists the sampled frames in which no face was found (``no_face_indices``), the frames that could
@@ -29,10 +30,10 @@ from tqdm.auto import tqdm
 
 from common.datasets import VideoRecord
 from common.errors import VideoError
+from common.face_track import DECODE_MAX_SIDE, CropSpec, FramePlan, build_track
 from common.torch_data import record_id, write_face_cache
-from common.video import sample_frames
 
-FACE_CACHE_VERSION = 1
+FACE_CACHE_VERSION = 2
 
 
 @dataclass
@@ -110,9 +111,9 @@ def _video_signature(path: Path) -> dict[str, Any]:
         return {"path": str(path.resolve()), "bytes": None, "mtime_ns": None}
 
 
-def _settings(n_frames: int, size: int, scale: float, max_side: int | None) -> dict[str, Any]:
-    return {"version": FACE_CACHE_VERSION, "n_frames": int(n_frames), "size": int(size),
-            "scale": float(scale), "max_side": max_side}
+def _settings(plan: FramePlan, size: int, scale: float, max_side: int | None, policy: str) -> dict[str, Any]:
+    return {"version": FACE_CACHE_VERSION, "plan": plan.to_dict(), "size": int(size), "scale": float(scale),
+            "max_side": max_side, "policy": policy}
 
 
 def _read_meta(path: Path) -> dict | None:
@@ -132,34 +133,37 @@ def _entry_from_meta(record: VideoRecord, path: Path, meta: dict) -> FaceCacheEn
                           reused=True)
 
 
-def _extract_video(record: VideoRecord, extractor: Any, n_frames: int, size: int, max_side: int | None
-                   ) -> tuple[np.ndarray, np.ndarray, list[int], list[int], str | None]:
+def _extract_video(record: VideoRecord, extractor: Any, plan: FramePlan, spec: CropSpec, max_side: int | None,
+                   policy: str) -> tuple[np.ndarray, np.ndarray, list[int], list[int], str | None]:
     """(faces (N, S, S, 3) uint8, frame indices (N,), no-face indices, undecodable indices, error)."""
+    size = spec.size or 1
     empty = np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.int64)
     try:
-        sampled = sample_frames(record.path, n_frames, max_side=max_side)
+        track = build_track(record.path, [plan], [spec], extractor, decode_max_side=max_side or DECODE_MAX_SIDE)
     except VideoError as error:
         return (*empty, [], [], str(error))
-    results = extractor.extract(sampled.frames, frame_indices=sampled.indices.tolist())
-    with_face = [r for r in results if r.has_face]
-    no_face = [int(r.frame_index) for r in results if not r.has_face]
+    decoded = [frame.index for frame in track.frames if frame.status != "decode_failed"]
+    undecodable = [frame.index for frame in track.frames if frame.status == "decode_failed"]
+    chosen = track.face_per_frame(decoded, policy)
+    with_face = [(index, face) for index, face in zip(decoded, chosen) if face is not None]
+    no_face = [index for index, face in zip(decoded, chosen) if face is None]
     if not with_face:
-        return (*empty, no_face, list(map(int, sampled.missing)), None)
-    faces = np.stack([r.face.crop for r in with_face]).astype(np.uint8)
-    indices = np.array([r.frame_index for r in with_face], dtype=np.int64)
-    return faces, indices, no_face, list(map(int, sampled.missing)), None
+        return (*empty, no_face, undecodable, None)
+    faces = np.stack([face.crops[spec] for _, face in with_face]).astype(np.uint8)
+    return faces, np.array([index for index, _ in with_face], dtype=np.int64), no_face, undecodable, None
 
 
 def default_extractor(size: int, scale: float, device: str | torch.device = "auto") -> Any:
-    """The active tree's ``FaceExtractor`` (task 1.1): largest face per frame, square crop."""
-    from phase1_cnn_detection.template_face_extraction import FaceExtractor
+    """The active tree's ``FaceExtractor`` (task 1.1), every face of a frame, largest first."""
+    from common import exercises
 
-    return FaceExtractor(device=device, size=size, scale=scale, select="largest", align=False)
+    return exercises.face_extractor(device, size=size, scale=scale, select="all", align=False, track=False)
 
 
 def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLike, *, n_frames: int = 32,
                      size: int = 256, scale: float = 1.3, device: str | torch.device = "auto",
-                     progress: bool = True, max_side: int | None = None, extractor: Any = None) -> FaceCacheResult:
+                     progress: bool = True, max_side: int | None = None, extractor: Any = None,
+                     plan: FramePlan | None = None, policy: str = "largest") -> FaceCacheResult:
     """Detect and crop the faces of ``n_frames`` evenly spaced frames of every video; cache them.
 
     Args:
@@ -172,7 +176,10 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
         device: where MTCNN runs.
         progress: show a tqdm bar.
         max_side: downscale frames to at most this many pixels on the long side before detection
-            and cropping (``None``: full resolution).
+            and cropping (``None``: as ``detect_video.py``, 1920).
+        plan: the frames to read (default: ``n_frames`` evenly spaced, a frame detector's plan);
+            a clip detector passes its contiguous plan.
+        policy: which face of a frame is kept: the ``largest``, or the main ``subject`` track's.
         extractor: any object with ``extract(frames, frame_indices=...) -> list[FrameFaces]``;
             default :func:`default_extractor`, created only if some video needs work.
 
@@ -193,7 +200,9 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    settings = _settings(n_frames, size, scale, max_side)
+    plan = plan or FramePlan("spaced", count=n_frames)
+    spec = CropSpec(size, scale)
+    settings = _settings(plan, size, scale, max_side, policy)
     entries: list[FaceCacheEntry] = []
     for record in tqdm(list(records), desc="faces", unit="video", disable=not progress):
         path = face_cache_path(cache_dir, record)
@@ -204,12 +213,13 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
             continue
         if extractor is None:
             extractor = default_extractor(size, scale, device)
-        faces, indices, no_face, undecodable, error = _extract_video(record, extractor, n_frames, size, max_side)
-        entry = FaceCacheEntry(str(record.path), path, int(record.label), int(n_frames), len(faces),
+        faces, indices, no_face, undecodable, error = _extract_video(record, extractor, plan, spec, max_side, policy)
+        n_sampled = len(faces) + len(no_face) + len(undecodable) if error is None else plan.count
+        entry = FaceCacheEntry(str(record.path), path, int(record.label), int(n_sampled), len(faces),
                                no_face, undecodable, error)
         write_face_cache(path, faces, indices, int(record.label), group=record.group, method=record.method,
                          video=str(record.path), settings=settings, video_signature=signature,
-                         n_sampled=int(n_frames), n_faces=len(faces), no_face_indices=no_face,
+                         n_sampled=int(n_sampled), n_faces=len(faces), no_face_indices=no_face,
                          undecodable_indices=undecodable, error=error)
         entries.append(entry)
     return FaceCacheResult(entries)

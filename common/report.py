@@ -32,11 +32,14 @@ from common.atomic import atomic_output
 from common.errors import CourseError
 
 SCHEMA_NAME = "deepfake-course-report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 2 (several detectors of any kind, a ``detectors`` section); version 1 reports (one
+frame-level detector) are still read and validated."""
 
-VERDICTS = ("REAL", "FAKE", "NO_FACE")
+VERDICTS = ("REAL", "FAKE", "NO_FACE", "UNDECIDED")
 FRAME_STATUSES = ("face", "no_face", "decode_failed")
 FACE_POLICIES = ("max", "largest")
+DETECTOR_STATUSES = ("ok", "no_face", "could_not_run")
 TIMING_STAGES = ("decode", "faces", "model", "total")
 
 
@@ -63,6 +66,14 @@ def verdict_for(video_score: float | None, threshold: float) -> str:
     if video_score is None:
         return "NO_FACE"
     return "FAKE" if video_score >= threshold else "REAL"
+
+
+def detector_verdict(status: str, video_score: float | None, threshold: float) -> str:
+    """A detector's verdict: from its score when it ran, ``NO_FACE`` when it found no face, and
+    ``UNDECIDED`` when it could not run (e.g. a clip too short); the report says why."""
+    if status == "could_not_run":
+        return "UNDECIDED"
+    return verdict_for(video_score, threshold)
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,7 +283,9 @@ def validate_report(report: Any) -> list[str]:
         return [f"schema: must be {SCHEMA_NAME!r}, got {report.get('schema')!r}"]
     version = report.get("schema_version")
     if not _is_int(version) or version > SCHEMA_VERSION or version < 1:
-        return [f"schema_version: this code reads version {SCHEMA_VERSION}, got {version!r}"]
+        return [f"schema_version: this code reads versions 1 to {SCHEMA_VERSION}, got {version!r}"]
+    if version == 2:
+        return _validate_v2(report)
     check.string(report, "created", "")
     check.string(report, "tree", "")
     input_section = check.mapping(report, "input", "")
@@ -311,6 +324,127 @@ def validate_report(report: Any) -> list[str]:
         for stage in TIMING_STAGES:
             check.number(timings, stage, "timings_s", low=0.0)
     _check_consistency(check, report, frames, model)
+    return [problem.lstrip(".") for problem in check.problems]
+
+
+def _check_face_v2(check: _Checker, face: Any, where: str, video: dict | None, names: set[str]) -> None:
+    if not isinstance(face, Mapping):
+        check.add(where, "must be an object")
+        return
+    _check_face(check, {**face, "fake_probability": 0.0}, where, video)
+    scores = check.mapping(face, "scores", where)
+    for name, value in (scores or {}).items():
+        if name not in names:
+            check.add(f"{where}.scores.{name}", "names no detector of the report")
+        elif not _is_number(value) or not 0.0 <= value <= 1.0:
+            check.add(f"{where}.scores.{name}", f"must be a probability in [0, 1], got {value!r}")
+
+
+def _check_detector(check: _Checker, entry: Any, where: str, frame_indices: set[int]) -> None:
+    if not isinstance(entry, Mapping):
+        check.add(where, "must be an object")
+        return
+    check.string(entry, "name", where)
+    check.string(entry, "kind", where)
+    _check_model(check, entry, where)
+    status = check.string(entry, "status", where, choices=DETECTOR_STATUSES)
+    score = check.number(entry, "video_score", where, low=0.0, high=1.0, nullable=True)
+    verdict = check.string(entry, "verdict", where, choices=VERDICTS)
+    threshold = entry.get("threshold")
+    if status == "ok" and score is None:
+        check.add(f"{where}.video_score", "a detector with status 'ok' must have a score")
+    if status != "ok" and score is not None:
+        check.add(f"{where}.video_score", f"a detector with status {status!r} must have a null score")
+    if status != "ok" and not entry.get("reason"):
+        check.add(f"{where}.reason", f"a detector with status {status!r} must say why")
+    if status in DETECTOR_STATUSES and verdict in VERDICTS and _is_number(threshold):
+        expected = detector_verdict(status, score, threshold)
+        if verdict != expected:
+            check.add(f"{where}.verdict", f"is {verdict!r} but status {status!r}, score {score!r} and threshold "
+                                          f"{threshold!r} give {expected!r}")
+    for i, frame in enumerate(entry.get("frame_scores") or []):
+        if not isinstance(frame, Mapping) or frame.get("index") not in frame_indices:
+            check.add(f"{where}.frame_scores[{i}]", "must name a frame listed in frames")
+            continue
+        check.number(frame, "fake_probability", f"{where}.frame_scores[{i}]", low=0.0, high=1.0, nullable=True)
+    for i, window in enumerate(entry.get("window_scores") or []):
+        if not isinstance(window, Mapping):
+            check.add(f"{where}.window_scores[{i}]", "must be an object")
+            continue
+        check.integer(window, "start", f"{where}.window_scores[{i}]", low=0)
+        check.integer(window, "stop", f"{where}.window_scores[{i}]", low=0)
+        check.number(window, "fake_probability", f"{where}.window_scores[{i}]", low=0.0, high=1.0, nullable=True)
+
+
+def _validate_v2(report: Mapping) -> list[str]:
+    """Schema version 2: ``frames`` (the union of every detector's frames, faces with their
+    per-detector ``scores``), ``detectors`` (one entry each) and the top-level verdict, taken from
+    the detector named by ``decided_by``."""
+    check = _Checker()
+    check.string(report, "created", "")
+    check.string(report, "tree", "")
+    input_section = check.mapping(report, "input", "")
+    video = None
+    if input_section is not None:
+        check.string(input_section, "path", "input")
+        video = check.mapping(input_section, "video", "input")
+        if video is not None:
+            _check_video(check, video, "input.video")
+    versions = check.mapping(report, "versions", "")
+    if versions is not None:
+        for key in ("python", "torch", "numpy"):
+            check.string(versions, key, "versions")
+    settings = check.mapping(report, "settings", "")
+    if settings is not None:
+        check.string(settings, "face_policy", "settings", choices=FACE_POLICIES)
+        check.string(settings, "device", "settings")
+    detectors = check.array(report, "detectors", "") or []
+    names = {d.get("name") for d in detectors if isinstance(d, Mapping)}
+    if len(names) != len(detectors):
+        check.add("detectors", "every detector needs a distinct name")
+    frames = check.array(report, "frames", "") or []
+    for i, frame in enumerate(frames):
+        if not isinstance(frame, Mapping):
+            check.add(f"frames[{i}]", "must be an object")
+            continue
+        check.integer(frame, "index", f"frames[{i}]", low=0)
+        status = check.string(frame, "status", f"frames[{i}]", choices=FRAME_STATUSES)
+        faces = check.array(frame, "faces", f"frames[{i}]") or []
+        for k, face in enumerate(faces):
+            _check_face_v2(check, face, f"frames[{i}].faces[{k}]", video, names)
+        if status == "face" and not faces:
+            check.add(f"frames[{i}].faces", "a frame with status 'face' must list at least one face")
+        if status in ("no_face", "decode_failed") and (faces or not frame.get("reason")):
+            check.add(f"frames[{i}]", f"a frame with status {status!r} must list no faces and say why")
+    indices = [f.get("index") for f in frames if isinstance(f, Mapping) and _is_int(f.get("index"))]
+    if any(later <= earlier for earlier, later in zip(indices, indices[1:])):
+        check.add("frames", "frame indices must be strictly increasing")
+    for i, entry in enumerate(detectors):
+        _check_detector(check, entry, f"detectors[{i}]", set(indices))
+    decided_by = check.string(report, "decided_by", "")
+    chosen = next((d for d in detectors if isinstance(d, Mapping) and d.get("name") == decided_by), None)
+    if decided_by is not None and chosen is None:
+        check.add("decided_by", f"names no detector of the report: {decided_by!r}")
+    score = check.number(report, "video_score", "", low=0.0, high=1.0, nullable=True)
+    verdict = check.string(report, "verdict", "", choices=VERDICTS)
+    check.number(report, "threshold", "", low=0.0, high=1.0)
+    if chosen is not None:
+        for key, value in (("video_score", score), ("verdict", verdict), ("threshold", report.get("threshold"))):
+            if chosen.get(key) != value:
+                check.add(key, f"is {value!r} but the deciding detector {decided_by!r} says {chosen.get(key)!r}")
+    summary = check.mapping(report, "summary", "")
+    if summary is not None:
+        counts = {"frames_sampled": len(frames),
+                  "frames_with_face": sum(isinstance(f, Mapping) and f.get("status") == "face" for f in frames),
+                  "frames_without_face": sum(isinstance(f, Mapping) and f.get("status") == "no_face" for f in frames),
+                  "frames_not_decoded": sum(isinstance(f, Mapping) and f.get("status") == "decode_failed" for f in frames)}
+        for key, expected in counts.items():
+            if summary.get(key) != expected:
+                check.add(f"summary.{key}", f"is {summary.get(key)!r} but the frames list gives {expected}")
+    timings = check.mapping(report, "timings_s", "")
+    if timings is not None:
+        for stage in TIMING_STAGES:
+            check.number(timings, stage, "timings_s", low=0.0)
     return [problem.lstrip(".") for problem in check.problems]
 
 

@@ -64,11 +64,12 @@ def train_detector(output_dir: Path, size: DemoSize, device: str, seed: int, qui
     """Generate the benchmark and train the demo detector with ``phase1_cnn_detection/train.py``'s pipeline.
 
     Returns:
-        The training summary of :func:`common.tools.phase1_train.train` (checkpoint path, metrics...).
+        The training summary of :func:`common.tools.train.train` (checkpoint path, metrics...).
     """
-    from common.tools import phase1_train
+    from common.experiment import ensure_synthetic_benchmark
+    from common.tools import train
 
-    benchmark = phase1_train.ensure_synthetic_benchmark(
+    benchmark = ensure_synthetic_benchmark(
         output_dir / "mini-forensics", n_clips=size.clips, n_frames=size.clip_frames, seed=seed, progress=not quiet,
         methods=DEMO_METHODS)
     argv = ["--dataset", "synthetic", "--data-root", str(benchmark), "--model", DEMO_MODEL,
@@ -78,7 +79,7 @@ def train_detector(output_dir: Path, size: DemoSize, device: str, seed: int, qui
             "--patience", str(max(size.epochs, 1)), "--no-augment"]
     if quiet:
         argv.append("--quiet")
-    return phase1_train.train(phase1_train.build_parser().parse_args(argv))
+    return train.train(train.build_parser("phase1_cnn_detection").parse_args(argv))
 
 
 def held_out_clips(benchmark: Path) -> dict[str, Path]:

@@ -155,7 +155,7 @@ def draw_faces(frame: np.ndarray, faces: Sequence[dict], scale: float = 1.0,
     Args:
         frame: ``(H, W, 3)`` uint8 RGB.
         faces: the ``faces`` entries of one report frame (``box`` in original-video pixels,
-            ``fake_probability``; ``crop_box`` is used for heat maps).
+            ``fake_probability``, grey and unlabelled when ``None``; ``crop_box`` is used for heat maps).
         scale: output pixels per original pixel (1.0 unless the output was shrunk).
         heatmaps: optional Grad-CAM map per face (or ``None`` for a face without one).
     """
@@ -165,10 +165,11 @@ def draw_faces(frame: np.ndarray, faces: Sequence[dict], scale: float = 1.0,
         heatmap = heatmaps[position] if heatmaps is not None and position < len(heatmaps) else None
         if heatmap is not None:
             overlay_heatmap(frame, heatmap, _scaled_box(face.get("crop_box", face["box"]), scale, width, height))
-        colour = score_colour(face["fake_probability"])
+        probability = face.get("fake_probability")
+        colour = GREY if probability is None else score_colour(probability)
         x1, y1, x2, y2 = _scaled_box(face["box"], scale, width, height)
         cv2.rectangle(frame, (x1, y1), (x2, y2), colour, max(2, thickness + 1), cv2.LINE_AA)
-        label = f"FAKE {face['fake_probability']:.2f}"
+        label = "face" if probability is None else f"FAKE {probability:.2f}"
         text_y = y1 - 6 if y1 > 20 * text_scale else min(height - 4, y2 + int(22 * text_scale))
         _put_text(frame, label, (x1, text_y), colour, text_scale, thickness)
 
@@ -228,6 +229,38 @@ def draw_header(frame: np.ndarray, text: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def drawn_detector(report: dict) -> dict | None:
+    """The detector whose face scores are drawn (report version 2): the deciding detector when it
+    scores frames, else the first frame detector; ``None`` when no detector scores frames."""
+    detectors = report.get("detectors", [])
+    frame_detectors = [d for d in detectors if d.get("frame_scores") is not None]
+    deciding = [d for d in frame_detectors if d["name"] == report.get("decided_by")]
+    return (deciding or frame_detectors or [None])[0]
+
+
+def drawing_report(report: dict) -> dict:
+    """A report in the shape the drawing reads (version 1): the frames one detector scored, each face
+    with its ``fake_probability``. Version 1 reports are returned as they are.
+
+    For version 2 (several detectors): the frames and face scores of :func:`drawn_detector`; the
+    verdict, score and threshold stay the report's (the deciding detector's). Without a frame
+    detector every planned frame is drawn with grey, unscored boxes.
+    """
+    if report.get("schema_version", 1) == 1:
+        return report
+    detector = drawn_detector(report)
+    scored = {entry["index"]: entry for entry in detector["frame_scores"]} if detector else None
+    frames = []
+    for frame in report["frames"]:
+        if scored is not None and frame["index"] not in scored:
+            continue
+        name = detector["name"] if detector else None
+        faces = [{**face, "fake_probability": face.get("scores", {}).get(name)} for face in frame["faces"]]
+        score = scored[frame["index"]]["fake_probability"] if scored is not None else None
+        frames.append({**frame, "faces": faces, "fake_probability": score})
+    return {**report, "frames": frames}
+
+
 @dataclass
 class ReportView:
     """The parts of a report the drawing needs, as arrays.
@@ -248,7 +281,7 @@ class ReportView:
 
     @classmethod
     def from_report(cls, report: dict) -> "ReportView":
-        frames = list(report["frames"])
+        frames = list(drawing_report(report)["frames"])
         return cls(
             sampled_indices=np.asarray([f["index"] for f in frames], dtype=np.int64),
             frames=frames,
@@ -377,14 +410,13 @@ def _disable_inplace_activations(model) -> None:
             module.inplace = False
 
 
-def gradcam_maps(model, crops: np.ndarray, mean: Sequence[float], std: Sequence[float],
-                 device) -> np.ndarray:
+def gradcam_maps(model, crops: np.ndarray, prep, device) -> np.ndarray:
     """Grad-CAM maps of the FAKE logit for a batch of face crops.
 
     Args:
         model: a detector returning one logit per image (shape ``(B,)`` or ``(B, 1)``).
         crops: ``(B, S, S, 3)`` uint8 RGB face crops at the model's input size.
-        mean, std: the model's input normalisation (per channel, for values in [0, 1]).
+        prep: the model's :class:`common.preprocessing.Preprocessing` (its normalisation).
         device: the model's device.
 
     Returns:
@@ -406,8 +438,7 @@ def gradcam_maps(model, crops: np.ndarray, mean: Sequence[float], std: Sequence[
 
     _disable_inplace_activations(model)
     wrapped = _OneLogit(model).eval()
-    tensor = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255.0)
-    tensor = (tensor - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    tensor = prep.normalise(crops, "cpu")
     with GradCAM(model=wrapped, target_layers=[last_conv_layer(model)]) as cam:
         maps = cam(input_tensor=tensor.to(device), targets=[BinaryClassifierOutputTarget(1)] * len(crops))
     return np.asarray(maps, dtype=np.float32)
@@ -430,13 +461,13 @@ def compute_heatmaps(video_path: str | Path, report: dict, checkpoint_path: str 
     """
     from common.device import resolve_device
     from common.models import load_detector
-    from common.tools.phase1_evaluate import checkpoint_preprocessing
+    from common.preprocessing import checkpoint_preprocessing
 
     chosen = resolve_device(device)
     model, checkpoint = load_detector(checkpoint_path, chosen)
     prep = checkpoint_preprocessing(checkpoint)
     size, mean, std = prep.size, prep.mean, prep.std
-    wanted = [f for f in report["frames"] if f["status"] == "face"]
+    wanted = [f for f in drawing_report(report)["frames"] if f["status"] == "face"]
     maps: dict[int, list[np.ndarray | None]] = {}
     examples: list[tuple[np.ndarray, np.ndarray, float]] = []
     for start in range(0, len(wanted), batch_size):
@@ -453,7 +484,7 @@ def compute_heatmaps(video_path: str | Path, report: dict, checkpoint_path: str 
         if not crops:
             continue
         batch = np.stack(crops)
-        cams = gradcam_maps(model, batch, mean, std, chosen)
+        cams = gradcam_maps(model, batch, prep, chosen)
         for crop, cam, (index, probability) in zip(batch, cams, owners):
             maps.setdefault(index, []).append(cam)
             examples.append((crop, cam, probability))
@@ -595,7 +626,7 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
     check_report_matches_video(report, info, video)
     heatmaps, examples = None, []
     if gradcam:
-        checkpoint = model or report["model"]["checkpoint"]
+        checkpoint = model or _drawn_checkpoint(report)
         if not Path(checkpoint).is_file():
             raise CourseError(f"--gradcam needs the detector checkpoint; '{checkpoint}' does not exist (pass --model)")
         heatmaps, examples = compute_heatmaps(video, report, checkpoint, device=device)
@@ -604,6 +635,16 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
     write_video(output, counter.count(frames), fps=info.fps)
     summary_path = plot_summary(report, summary, examples) if summary is not None else None
     return {"video": output, "summary": summary_path, "frames_written": counter.n}
+
+
+def _drawn_checkpoint(report: dict) -> str:
+    """The checkpoint of the detector whose scores are drawn (Grad-CAM needs a frame detector)."""
+    if report.get("schema_version", 1) == 1:
+        return report["model"]["checkpoint"]
+    detector = drawn_detector(report)
+    if detector is None:
+        raise CourseError("--gradcam needs a frame detector in the report; this one has none")
+    return detector["checkpoint"]
 
 
 class _Counter:

@@ -3,6 +3,7 @@
 Papers: FaceForensics++ (Rossler et al. 2019), Xception (Chollet 2017), EfficientNet (Tan & Le 2019),
 MesoNet (Afchar et al. 2018).
 """
+from common.registry import Model
 from grader.tasks import Task
 
 TASKS = [
@@ -24,4 +25,27 @@ TASKS = [
          guide="1.8 Transfer learning"),
     Task("1.9", "Forensic data augmentation", points=2, file="template_augmentation.py",
          guide="1.9 Augmentation"),
+]
+
+# One row per detector (read without importing, like TASKS): its kind, exercise file and builder,
+# input size and normalisation, and builder arguments. See common/registry.py.
+MODELS = [
+    Model("xceptionnet", kind="frame", file="template_xceptionnet.py", builder="build_xception",
+          input_size=299, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+          config={"pretrained": False, "num_classes": 1},
+          description="Xception, the FaceForensics++ baseline (Chollet 2017; Rossler et al. 2019)"),
+    Model("efficientnet", kind="frame", file="template_efficientnet.py", builder="build_efficientnet",
+          input_size=380, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+          config={"pretrained": False, "num_classes": 1},
+          description="EfficientNet-B4, the DFDC winner's backbone (Tan & Le 2019)"),
+    Model("mesonet", kind="frame", file="template_classifier.py", builder="MesoNet4",
+          input_size=256, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), config={"input_size": 256}, sized=True,
+          description="MesoNet-4, 27,977 parameters (Afchar et al. 2018)"),
+    Model("baseline", kind="frame", file="template_classifier.py", builder="BaselineCNN",
+          input_size=128, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), config={"input_size": 128}, sized=True,
+          description="3 conv/pool layers + dense head (the tutorial baseline)"),
+    Model("transfer", kind="frame", file="template_transfer_learning.py", builder="TransferDetector",
+          input_size=224, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+          config={"backbone": "resnet18", "pretrained": False, "unfrozen_blocks": 2},
+          description="torchvision backbone + new head, last blocks unfrozen"),
 ]

@@ -154,3 +154,28 @@ def detected(clip_files: dict[str, ClipFile], tiny_checkpoint: Path, tools_dir: 
         assert code == 0, f"detect_video.py exited with {code} on {name}"
         reports[name] = output
     return reports
+
+
+CLIP_DETECTOR_FRAMES = 8
+CLIP_DETECTOR_WEIGHTS = (1.0, 0.0, 1.0, 0.0)
+CLIP_DETECTOR_BIAS = 3.0
+
+
+@pytest.fixture(scope="session")
+def clip_checkpoint(tools_dir: Path) -> Path:
+    """A ``frame_difference`` clip detector (task 2.1's energy + logistic regression) with fixed,
+    hand-chosen weights, saved as ``train.py`` saves checkpoints: clips of 8 frames, 64-px crops.
+    The tests know its weights, so they can score a clip by hand."""
+    import torch
+
+    from common.checkpoint import save_checkpoint
+    from common.models import build_model
+
+    model = build_model("frame_difference")
+    with torch.no_grad():
+        model.linear.weight.copy_(torch.tensor([CLIP_DETECTOR_WEIGHTS]))
+        model.linear.bias.fill_(CLIP_DETECTOR_BIAS)
+    preprocessing = {"size": TINY_INPUT_SIZE, "mean": [0.0] * 3, "std": [1.0] * 3, "scale": 1.3,
+                     "n_frames": CLIP_DETECTOR_FRAMES}
+    return save_checkpoint(tools_dir / "flicker.pt", model, architecture="frame_difference", model_config={},
+                           threshold=0.5, extra={"preprocessing": preprocessing})

@@ -122,7 +122,9 @@ def test_video_without_faces_is_reported_as_no_face_with_exit_0(clip_files, tiny
 
 def test_several_faces_are_all_boxed(detected):
     report = json.loads(detected["two_faces"].read_text())
-    assert report["summary"]["faces_scored"] > report["summary"]["frames_with_face"], "the second face was dropped"
+    assert report["summary"]["faces_found"] > report["summary"]["frames_with_face"], "the second face was dropped"
+    scored = [face for frame in report["frames"] for face in frame["faces"] if "tiny_baseline" in face["scores"]]
+    assert len(scored) == report["summary"]["faces_found"], "every face found must be scored"
 
 
 @pytest.mark.parametrize("pix_fmt, codec, suffix", [("gray", "ffv1", ".mkv"), ("rgba", "png", ".mov")])
@@ -145,17 +147,18 @@ def test_huge_resolution_is_downscaled_for_detection_and_memory_stays_bounded(cl
     in memory stay far below the 16 x 36 MB a chunk of full-size frames would take."""
     import cv2
 
-    from common.tools.detect import Detector, analyse_video
+    from common.detectors import Detector
+    from common.tools.detect import analyse_video
     from common.video import write_video
 
     small = clip_files["real"].frames[:3]
     big = [cv2.resize(frame, (4000, 3000), interpolation=cv2.INTER_LINEAR) for frame in small]
     source = write_video(tmp_path / "huge.avi", big, fps=25, codec="mjpeg", pix_fmt="yuvj420p")
     del big
-    detector = Detector.load(tiny_checkpoint, "cpu")
+    detector = Detector.load(tiny_checkpoint, "cpu", frames=3)
     tracemalloc.start()
     try:
-        report = analyse_video(source, detector, frames=3)
+        report = analyse_video(source, detector)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -299,3 +302,30 @@ def test_visualize_script_reports_bad_predictions_in_one_line(clip_files, tmp_pa
                          str(predictions), "--output", str(tmp_path / "annotated_video.mp4"))
     assert result.returncode == 2, f"exit status {result.returncode}; stderr {result.stderr!r}"
     assert result.stderr.count("\n") == 1 and "predictions.json" in result.stderr, f"stderr was {result.stderr!r}"
+
+
+def test_folder_input_with_a_bad_checkpoint_or_a_json_output_creates_nothing(clip_files, tiny_checkpoint, tmp_path,
+                                                                            capsys):
+    """Every argument is checked, and every detector loaded, before any output folder is made."""
+    import shutil
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(clip_files["real"].path, folder / "real.mp4")
+    for checkpoint, output, words in [(tmp_path / "missing.pt", tmp_path / "reports", ["missing.pt"]),
+                                      (tiny_checkpoint, tmp_path / "out.json", ["out.json", "folder"])]:
+        code, err = _detect([], folder, checkpoint, output, capsys)
+        _assert_one_line_error(code, err, *words)
+        assert not output.exists(), f"a failed run left {output.name} behind"
+
+
+def test_an_unfinished_exercise_in_any_tool_is_one_line_naming_the_task(capsys):
+    """run_cli turns a TodoError met anywhere into one ``error: TODO <task> <file>:<line>`` line."""
+    from grader.todo import TodoError
+
+    def tool(argv):
+        raise TodoError("1.1: cut the square crop (IMPLEMENTATION_GUIDE.md, 1.1 Square face crop)")
+
+    code, err = _exit_code_and_stderr(tool, [], capsys)
+    assert code == 2, "an unfinished task is a user-level stop: exit 2"
+    assert err.startswith("error: TODO 1.1 ") and len(err.strip().splitlines()) == 1, f"expected one TODO line: {err!r}"

@@ -19,6 +19,15 @@ def _load(path) -> dict:
     return json.loads(path.read_text())
 
 
+def _detector(report: dict, position: int = 0) -> dict:
+    return report["detectors"][position]
+
+
+def _frame_scores(report: dict) -> dict[int, float | None]:
+    """{frame index: frame score} of the first detector (a frame detector in these tests)."""
+    return {entry["index"]: entry["fake_probability"] for entry in _detector(report)["frame_scores"]}
+
+
 def _iou(a, b) -> float:
     width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -51,15 +60,19 @@ def test_face_boxes_overlap_the_ground_truth_faces(detected, clip_files):
 def test_video_score_and_verdict_follow_frame_scores_and_checkpoint_threshold(detected, tiny_checkpoint):
     report = _load(detected["fake"])
     stored = torch.load(tiny_checkpoint, weights_only=True)
-    scores = [f["fake_probability"] for f in report["frames"] if f["status"] == "face"]
+    scores = [score for score in _frame_scores(report).values() if score is not None]
+    assert len(scores) == sum(f["status"] == "face" for f in report["frames"]), "a frame with a face has no score"
     assert report["video_score"] == pytest.approx(float(np.mean(scores)), abs=1e-12), "video score is not the mean of frame scores"
     assert report["threshold"] == pytest.approx(stored["threshold"]), "threshold is not the checkpoint's"
     expected = "FAKE" if report["video_score"] >= stored["threshold"] else "REAL"
     assert report["verdict"] == expected, "verdict does not compare the video score with the threshold"
 
 
-def test_model_section_identifies_the_checkpoint(detected, tiny_checkpoint):
-    model = _load(detected["real"])["model"]
+def test_detector_entry_identifies_the_checkpoint(detected, tiny_checkpoint):
+    report = _load(detected["real"])
+    model = _detector(report)
+    assert report["decided_by"] == model["name"] == "tiny_baseline", "the single detector must decide the verdict"
+    assert model["kind"] == "frame" and model["frame_plan"] == {"mode": "spaced", "count": 8, "clips": 1, "seconds": 0.0}
     assert model["sha256"] == hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest(), "checkpoint hash is wrong"
     assert model["architecture"] == "baseline" and model["input_size"] == 64, "architecture or input size is wrong"
 
@@ -83,7 +96,7 @@ def test_face_score_equals_the_model_run_by_hand_on_the_crop(detected, clip_file
     tensor = (torch.from_numpy(crop).permute(2, 0, 1).float()[None] / 255.0 - 0.5) / 0.5
     with torch.no_grad():
         expected = torch.sigmoid(model(tensor)).item()
-    assert frame_entry["faces"][0]["fake_probability"] == pytest.approx(expected, abs=TOOLS_RESCORED_PROBABILITY_ATOL), \
+    assert frame_entry["faces"][0]["scores"]["tiny_baseline"] == pytest.approx(expected, abs=TOOLS_RESCORED_PROBABILITY_ATOL), \
         "the face score differs from the network applied to the crop (preprocessing or normalisation?)"
 
 
@@ -92,9 +105,10 @@ def test_every_face_of_a_two_face_frame_is_scored_and_the_frame_takes_the_max(de
     several = [f for f in report["frames"] if len(f["faces"]) == 2]
     assert several, "no frame of the two-face clip reports two faces"
     assert report["summary"]["frames_with_several_faces"] == len(several), "summary miscounts frames with several faces"
+    frame_scores = _frame_scores(report)
     for frame in several:
-        probabilities = [face["fake_probability"] for face in frame["faces"]]
-        assert frame["fake_probability"] == max(probabilities), "frame score is not the max over its faces"
+        probabilities = [face["scores"]["tiny_baseline"] for face in frame["faces"]]
+        assert frame_scores[frame["index"]] == max(probabilities), "frame score is not the max over its faces"
         centres = sorted((face["box"][0] + face["box"][2]) / 2 for face in frame["faces"])
         assert centres[0] < 128 < centres[1], "the two faces are not one in each half of the frame"
 
@@ -129,22 +143,25 @@ def test_folder_input_writes_one_report_per_video_and_a_summary(clip_files, tiny
 
 
 @pytest.mark.parametrize("field, value, path", [
-    ("verdict", "REAL", "verdict"),                          # score >= threshold but verdict REAL
-    ("video_score", None, "video_score"),                     # faces found but no score
+    ("verdict", "REAL", "detectors[0].verdict"),             # score >= threshold but verdict REAL
+    ("video_score", None, "detectors[0].video_score"),        # status ok but no score
     ("summary", {"frames_sampled": 99}, "summary.frames_sampled"),
-    ("threshold", 1.5, "threshold"),
+    ("threshold", 1.5, "detectors[0].threshold"),
+    ("decided_by", "nobody", "decided_by"),
 ])
 def test_validator_names_the_field_of_an_inconsistent_report(detected, field, value, path):
     from common.report import validate_report
 
     report = _load(detected["fake"])
-    report["threshold"] = report["model"]["threshold"] = 0.0  # every score >= 0: the verdict must be FAKE
-    report["verdict"] = "FAKE"
+    report["threshold"] = report["detectors"][0]["threshold"] = 0.0  # every score >= 0: the verdict must be FAKE
+    report["verdict"] = report["detectors"][0]["verdict"] = "FAKE"
     assert validate_report(report) == [], "the baseline edited report should be valid"
     if field == "summary":
         report["summary"].update(value)
-    else:
+    elif field == "decided_by":
         report[field] = value
+    else:
+        report[field] = report["detectors"][0][field] = value
     problems = validate_report(report)
     assert any(problem.startswith(path) for problem in problems), f"no problem reported at {path}: {problems}"
 

@@ -202,7 +202,7 @@ def tiny_benchmark(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def trained_run(tiny_benchmark, tmp_path_factory) -> Path:
-    from common.tools.phase1_train import main
+    from common.tools.train import main
 
     output = tmp_path_factory.mktemp("phase1_run")
     code = main(["--dataset", "synthetic", "--data-root", str(tiny_benchmark), "--model", "baseline",
@@ -236,8 +236,7 @@ def _checkerboard_share(face: np.ndarray) -> float:
 
 
 def test_mild_augmentation_keeps_a_gan_grid_that_forensic_augmentation_erases():
-    from common.tools.phase1_evaluate import Preprocessing
-    from common.tools.phase1_train import training_transform
+    from common.preprocessing import Preprocessing
 
     rows, cols = np.mgrid[0:64, 0:64]
     smooth = 110 + 30 * np.sin(rows / 9.0) * np.cos(cols / 13.0)
@@ -246,7 +245,7 @@ def test_mild_augmentation_keeps_a_gan_grid_that_forensic_augmentation_erases():
     original = _checkerboard_share(face)
 
     def shares(augment: str) -> np.ndarray:
-        transform = training_transform(augment, prep, seed=0)
+        transform = prep.train_transform(augment, seed=0)
         return np.array([_checkerboard_share(transform(face).numpy().transpose(1, 2, 0)) for _ in range(30)])
 
     mild, forensic = shares("mild"), shares("forensic")
@@ -258,15 +257,14 @@ def test_mild_augmentation_keeps_a_gan_grid_that_forensic_augmentation_erases():
 
 def test_unknown_augmentation_is_a_one_line_course_error():
     from common.errors import CourseError
-    from common.tools.phase1_evaluate import Preprocessing
-    from common.tools.phase1_train import training_transform
+    from common.preprocessing import Preprocessing
 
     with pytest.raises(CourseError, match="unknown augmentation 'heavy'"):
-        training_transform("heavy", Preprocessing(64, (0.5,) * 3, (0.5,) * 3, 1.3, 4), seed=0)
+        Preprocessing(64, (0.5,) * 3, (0.5,) * 3, 1.3, 4).train_transform("heavy", seed=0)
 
 
 def test_evaluate_on_the_training_videos_is_clearly_above_chance(trained_run, tiny_benchmark, capsys):
-    from common.tools.phase1_evaluate import main
+    from common.tools.evaluate import main
 
     output = trained_run / "eval_train"
     code = main(["--checkpoint", str(trained_run / "baseline_best.pt"), "--test-data", str(tiny_benchmark),
@@ -282,7 +280,7 @@ def test_evaluate_on_the_training_videos_is_clearly_above_chance(trained_run, ti
 
 def test_evaluate_reproduces_the_test_metrics_stored_by_train(trained_run, tiny_benchmark):
     from common.checkpoint import load_checkpoint
-    from common.tools.phase1_evaluate import main
+    from common.tools.evaluate import main
 
     output = trained_run / "eval_test"
     assert main(["--checkpoint", str(trained_run / "baseline_best.pt"), "--test-data", str(tiny_benchmark),
@@ -301,7 +299,7 @@ def test_evaluate_reproduces_the_test_metrics_stored_by_train(trained_run, tiny_
 
 
 def test_train_with_a_missing_data_root_fails_in_one_line(tmp_path, capsys):
-    from common.tools.phase1_train import main
+    from common.tools.train import main
 
     code, err = _run(main, ["--dataset", "folder", "--data-root", str(tmp_path / "nowhere"), "--model", "mesonet",
                             "--output-dir", str(tmp_path / "out"), "--solutions"], capsys)
@@ -309,7 +307,7 @@ def test_train_with_a_missing_data_root_fails_in_one_line(tmp_path, capsys):
 
 
 def test_train_with_the_wrong_layout_fails_in_one_line(tmp_path, capsys):
-    from common.tools.phase1_train import main
+    from common.tools.train import main
 
     (tmp_path / "data" / "some_folder").mkdir(parents=True)
     code, err = _run(main, ["--dataset", "faceforensics", "--data-root", str(tmp_path / "data"), "--model", "mesonet",
@@ -318,7 +316,7 @@ def test_train_with_the_wrong_layout_fails_in_one_line(tmp_path, capsys):
 
 
 def test_train_with_an_unknown_model_fails_in_one_line(tmp_path, capsys):
-    from common.tools.phase1_train import main
+    from common.tools.train import main
 
     code, err = _run(main, ["--dataset", "synthetic", "--data-root", str(tmp_path), "--model", "resnet9000",
                             "--output-dir", str(tmp_path / "out"), "--solutions"], capsys)
@@ -327,7 +325,7 @@ def test_train_with_an_unknown_model_fails_in_one_line(tmp_path, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_train_on_cuda_without_a_gpu_fails_in_one_line(tmp_path, capsys):
-    from common.tools.phase1_train import main
+    from common.tools.train import main
 
     (tmp_path / "data").mkdir()
     code, err = _run(main, ["--dataset", "synthetic", "--data-root", str(tmp_path / "data"), "--model", "mesonet",
@@ -338,7 +336,7 @@ def test_train_on_cuda_without_a_gpu_fails_in_one_line(tmp_path, capsys):
 def test_evaluate_a_checkpoint_of_another_model_fails_in_one_line(tmp_path, capsys):
     from common.checkpoint import save_checkpoint
     from common.models import build_model, model_config
-    from common.tools.phase1_evaluate import main
+    from common.tools.evaluate import main
 
     config = model_config("mesonet", input_size=64)
     path = save_checkpoint(tmp_path / "meso.pt", build_model("mesonet", **config), architecture="mesonet",
@@ -349,7 +347,7 @@ def test_evaluate_a_checkpoint_of_another_model_fails_in_one_line(tmp_path, caps
 
 
 def test_evaluate_a_missing_checkpoint_fails_in_one_line(tmp_path, capsys):
-    from common.tools.phase1_evaluate import main
+    from common.tools.evaluate import main
 
     code, err = _run(main, ["--checkpoint", str(tmp_path / "nope.pt"), "--test-data", str(tmp_path),
                             "--device", "cpu", "--solutions"], capsys)

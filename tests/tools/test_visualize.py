@@ -24,14 +24,38 @@ def _decode_all(path) -> tuple[list[np.ndarray], str]:
 def _with_scores(report: dict, probability: float) -> dict:
     """The same report with every face scored ``probability`` (scores, video score and verdict kept consistent)."""
     edited = copy.deepcopy(report)
+    detector = edited["detectors"][0]
     for frame in edited["frames"]:
         for face in frame["faces"]:
-            face["fake_probability"] = probability
-        if frame["faces"]:
-            frame["fake_probability"] = probability
-    edited["video_score"] = probability
-    edited["verdict"] = "FAKE" if probability >= edited["threshold"] else "REAL"
+            face["scores"][detector["name"]] = probability
+    for entry in detector["frame_scores"]:
+        if entry["fake_probability"] is not None:
+            entry["fake_probability"] = probability
+    edited["video_score"] = detector["video_score"] = probability
+    edited["verdict"] = detector["verdict"] = "FAKE" if probability >= edited["threshold"] else "REAL"
     return edited
+
+
+def _as_version_1(report: dict) -> dict:
+    """A version-2 report of one frame detector rewritten as version 1 (one model, scores on the frames)."""
+    detector = report["detectors"][0]
+    scores = {entry["index"]: entry for entry in detector["frame_scores"]}
+    frames = []
+    for frame in report["frames"]:
+        faces = [{key: face[key] for key in ("box", "crop_box", "landmarks", "face_probability")}
+                 | {"fake_probability": face["scores"][detector["name"]]} for face in frame["faces"]]
+        frames.append({**{k: frame[k] for k in ("index", "timestamp_s", "status", "reason")}, "faces": faces,
+                       "fake_probability": scores[frame["index"]]["fake_probability"],
+                       "scored_face": scores[frame["index"]]["scored_face"]})
+    summary = {k: report["summary"][k] for k in ("frames_sampled", "frames_with_face", "frames_without_face",
+                                                 "frames_not_decoded", "frames_with_several_faces")}
+    summary["faces_scored"] = report["summary"]["faces_found"]
+    model = {k: detector[k] for k in ("architecture", "checkpoint", "sha256", "threshold", "input_size", "created",
+                                      "validation_metrics")}
+    settings = {**report["settings"], "frames_requested": len(frames)}
+    return {**{k: report[k] for k in ("schema", "created", "tree", "input", "versions", "video_score", "verdict",
+                                      "threshold", "threshold_overridden", "aggregation", "timings_s")},
+            "schema_version": 1, "model": model, "settings": settings, "frames": frames, "summary": summary}
 
 
 def _edge_colour(frame: np.ndarray, box: list[float], scale: float = 1.0) -> np.ndarray:
@@ -166,11 +190,12 @@ def _gradcam_by_hand(model: torch.nn.Module, images: torch.Tensor, layer: torch.
 
 def test_gradcam_maps_match_a_hand_computed_gradcam(tiny_checkpoint, clip_files):
     from common.models import load_detector
+    from common.preprocessing import Preprocessing
     from common.tools.visualize import gradcam_maps, last_conv_layer
 
     model, _ = load_detector(tiny_checkpoint, "cpu")
     crops = np.ascontiguousarray(clip_files["fake"].frames[:3, 20:84, 32:96])  # (3, 64, 64, 3) around the face
-    ours = gradcam_maps(model, crops, (0.5,) * 3, (0.5,) * 3, torch.device("cpu"))
+    ours = gradcam_maps(model, crops, Preprocessing(64, (0.5,) * 3, (0.5,) * 3), torch.device("cpu"))
     images = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
     expected = _gradcam_by_hand(model, images, last_conv_layer(model))
     assert ours.shape == (3, 64, 64), f"Grad-CAM maps have shape {ours.shape}"
@@ -185,3 +210,20 @@ def test_gradcam_option_writes_video_and_summary(detected, clip_files, tiny_chec
                  "--gradcam", "--model", str(tiny_checkpoint), "--summary", str(summary), "--device", "cpu"]) == 0
     frames, _ = _decode_all(output)
     assert len(frames) == 24 and summary.stat().st_size > 0, "Grad-CAM run did not write the video and the summary"
+
+
+def test_a_version_1_report_is_still_drawn(detected, clip_files, tmp_path):
+    """Reports written before schema version 2 (one frame detector) stay readable and are drawn alike."""
+    from common.report import validate_report
+    from common.tools.visualize import main
+
+    old = _as_version_1(_with_scores(json.loads(detected["real"].read_text()), 0.95))
+    assert validate_report(old) == [], "the rewritten version-1 report should be valid"
+    predictions = tmp_path / "v1.json"
+    predictions.write_text(json.dumps(old))
+    output = tmp_path / "v1.mp4"
+    assert main(["--video", str(clip_files["real"].path), "--predictions", str(predictions), "--output", str(output)]) == 0
+    frames, _ = _decode_all(output)
+    entry = next(f for f in old["frames"] if f["status"] == "face")
+    red, green, blue = _edge_colour(frames[entry["index"]], entry["faces"][0]["box"], frames[0].shape[1] / 128)
+    assert red > 150 and red > 2 * green, f"the version-1 face scored 0.95 should be drawn red, got {red:.0f},{green:.0f}"

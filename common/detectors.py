@@ -1,0 +1,330 @@
+"""One detector interface for every phase, in the shape of pytorch-grad-cam's ``BaseCAM``.
+
+:class:`Detector` owns the machinery: loading a checkpoint safely (the registry rebuilds the
+network), the preprocessing it was trained with, batched inference with autocast on CUDA, and
+the report entry. A subclass adds only what differs between kinds of detectors:
+
+* :meth:`Detector.frame_plan` - which frames it needs (:class:`common.face_track.FramePlan`);
+* :meth:`Detector.crop_spec` - which face crops (:class:`common.face_track.CropSpec`);
+* :meth:`Detector.score` - how it turns a :class:`common.face_track.FaceTrack` into a
+  :class:`DetectorResult` (per-frame or per-window scores and a video score).
+
+Kinds implemented here: ``frame`` (:class:`FrameDetector`: every face of N evenly spaced frames,
+one crop each) and ``clip`` (:class:`ClipDetector`: a contiguous run of the main face's crops
+turned into one input). The ``signal``, ``spectral`` and ``fusion`` kinds of phases 3-5 subclass
+:class:`Detector` the same way and register their class in :data:`DETECTOR_CLASSES`.
+
+Every detector of one ``detect_video.py`` run reads the same face track, so a video is decoded
+once and its faces are found once whatever the number of detectors (:func:`analyse_track`).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from common.errors import CheckpointError, CourseError
+from common.face_track import CropSpec, FaceTrack, FramePlan
+from common.metrics import AGGREGATIONS, aggregate_scores
+from common.preprocessing import Preprocessing, checkpoint_preprocessing
+from common.registry import Model
+
+FACE_POLICIES = ("max", "largest")
+RESULT_STATUSES = ("ok", "no_face", "could_not_run")
+
+
+def sha256_of(path: str | Path, block_size: int = 1 << 20) -> str:
+    """SHA-256 of a file as 64 lowercase hex digits (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(block_size), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class DetectorResult:
+    """What one detector concluded about one video.
+
+    Attributes:
+        status: ``"ok"``, ``"no_face"`` (no face in any of its frames) or ``"could_not_run"``
+            (e.g. a clip too short; ``reason`` says why). Only ``"ok"`` has a ``video_score``.
+        video_score: probability of FAKE in [0, 1], or ``None``.
+        frame_scores: frame detectors: one entry per planned frame, ``{"index", "fake_probability"
+            (None without a face), "scored_face", "face_scores" (one per face of the frame)}``.
+        window_scores: clip detectors: one entry per clip, ``{"start", "stop", "frames_with_face",
+            "fake_probability" (None when it could not be scored), "reason"}``.
+        reason: why there is no score.
+    """
+
+    status: str
+    video_score: float | None
+    frame_scores: list[dict] | None = None
+    window_scores: list[dict] | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Detector:
+    """A trained detector: network, registry row, checkpoint and preprocessing (build with :meth:`load`).
+
+    Attributes:
+        name: the name used in reports (the checkpoint's file stem unless given).
+        row: the registry row (:class:`common.registry.Model`).
+        model: the network, eval mode, on ``device``.
+        checkpoint, checkpoint_path, sha256: the checkpoint and its file's hash.
+        prep: the :class:`common.preprocessing.Preprocessing` it was trained with.
+        frames: frames per video (frame detectors; ``--frames``).
+        aggregation: frame or window scores -> video score (:data:`common.metrics.AGGREGATIONS`).
+        face_policy: several faces in a frame: the most suspicious (``max``) or the ``largest``.
+        threshold: decision threshold (the checkpoint's unless overridden).
+        batch_size: inputs per forward pass.
+    """
+
+    kind = "base"
+
+    name: str
+    row: Model
+    model: torch.nn.Module
+    checkpoint: Any
+    checkpoint_path: Path
+    sha256: str
+    device: torch.device
+    prep: Preprocessing
+    frames: int = 32
+    aggregation: str = "mean"
+    face_policy: str = "max"
+    threshold: float = 0.5
+    threshold_overridden: bool = False
+    batch_size: int = 64
+    extra: dict = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- what a subclass adds
+
+    def frame_plan(self) -> FramePlan:
+        """Which frames this detector needs."""
+        raise NotImplementedError
+
+    def crop_spec(self) -> CropSpec:
+        """Which face crop it reads (default: a square of ``prep.scale`` resized to ``prep.size``)."""
+        return CropSpec(self.prep.size, self.prep.scale)
+
+    def score(self, track: FaceTrack) -> DetectorResult:
+        """Score one video from its face track."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- the machinery
+
+    @classmethod
+    def load(cls, checkpoint_path: str | Path, device: str | torch.device = "auto", *, name: str | None = None,
+             **settings: Any) -> "Detector":
+        """Load a checkpoint (weights only; the architecture comes from its metadata and the registry)
+        and return the detector of its kind (:data:`DETECTOR_CLASSES`).
+
+        ``settings``: ``frames``, ``aggregation``, ``face_policy``, ``threshold`` (None: the
+        checkpoint's), ``batch_size``.
+
+        Raises:
+            CheckpointError: missing, foreign, unsafe or mismatched checkpoint (one line).
+            DeviceError: the device is not available (one line).
+        """
+        from common.device import resolve_device
+        from common.models import get_spec, load_detector
+
+        path = Path(checkpoint_path)
+        if not path.is_file():
+            raise CheckpointError(f"checkpoint '{path}': no such file" if not path.exists()
+                                  else f"checkpoint '{path}': is a folder, not a checkpoint file")
+        chosen = resolve_device(device)
+        model, checkpoint = load_detector(path, chosen)
+        row = get_spec(checkpoint.architecture)
+        subclass = DETECTOR_CLASSES.get(row.kind)
+        if subclass is None:
+            raise CourseError(f"checkpoint '{path}': detectors of kind '{row.kind}' cannot run on a video yet")
+        threshold = settings.pop("threshold", None)
+        prep = checkpoint_preprocessing(checkpoint)
+        if settings.get("frames") is None or row.kind != "frame":
+            settings["frames"] = prep.n_frames  # --frames is for frame detectors; a clip keeps its trained length
+        settings = {key: value for key, value in settings.items() if value is not None}
+        return subclass(name=name or path.stem, row=row, model=model.eval(), checkpoint=checkpoint,
+                        checkpoint_path=path, sha256=sha256_of(path), device=chosen, prep=prep,
+                        threshold=float(checkpoint.threshold if threshold is None else threshold),
+                        threshold_overridden=threshold is not None, **settings)
+
+    def predict(self, inputs: torch.Tensor) -> np.ndarray:
+        """Probability of FAKE for each row of ``inputs`` (N, ...), in batches, fp16 autocast on CUDA.
+
+        Returns ``(N,)`` float64 in [0, 1].
+        """
+        from common.device import autocast_for
+
+        if len(inputs) == 0:
+            return np.zeros(0, dtype=np.float64)
+        scores = []
+        with torch.inference_mode():
+            for start in range(0, len(inputs), self.batch_size):
+                batch = inputs[start:start + self.batch_size].to(self.device)
+                with autocast_for(self.device):
+                    logits = self.model(batch)
+                scores.append(torch.sigmoid(logits.float().reshape(len(batch), -1)[:, 0]).cpu().numpy())
+        return np.concatenate(scores).astype(np.float64)
+
+    def score_crops(self, crops: np.ndarray) -> np.ndarray:
+        """Probability of FAKE of each ``(N, S, S, 3)`` uint8 crop, normalised as in training."""
+        if len(crops) == 0:
+            return np.zeros(0, dtype=np.float64)
+        return self.predict(self.prep.normalise(crops, "cpu"))
+
+    def aggregate(self, scores: list[float]) -> float | None:
+        """Frame or window scores -> the video's score (``None`` when there is none)."""
+        return aggregate_scores(scores, self.aggregation) if scores else None
+
+    def verdict(self, video_score: float | None) -> str:
+        from common.report import verdict_for
+
+        return verdict_for(video_score, self.threshold)
+
+    def describe(self) -> dict[str, Any]:
+        """The detector's identity and settings for the report."""
+        return {
+            "name": self.name, "kind": self.row.kind, "architecture": self.checkpoint.architecture,
+            "checkpoint": str(self.checkpoint_path), "sha256": self.sha256,
+            "threshold": float(self.threshold), "checkpoint_threshold": float(self.checkpoint.threshold),
+            "threshold_overridden": bool(self.threshold_overridden),
+            "input_size": int(self.prep.size), "created": str(self.checkpoint.created),
+            "validation_metrics": plain_metrics(self.checkpoint.metrics),
+            "frame_plan": self.frame_plan().to_dict(), "aggregation": self.aggregation,
+        }
+
+
+class FrameDetector(Detector):
+    """Scores every face of N evenly spaced frames; a frame's score is its most suspicious face
+    (``face_policy="max"``) or its largest; the video's aggregates the frame scores."""
+
+    kind = "frame"
+
+    def frame_plan(self) -> FramePlan:
+        return FramePlan("spaced", count=self.frames)
+
+    def score(self, track: FaceTrack) -> DetectorResult:
+        spec = self.crop_spec()
+        plan = self.frame_plan().indices(track.info.frame_count, track.info.fps)
+        frames = track.frames_at(plan)
+        crops = [face.crops[spec] for frame in frames for face in frame.faces]
+        probabilities = iter(self.score_crops(np.stack(crops)) if crops else [])
+        entries, scored = [], []
+        for frame in frames:
+            face_scores = [float(next(probabilities)) for _ in frame.faces]
+            score, position = frame_score(frame.faces, face_scores, self.face_policy)
+            entries.append({"index": frame.index, "fake_probability": score, "scored_face": position,
+                            "face_scores": face_scores})
+            if score is not None:
+                scored.append(score)
+        if not scored:
+            return DetectorResult("no_face", None, frame_scores=entries,
+                                  reason=f"no face in any of the {len(frames)} planned frames")
+        return DetectorResult("ok", self.aggregate(scored), frame_scores=entries)
+
+
+class ClipDetector(Detector):
+    """Scores contiguous clips of the main face (the most persistent track): the registry row's
+    ``features`` function turns the clip's crops into the network's input (or the normalised
+    crops are stacked); a clip with fewer than two faces cannot be scored and says so."""
+
+    kind = "clip"
+
+    def frame_plan(self) -> FramePlan:
+        return FramePlan("contiguous", count=self.frames, clips=int(self.extra.get("clips", 1)))
+
+    def clip_input(self, crops: np.ndarray) -> torch.Tensor:
+        """``(T, S, S, 3)`` uint8 crops -> the network's input for one clip (no batch axis)."""
+        return clip_input(self.row, self.prep, crops)
+
+    def score(self, track: FaceTrack) -> DetectorResult:
+        spec = self.crop_spec()
+        windows, inputs, scorable = [], [], []
+        for run in self.frame_plan().runs(track.info.frame_count, track.info.fps):
+            faces = [face for face in track.face_per_frame(run, "subject") if face is not None]
+            entry = {"start": int(run[0]), "stop": int(run[-1]), "frames": len(run), "frames_with_face": len(faces),
+                     "fake_probability": None, "reason": None}
+            if len(faces) < 2:
+                entry["reason"] = f"only {len(faces)} of {len(run)} frames of this clip have the main face"
+            else:
+                inputs.append(self.clip_input(np.stack([face.crops[spec] for face in faces])))
+                scorable.append(entry)
+            windows.append(entry)
+        if not inputs:
+            no_face = all(entry["frames_with_face"] == 0 for entry in windows)
+            return DetectorResult("no_face" if no_face else "could_not_run", None, window_scores=windows,
+                                  reason=windows[0]["reason"] if windows else "the video has no frames")
+        for entry, probability in zip(scorable, self.predict(torch.stack(inputs))):
+            entry["fake_probability"] = float(probability)
+        return DetectorResult("ok", self.aggregate([entry["fake_probability"] for entry in scorable]),
+                              window_scores=windows)
+
+
+def clip_input(row: Model, prep: Preprocessing, crops: np.ndarray) -> torch.Tensor:
+    """One clip's network input: the row's ``features`` function of the ``(T, S, S, 3)`` uint8 crops
+    (from its exercise file), or the normalised crops ``(T, 3, S, S)``. Training uses it too."""
+    if row.features:
+        features = getattr(importlib.import_module(row.module), row.features)
+        return torch.as_tensor(np.asarray(features(crops), dtype=np.float32))
+    return prep.normalise(crops, "cpu")
+
+
+DETECTOR_CLASSES: dict[str, type[Detector]] = {"frame": FrameDetector, "clip": ClipDetector}
+"""The detector class of each registry kind."""
+
+
+def frame_score(faces: list, face_scores: list[float], policy: str) -> tuple[float | None, int | None]:
+    """A frame's probability of FAKE from its faces' scores, and which face gave it.
+
+    Args:
+        faces: the frame's faces (with ``box``), largest first.
+        face_scores: one probability per face.
+        policy: ``"max"`` (highest face score) or ``"largest"`` (the face with the largest box).
+
+    Returns:
+        ``(score, position in faces)``, or ``(None, None)`` when there is no face.
+
+    Example:
+        >>> class F:  # two faces: a large one scored 0.2, a small one scored 0.9
+        ...     def __init__(self, box): self.box = box
+        >>> frame_score([F([0, 0, 10, 10]), F([0, 0, 5, 5])], [0.2, 0.9], "max")
+        (0.9, 1)
+        >>> frame_score([F([0, 0, 10, 10]), F([0, 0, 5, 5])], [0.2, 0.9], "largest")
+        (0.2, 0)
+    """
+    if not faces:
+        return None, None
+    if policy == "max":
+        position = int(np.argmax(face_scores))
+    elif policy == "largest":
+        areas = [(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]) for f in faces]
+        position = int(np.argmax(areas))
+    else:
+        raise ValueError(f"unknown face policy {policy!r}; choose one of {', '.join(FACE_POLICIES)}")
+    return float(face_scores[position]), position
+
+
+def plain_metrics(metrics: dict) -> dict:
+    """Keep the JSON-friendly numbers and strings of a checkpoint's validation metrics."""
+    plain = {}
+    for key, value in metrics.items():
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            if not isinstance(value, float) or np.isfinite(value):
+                plain[str(key)] = value
+    return plain
+
+
+def check_settings(aggregation: str, face_policy: str) -> None:
+    """One-line errors for an unknown aggregation or face policy."""
+    if aggregation not in AGGREGATIONS:
+        raise CourseError(f"unknown aggregation '{aggregation}': choose one of {', '.join(AGGREGATIONS)}")
+    if face_policy not in FACE_POLICIES:
+        raise CourseError(f"unknown face policy '{face_policy}': choose one of {', '.join(FACE_POLICIES)}")

@@ -1,0 +1,157 @@
+"""One train and one evaluate engine for every registered detector, whatever its kind.
+
+The steps are the same for a frame-level CNN and for a clip-level temporal model; what differs is
+read from the model's registry row (:mod:`common.registry`):
+
+1. **inputs**: each video's face track is cached once (:func:`common.faces.build_face_cache`) with
+   the detector's frame plan: N evenly spaced frames for a frame detector (its largest face), a
+   contiguous clip for a clip detector (its main face's track) - the same plan and crops
+   ``detect_video.py`` uses;
+2. **datasets**: one item per face crop (frame) or per clip (:func:`make_dataset`);
+3. **training**: :func:`common.training.fit` (class balance, validation AUC, early stopping,
+   safe checkpoint with the Youden threshold);
+4. **scores and metrics**: :func:`evaluate_detector` scores every input, aggregates per video and
+   reports frame- (or clip-) and video-level metrics.
+
+The command lines of every phase (``phaseN_.../train.py``, ``evaluate.py``) are thin layers over
+:mod:`common.tools.train` and :mod:`common.tools.evaluate`, which call these functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from common.datasets import VideoRecord
+from common.detectors import clip_input
+from common.errors import CourseError, DatasetLayoutError
+from common.experiment import report_from_scores
+from common.face_track import FramePlan
+from common.faces import FaceCacheResult, build_face_cache
+from common.metrics import AGGREGATIONS
+from common.preprocessing import Preprocessing
+from common.registry import Model
+from common.torch_data import FaceCropDataset, read_face_cache, record_id
+from common.training import predict
+
+
+def cache_plan(row: Model, prep: Preprocessing) -> tuple[FramePlan, str, str]:
+    """``(frame plan, face policy, cache folder name)`` of a detector's training inputs.
+
+    Example: a frame detector at 64 px on 16 frames reads ``faces_64px_16f_scale1.3``; a clip
+    detector of 16 frames reads ``faces_64px_16f_scale1.3_clip``.
+    """
+    if row.kind == "frame":
+        return FramePlan("spaced", count=prep.n_frames), "largest", prep.cache_folder_name()
+    if row.kind == "clip":
+        return FramePlan("contiguous", count=prep.n_frames), "subject", prep.cache_folder_name("_clip")
+    raise CourseError(f"model '{row.name}' is of kind '{row.kind}', which this engine cannot train yet")
+
+
+def cache_faces(row: Model, prep: Preprocessing, records: Sequence[VideoRecord], cache_root: str | Path, *,
+                device: str | torch.device = "cpu", progress: bool = True) -> tuple[Path, FaceCacheResult]:
+    """Cache the face track of every video for this detector; returns ``(cache folder, result)``."""
+    plan, policy, folder = cache_plan(row, prep)
+    cache_dir = Path(cache_root) / folder
+    result = build_face_cache(records, cache_dir, n_frames=prep.n_frames, size=prep.size, scale=prep.scale,
+                              device=device, progress=progress, plan=plan, policy=policy)
+    return cache_dir, result
+
+
+class ClipDataset(Dataset):
+    """One item per video: its cached clip as the network's input, ``(x, label, video_id)``.
+
+    A video whose clip has fewer than two faces cannot make a clip: it is left out here and listed
+    in :attr:`skipped` (its cache entry already reports the frames without a face).
+    """
+
+    def __init__(self, row: Model, prep: Preprocessing, cache_dir: str | Path, records: Sequence[VideoRecord]):
+        self.items: list[tuple[torch.Tensor, torch.Tensor, str]] = []
+        self.video_ids: list[str] = []
+        self.labels: list[int] = []
+        self.frame_indices: list[int] = []
+        self.skipped: list[str] = []
+        for record in records:
+            cache = read_face_cache(Path(cache_dir) / f"{record_id(record)}.npz")
+            if len(cache.faces) < 2:
+                self.skipped.append(str(record.path))
+                continue
+            video_id = f"{record_id(record)}"
+            self.items.append((clip_input(row, prep, cache.faces), torch.tensor(float(cache.label)), video_id))
+            self.video_ids.append(video_id)
+            self.labels.append(int(cache.label))
+            self.frame_indices.append(int(cache.frame_indices[0]))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+        return self.items[index]
+
+
+def make_dataset(row: Model, prep: Preprocessing, cache_dir: str | Path, records: Sequence[VideoRecord], *,
+                 transform: Any = None, files_in_memory: int = 8) -> Dataset:
+    """The training or evaluation dataset of a detector: face crops (frame) or clips (clip)."""
+    if row.kind == "clip":
+        return ClipDataset(row, prep, cache_dir, records)
+    return FaceCropDataset(cache_dir, records, transform=transform or prep.eval_transform(),
+                           files_in_memory=files_in_memory)
+
+
+@dataclass
+class ScoredInputs:
+    """Scores of a set of videos, one per face crop (frame) or per clip, in a fixed order.
+
+    ``video_ids``, ``frame_indices``, ``labels``, ``scores`` are (N,) arrays (str, int64, int64,
+    float64); ``video_paths`` maps a video id (cache file stem) to the video path.
+    """
+
+    video_ids: np.ndarray
+    frame_indices: np.ndarray
+    labels: np.ndarray
+    scores: np.ndarray
+    video_paths: dict[str, str]
+
+
+def score_inputs(model: nn.Module, row: Model, prep: Preprocessing, cache_dir: str | Path,
+                 records: Sequence[VideoRecord], *, device: str | torch.device = "cpu", batch_size: int = 64,
+                 num_workers: int = 0) -> ScoredInputs:
+    """Score every cached input of ``records`` with ``model`` (P(FAKE) per face crop or per clip)."""
+    dataset = make_dataset(row, prep, cache_dir, records)
+    if len(dataset) == 0:
+        raise DatasetLayoutError(f"no face was found in any of the {len(records)} videos; nothing to score")
+    labels, scores = predict(model, dataset, device=device, batch_size=batch_size, num_workers=num_workers)
+    paths = {record_id(record): str(record.path) for record in records}
+    if row.kind == "clip":
+        frame_indices = np.asarray(dataset.frame_indices, dtype=np.int64)
+    else:
+        frame_indices = np.concatenate([read_face_cache(path).frame_indices for path in dataset.files])
+    return ScoredInputs(np.asarray(dataset.video_ids, dtype=object), frame_indices.astype(np.int64),
+                        labels.astype(np.int64), scores.astype(np.float64), paths)
+
+
+def evaluate_detector(model: nn.Module, row: Model, records: Sequence[VideoRecord], prep: Preprocessing,
+                      cache_root: str | Path, *, aggregation: str = "mean", threshold: float = 0.5,
+                      device: str | torch.device = "cpu", batch_size: int = 64, progress: bool = True,
+                      num_workers: int = 0) -> tuple[dict[str, Any], ScoredInputs, FaceCacheResult]:
+    """Cache, score and report: the library function behind every ``evaluate.py`` and train.py's test step.
+
+    Returns:
+        ``(report, scored, cache_result)``; ``report`` has ``frame`` (per face crop, or per clip),
+        ``video``, ``aggregation``, ``videos`` (per-video scores) and ``faces`` (the cache summary:
+        frames and videos without a face are listed, never dropped silently).
+    """
+    if aggregation not in AGGREGATIONS:
+        raise CourseError(f"unknown aggregation '{aggregation}': choose one of {', '.join(AGGREGATIONS)}")
+    cache_dir, caches = cache_faces(row, prep, records, cache_root, device=device, progress=progress)
+    scored = score_inputs(model, row, prep, cache_dir, records, device=device, batch_size=batch_size,
+                          num_workers=num_workers)
+    report = report_from_scores(scored, aggregation, threshold)
+    report["unit"] = "clip" if row.kind == "clip" else "frame"
+    report["faces"] = caches.summary()
+    return report, scored, caches

@@ -1,0 +1,67 @@
+"""The one place where the library borrows the student's code.
+
+The tools run on the exercise tree that is active (your templates, or the reference solutions
+with ``--solutions``; see :mod:`grader.tree`), so the face extractor you wrote in task 1.1, the
+alignment of task 1.2 and the transforms of task 1.9 are the ones that train and run the
+detectors. Every such borrowing goes through this module, so the rest of ``common/`` names no
+exercise module (the model registry names each network's file in its row, see
+:mod:`common.registry`). An unfinished exercise raises :class:`grader.todo.TodoError`, which every
+tool turns into one ``error:`` line naming the task.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def face_extractor(device: Any = "auto", *, size: int = 256, scale: float = 1.3, select: str = "all",
+                   align: bool = False, track: bool = False, **options: Any) -> Any:
+    """Task 1.1's ``FaceExtractor`` (MTCNN over batches of frames, largest face first)."""
+    from phase1_cnn_detection.template_face_extraction import FaceExtractor
+
+    return FaceExtractor(device=device, size=size, scale=scale, select=select, align=align, track=track, **options)
+
+
+def square_crop_box(box: Sequence[float], scale: float, frame_shape: Sequence[int]) -> tuple[int, int, int, int]:
+    """Task 1.1: the square of ``scale`` times the face box, inside the frame."""
+    from phase1_cnn_detection.template_face_extraction import square_crop_box as square
+
+    return square(box, scale, frame_shape)
+
+
+def crop_face(frame: np.ndarray, box: Sequence[float], size: int, scale: float = 1.3) -> np.ndarray:
+    """Task 1.1: the square crop resized to ``size`` x ``size``."""
+    from phase1_cnn_detection.template_face_extraction import crop_face as crop
+
+    return crop(frame, box, size, scale)
+
+
+def align_face(frame: np.ndarray, landmarks: np.ndarray, size: int, scale: float = 1.0) -> np.ndarray:
+    """Task 1.2: the five-point aligned face."""
+    from phase1_cnn_detection.template_face_extraction import align_face as align
+
+    return align(frame, landmarks, size, scale)
+
+
+def assign_track_ids(results: list) -> None:
+    """Provided with task 1.1: link faces of consecutive frames into tracks (IoU), in place."""
+    from phase1_cnn_detection.template_face_extraction import assign_track_ids as link
+
+    link(results)
+
+
+def eval_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> Any:
+    """Task 1.9's ``EvalTransform``: resize and normalise a face crop."""
+    from phase1_cnn_detection.template_augmentation import EvalTransform
+
+    return EvalTransform(size, mean, std)
+
+
+def train_transform(size: int, mean: Sequence[float], std: Sequence[float], *, seed: int, mild: bool = False) -> Any:
+    """Task 1.9's ``TrainTransform`` with forensic augmentation; ``mild`` keeps flip and
+    brightness/contrast only (rotation, blur and JPEG resample or filter every pixel)."""
+    from phase1_cnn_detection.template_augmentation import AugmentationConfig, TrainTransform
+
+    config = AugmentationConfig(rotation_p=0.0, blur_p=0.0, jpeg_p=0.0) if mild else AugmentationConfig()
+    return TrainTransform(size, mean, std, seed=seed, config=config)

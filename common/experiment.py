@@ -1,0 +1,185 @@
+"""The experiment around a detector: which videos, which split, and the tables and plots of a result.
+
+Shared by every phase's ``train.py`` and ``evaluate.py`` (:mod:`common.engine`):
+
+* :func:`load_records` reads a dataset folder (its layout detected by :func:`detect_dataset`);
+* :func:`split_for_training` splits it by group so no identity is on two sides (the dataset's own
+  split where it has one), and :func:`choose_records` picks the videos to evaluate;
+* :func:`ensure_synthetic_benchmark` generates mini-forensics when no data is given;
+* :func:`format_table` and :func:`write_plots` present frame- and video-level metrics.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common import metrics as course_metrics
+from common.datasets import DATASET_NAMES, VideoRecord, group_split, load_dataset
+from common.errors import DatasetLayoutError
+
+SPLIT_CHOICES = ("auto", "all", "train", "val", "test")
+DEFAULT_SPLIT_FRACTIONS = (0.7, 0.15, 0.15)
+SYNTHETIC_SPATIAL_METHODS = ("FaceSwap", "GANUpsample")
+"""The mini-forensics manipulations a frame-level (spatial) detector can see."""
+
+
+def detect_dataset(root: str | Path) -> str:
+    """Guess the dataset layout of a folder (for ``--dataset`` left out).
+
+    ``manifest.json`` -> synthetic; ``original_sequences/`` -> faceforensics; ``Celeb-synthesis/``
+    -> celebdf; ``metadata.json`` in a ``dfdc_*`` part or ``labels.csv`` -> dfdc; ``real/`` and
+    ``fake/`` (possibly under ``train/ val/ test/``) -> folder.
+
+    Raises:
+        DatasetLayoutError: missing folder, or no known layout.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetLayoutError(f"test data '{root}' does not exist or is not a folder")
+    if (root / "manifest.json").is_file():
+        return "synthetic"
+    if (root / "original_sequences").is_dir() or (root / "manipulated_sequences").is_dir():
+        return "faceforensics"
+    if (root / "Celeb-synthesis").is_dir() or (root / "Celeb-real").is_dir():
+        return "celebdf"
+    if (root / "labels.csv").is_file() or any(root.glob("dfdc_*")) or (root / "metadata.json").is_file():
+        return "dfdc"
+    if any((base / "real").is_dir() or (base / "fake").is_dir()
+           for base in [root] + [root / split for split in ("train", "val", "test")]):
+        return "folder"
+    raise DatasetLayoutError(
+        f"cannot tell the dataset layout of '{root}': expected manifest.json (synthetic), original_sequences/ "
+        f"(faceforensics), Celeb-synthesis/ (celebdf), dfdc_*/metadata.json (dfdc) or real/ + fake/ (folder); "
+        f"or pass --dataset")
+
+
+def load_records(dataset: str | None, root: str | Path) -> tuple[str, list[VideoRecord]]:
+    """``(dataset name, records)`` of a dataset folder; the name is detected when ``None``."""
+    name = dataset or detect_dataset(root)
+    if name not in DATASET_NAMES:
+        raise DatasetLayoutError(f"unknown dataset '{name}': expected one of {', '.join(DATASET_NAMES)}")
+    if not Path(root).exists():
+        raise DatasetLayoutError(f"data root '{root}' does not exist")
+    records = load_dataset(name, root)
+    if not records:
+        raise DatasetLayoutError(f"no videos found in '{root}' (dataset layout '{name}')")
+    return name, records
+
+
+def split_for_training(records: list[VideoRecord], seed: int,
+                       fractions: tuple[float, float, float] = DEFAULT_SPLIT_FRACTIONS) -> dict[str, list[VideoRecord]]:
+    """train/val/test without a group on two sides: the dataset's own split where it assigns one,
+    the rest by ``common.datasets.group_split(seed)`` (the same call in train and evaluate)."""
+    return group_split(records, fractions=tuple(fractions), seed=seed)
+
+
+def choose_records(records: list[VideoRecord], split: str, data_root: str | Path,
+                   checkpoint_extra: dict) -> tuple[list[VideoRecord], str]:
+    """The records to evaluate and a sentence saying why (see the module docstring)."""
+    if split == "all":
+        return records, "all videos (--split all)"
+    trained_on = checkpoint_extra.get("data", {})
+    same_root = trained_on.get("root") and Path(trained_on["root"]).resolve() == Path(data_root).resolve()
+    has_own_split = any(r.split is not None for r in records)
+    if split == "auto" and not has_own_split and not same_root:
+        return records, "all videos (the dataset has no split and the model was not trained on it)"
+    wanted = "test" if split == "auto" else split
+    if has_own_split and all(r.split is not None for r in records):
+        chosen = [r for r in records if r.split == wanted]
+        return chosen, f"the dataset's own '{wanted}' split"
+    fractions = tuple(trained_on.get("split_fractions", DEFAULT_SPLIT_FRACTIONS))
+    seed = int(trained_on.get("split_seed", 0))
+    chosen = split_for_training(records, seed, fractions)[wanted]
+    return chosen, f"the '{wanted}' part of the training run's group split (seed {seed})"
+
+
+def report_from_scores(scored: Any, aggregation: str = "mean", threshold: float = 0.5) -> dict[str, Any]:
+    """``common.metrics.frame_and_video_report`` plus the per-video scores (for metrics.json)."""
+    report = course_metrics.frame_and_video_report(scored.frame_indices, scored.video_ids, scored.labels,
+                                                   scored.scores, aggregation=aggregation, threshold=threshold)
+    ids, labels, scores = course_metrics.video_scores(zip(scored.video_ids, scored.labels, scored.scores), aggregation)
+    report["videos"] = [{"video": scored.video_paths.get(str(video_id), str(video_id)), "id": str(video_id),
+                         "label": int(label), "score": float(score)}
+                        for video_id, label, score in zip(ids, labels, scores)]
+    return report
+
+
+def write_plots(scored: Any, report: dict, output_dir: str | Path) -> list[Path]:
+    """ROC curves and confusion matrices at frame and video level; ROC only when both classes exist."""
+    output_dir = Path(output_dir)
+    written = []
+    video_labels = np.array([v["label"] for v in report["videos"]])
+    video_scores = np.array([v["score"] for v in report["videos"]])
+    for level, labels, scores in (("frame", scored.labels, scored.scores), ("video", video_labels, video_scores)):
+        if len(set(labels.tolist())) == 2:
+            written.append(course_metrics.plot_roc(labels, scores, output_dir / f"roc_{level}.png",
+                                                   title=f"ROC ({level} level)"))
+        written.append(course_metrics.plot_confusion_matrix(report[level]["confusion_matrix"],
+                                                             output_dir / f"confusion_{level}.png",
+                                                             title=f"Confusion matrix ({level} level)"))
+    return written
+
+
+def format_table(report: dict) -> str:
+    """A short console table of the main metrics at both levels.
+
+    The first level is the detector's unit (``report["unit"]``): a face crop of one frame for frame
+    detectors, a clip for clip detectors (``report["frame"]`` holds it either way).
+    """
+    def cell(value: Any) -> str:
+        return "   n/a" if value is None else f"{value:6.3f}"
+
+    unit = report.get("unit", "frame")
+    lines = [f"{'level':<7}{'n':>6}{'fake':>6}  {'AUC':>6}  {'AP':>6}  {'EER':>6}  {'acc':>6}  {'bal.acc':>7}"]
+    for level, label in (("frame", unit), ("video", "video")):
+        m = report[level]
+        lines.append(f"{label:<7}{m['n']:>6}{m['n_fake']:>6}  {cell(m['roc_auc'])}  {cell(m['average_precision'])}  "
+                     f"{cell(m['eer'])}  {cell(m['accuracy'])}  {cell(m['balanced_accuracy']):>7}")
+    lines.append(f"(video score = {report['aggregation']} of its {unit} scores; threshold "
+                 f"{report['frame']['threshold']:.3f})")
+    return "\n".join(lines)
+
+
+def face_cache_root(requested: str | None, checkpoint_extra: dict, output_dir: Path) -> Path:
+    """Where face caches go: ``--cache-dir``, else the training run's cache (reused: each file is
+    checked against its video and settings), else ``<output-dir>/face_cache``."""
+    if requested:
+        return Path(requested)
+    trained = checkpoint_extra.get("face_cache_root")
+    if trained and Path(trained).is_dir():
+        return Path(trained)
+    return output_dir / "face_cache"
+
+
+def ensure_synthetic_benchmark(root: Path, *, n_clips: int, n_frames: int, size: int = 128, seed: int = 0,
+                               progress: bool = True, methods: tuple[str, ...] = SYNTHETIC_SPATIAL_METHODS) -> Path:
+    """Generate a spatial-only mini-forensics benchmark at ``root`` unless one is already there.
+
+    Returns ``root``. The benchmark holds real clips and fakes of ``methods`` (default FaceSwap and
+    GANUpsample), identities split 70/15/15 (``common.synthetic.write_benchmark``).
+    """
+    if (root / "manifest.json").is_file():
+        return root
+    from common.synthetic import write_benchmark
+
+    print(f"generating the mini-forensics benchmark ({n_clips} clips of {n_frames} frames) in {root}")
+    write_benchmark(root, n_clips=n_clips, seed=seed, n_frames=n_frames, size=size,
+                    methods=list(methods), progress=progress)
+    return root
+
+
+def check_trainable_splits(splits: dict[str, list[VideoRecord]]) -> None:
+    """Train and validation need both classes (AUC is undefined otherwise); one line if not."""
+    for name in ("train", "val"):
+        labels = {r.label for r in splits[name]}
+        if labels != {0, 1}:
+            found = "no videos" if not labels else ("only FAKE" if labels == {1} else "only REAL")
+            raise DatasetLayoutError(f"the {name} split has {found} ({len(splits[name])} videos); "
+                                     f"both REAL and FAKE videos are needed: add data or use another split")
+
+
+def print_split(splits: dict[str, list[VideoRecord]]) -> None:
+    parts = [f"{name} {len(items)} ({sum(r.label for r in items)} fake)" for name, items in splits.items()]
+    print("videos: " + ", ".join(parts))

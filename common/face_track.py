@@ -1,0 +1,313 @@
+"""One face track per video: decode each needed frame once, find its faces once, crop once per size.
+
+Every detector of the course looks at faces, but each wants other frames and other crops:
+
+* a **frame** detector wants N evenly spaced frames (32 in DeepfakeBench and the DFDC winner);
+* a **clip** detector wants a contiguous run of frames at the video's own rate (a frame difference
+  or an LSTM needs neighbouring frames, not frames a second apart);
+* a **signal** detector wants a window of several seconds (blinks: 10 s or more; a pulse: 8-10 s);
+* a **spectral** detector wants the face crop at its own size (resizing destroys the spectrum).
+
+Each says what it needs with a :class:`FramePlan` and a :class:`CropSpec`. :func:`build_track`
+takes the *union* of the plans, decodes those frames once (in chunks, so memory stays bounded),
+runs the face detector once per decoded frame (batched MTCNN), links the faces of consecutive
+frames into tracks (same ``track_id`` for the same face), and cuts every face once per crop
+specification asked for. Detectors then read their frames and crops from the :class:`FaceTrack`.
+Training caches are written from the same track (:mod:`common.faces`), so a detector is trained
+on exactly the inputs it sees at detection time.
+
+Nothing is dropped silently: every planned frame is in the track, with the status ``face``,
+``no_face`` (the detector found nothing) or ``decode_failed`` (corrupt or truncated data).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from common import exercises
+from common.errors import VideoError
+from common.video import VideoInfo, probe_video, sample_frames, sample_indices
+
+PLAN_MODES = ("spaced", "contiguous", "window")
+#: Frames decoded and processed together; bounds memory whatever the plans ask for.
+CHUNK_FRAMES = 16
+#: Frames are decoded at most this large (longer side, pixels); boxes are mapped back to the original.
+DECODE_MAX_SIDE = 1920
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    """Which frames of a video a detector needs.
+
+    Attributes:
+        mode: ``"spaced"`` (``count`` evenly spaced frames over the whole video),
+            ``"contiguous"`` (``clips`` runs of ``count`` consecutive frames, evenly spread), or
+            ``"window"`` (every frame of ``seconds`` seconds in the middle of the video).
+        count: frames (spaced) or frames per clip (contiguous).
+        clips: contiguous runs (contiguous mode).
+        seconds: window length in seconds (window mode).
+
+    Example: a 100-frame video at 25 fps.
+
+        >>> FramePlan("spaced", count=4).indices(100, 25.0).tolist()
+        [0, 33, 66, 99]
+        >>> FramePlan("contiguous", count=3, clips=2).indices(100, 25.0).tolist()
+        [0, 1, 2, 97, 98, 99]
+        >>> FramePlan("contiguous", count=3).indices(100, 25.0).tolist()      # one clip: the middle
+        [48, 49, 50]
+        >>> FramePlan("window", seconds=0.2).indices(100, 25.0).tolist()    # 5 frames in the middle
+        [47, 48, 49, 50, 51]
+    """
+
+    mode: str
+    count: int = 32
+    clips: int = 1
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in PLAN_MODES:
+            raise ValueError(f"frame plan mode must be one of {', '.join(PLAN_MODES)}, got {self.mode!r}")
+        if self.count < 1 or self.clips < 1 or (self.mode == "window" and self.seconds <= 0):
+            raise ValueError(f"a frame plan needs count >= 1, clips >= 1 and seconds > 0 for a window: {self}")
+
+    def indices(self, frame_count: int, fps: float) -> np.ndarray:
+        """The frame indices this plan wants in a video of ``frame_count`` frames at ``fps``.
+
+        A video shorter than the plan gives every frame it has (the detector sees how many).
+        """
+        if frame_count < 1:
+            return np.zeros(0, np.int64)
+        if self.mode == "spaced":
+            return sample_indices(frame_count, self.count)
+        if self.mode == "window":
+            length = min(frame_count, max(1, int(round(self.seconds * fps))))
+            start = (frame_count - length) // 2
+            return np.arange(start, start + length, dtype=np.int64)
+        return np.unique(np.concatenate(self.runs(frame_count, fps))).astype(np.int64)
+
+    def runs(self, frame_count: int, fps: float) -> list[np.ndarray]:
+        """The plan's frames as separate runs: one per clip (contiguous), one window, or one per frame."""
+        if frame_count < 1:
+            return []
+        if self.mode != "contiguous":
+            wanted = self.indices(frame_count, fps)
+            return [wanted[i:i + 1] for i in range(len(wanted))] if self.mode == "spaced" else [wanted]
+        length = min(frame_count, self.count)
+        if self.clips == 1:  # one clip: the middle of the video (its start is often a fade or a title)
+            starts = [(frame_count - length) // 2]
+        else:
+            starts = sample_indices(frame_count - length + 1, self.clips).tolist()
+        return [np.arange(s, s + length, dtype=np.int64) for s in starts]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "count": self.count, "clips": self.clips, "seconds": self.seconds}
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """How a face is cut out: a square of ``scale`` times the face box, resized to ``size`` pixels
+    (``size=None``: kept at its own size, for spectral detectors), or five-point aligned (``align``)."""
+
+    size: int | None
+    scale: float = 1.3
+    align: bool = False
+
+    def cut(self, frame: np.ndarray, box: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The (S, S, 3) uint8 crop of one face from its (decoded) frame."""
+        if self.align:
+            return exercises.align_face(frame, landmarks, self.size or 256, self.scale)
+        if self.size is None:
+            x1, y1, x2, y2 = exercises.square_crop_box(box, self.scale, frame.shape)
+            return np.ascontiguousarray(frame[y1:y2, x1:x2])
+        return exercises.crop_face(frame, box, self.size, self.scale)
+
+
+@dataclass
+class TrackedFace:
+    """One face in one frame. Boxes and landmarks are in pixels of the *original* video.
+
+    Attributes:
+        box: [x1, y1, x2, y2]. crop_box: the square cut for crops (scale of the first crop spec).
+        landmarks: (5, 2) eyes, nose, mouth corners. probability: the face detector's.
+        track_id: the same number for the same face across frames.
+        crops: one (S, S, 3) uint8 crop per :class:`CropSpec` asked for.
+    """
+
+    box: list[float]
+    crop_box: list[float]
+    landmarks: np.ndarray
+    probability: float
+    track_id: int | None = None
+    crops: dict[CropSpec, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def area(self) -> float:
+        return max(self.box[2] - self.box[0], 0.0) * max(self.box[3] - self.box[1], 0.0)
+
+
+@dataclass
+class TrackedFrame:
+    """One planned frame: ``status`` is ``face``, ``no_face`` or ``decode_failed`` (with ``reason``)."""
+
+    index: int
+    timestamp_s: float
+    status: str
+    faces: list[TrackedFace] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class FaceTrack:
+    """The faces of one video over the union of the detectors' frame plans.
+
+    Attributes:
+        path, info: the video and its :class:`common.video.VideoInfo`.
+        frames: one :class:`TrackedFrame` per planned frame, by increasing index.
+        settings: face-detector settings (for the report).
+        timings_s: seconds spent decoding (``decode``) and finding and cutting faces (``faces``).
+        frames_decoded, frames_detected: how many frames went through the decoder and the face detector.
+    """
+
+    path: Path
+    info: VideoInfo
+    frames: list[TrackedFrame]
+    settings: dict[str, Any]
+    timings_s: dict[str, float]
+    frames_decoded: int = 0
+    frames_detected: int = 0
+
+    def frames_at(self, indices: Sequence[int] | np.ndarray) -> list[TrackedFrame]:
+        """The tracked frames of ``indices`` (each must be part of the track)."""
+        by_index = {frame.index: frame for frame in self.frames}
+        return [by_index[int(i)] for i in indices]
+
+    def subject_track_id(self) -> int | None:
+        """The main face: the track seen in the most frames (ties: the larger mean area); None if no face."""
+        seen: dict[int, list[float]] = {}
+        for frame in self.frames:
+            for face in frame.faces:
+                seen.setdefault(face.track_id, []).append(face.area)
+        if not seen:
+            return None
+        return max(seen, key=lambda track: (len(seen[track]), float(np.mean(seen[track]))))
+
+    def face_per_frame(self, indices: Sequence[int] | np.ndarray, policy: str) -> list[TrackedFace | None]:
+        """One face per frame of ``indices``: the ``largest`` face, or the ``subject`` track's face."""
+        subject = self.subject_track_id() if policy == "subject" else None
+        chosen: list[TrackedFace | None] = []
+        for frame in self.frames_at(indices):
+            if policy == "largest":
+                chosen.append(frame.faces[0] if frame.faces else None)
+            else:
+                chosen.append(next((face for face in frame.faces if face.track_id == subject), None))
+        return chosen
+
+
+def _box_in_original(box: np.ndarray, factor: float, width: int, height: int) -> list[float]:
+    """A box in decoded pixels -> original-video pixels, clipped to the frame."""
+    x1, y1, x2, y2 = (float(v) / factor for v in box)
+    x1, x2 = min(max(x1, 0.0), width - 1.0), min(max(x2, 0.0), float(width))
+    y1, y2 = min(max(y1, 0.0), height - 1.0), min(max(y2, 0.0), float(height))
+    return [round(x1, 2), round(y1, 2), round(max(x2, x1 + 1.0), 2), round(max(y2, y1 + 1.0), 2)]
+
+
+def _not_decoded(index: int, fps: float) -> TrackedFrame:
+    return TrackedFrame(int(index), round(index / fps, 6) if fps else 0.0, "decode_failed",
+                        reason="this frame could not be decoded (corrupt or truncated data)")
+
+
+def plan_union(plans: Sequence[FramePlan], info: VideoInfo) -> np.ndarray:
+    """Sorted unique frame indices wanted by any of ``plans``."""
+    wanted = [plan.indices(info.frame_count, info.fps) for plan in plans]
+    return np.unique(np.concatenate(wanted)).astype(np.int64) if wanted else np.zeros(0, np.int64)
+
+
+def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: Sequence[CropSpec],
+                extractor: Any, *, chunk_frames: int = CHUNK_FRAMES,
+                decode_max_side: int = DECODE_MAX_SIDE) -> FaceTrack:
+    """Decode the frames of every plan once, find their faces once, cut each face once per spec.
+
+    Args:
+        video_path: the video.
+        plans: the frame plans of every detector that will read this track.
+        crop_specs: every crop specification they need (duplicates are cut once).
+        extractor: the face detector (:func:`common.exercises.face_extractor`, ``select="all"``):
+            ``extract(frames, frame_indices=...) -> [FrameFaces]``, largest face first.
+        chunk_frames: frames decoded and detected together (bounds memory).
+        decode_max_side: larger frames are decoded shrunk to this longer side.
+
+    Returns:
+        The :class:`FaceTrack`.
+
+    Raises:
+        VideoError: the file is not a readable video, or none of the planned frames decodes.
+    """
+    path = Path(video_path)
+    timings = {"decode": 0.0, "faces": 0.0}
+    tick = time.perf_counter()
+    info = probe_video(path)
+    if info.frame_count < 1:
+        raise VideoError(f"cannot read video '{path}': it has no frames")
+    wanted = plan_union(plans, info)
+    timings["decode"] += time.perf_counter() - tick
+    specs = list(dict.fromkeys(crop_specs))
+    box_scale = specs[0].scale if specs else 1.3
+    frames: list[TrackedFrame] = []
+    detections = []  # FrameFaces of every decoded frame, for track ids
+    decoded = detected = 0
+    for start in range(0, len(wanted), chunk_frames):
+        chunk_indices = wanted[start:start + chunk_frames]
+        tick = time.perf_counter()
+        try:
+            chunk = sample_frames(path, indices=chunk_indices, max_side=decode_max_side)
+        except VideoError:
+            chunk = None  # not one frame of this chunk decodes: each is listed below
+        timings["decode"] += time.perf_counter() - tick
+        if chunk is None or len(chunk.indices) == 0:
+            frames.extend(_not_decoded(i, info.fps) for i in chunk_indices.tolist())
+            continue
+        decoded += len(chunk.indices)
+        factor = chunk.frames.shape[2] / info.width
+        tick = time.perf_counter()
+        results = extractor.extract(chunk.frames, frame_indices=chunk.indices.tolist())
+        detected += len(chunk.indices)
+        for index, timestamp, frame, result in zip(chunk.indices.tolist(), chunk.timestamps_s.tolist(),
+                                                   chunk.frames, results):
+            faces = []
+            for face in result.faces:
+                crop_box = exercises.square_crop_box(face.box, box_scale, frame.shape)
+                faces.append(TrackedFace(
+                    box=_box_in_original(face.box, factor, info.width, info.height),
+                    crop_box=[round(float(v) / factor, 2) for v in crop_box],
+                    landmarks=np.round(np.asarray(face.landmarks, np.float64) / factor, 2),
+                    probability=round(min(max(float(face.probability), 0.0), 1.0), 6),
+                    crops={spec: spec.cut(frame, face.box, face.landmarks) for spec in specs}))
+            reason = None if faces else (f"no face with detector probability >= "
+                                         f"{getattr(extractor, 'min_probability', 0.9):g} in this frame")
+            frames.append(TrackedFrame(int(index), round(float(max(timestamp, 0.0)), 6),
+                                       "face" if faces else "no_face", faces, reason))
+            detections.append((result, faces))
+        frames.extend(_not_decoded(i, info.fps) for i in chunk.missing)
+        timings["faces"] += time.perf_counter() - tick
+    frames.sort(key=lambda frame: frame.index)
+    if frames and all(frame.status == "decode_failed" for frame in frames):
+        raise VideoError(f"cannot read video '{path}': none of the {len(wanted)} planned frames could be decoded")
+    _link_tracks(detections)
+    settings = {"face_scale": box_scale, "min_face_probability": float(getattr(extractor, "min_probability", 0.9)),
+                "detection_max_side": int(getattr(extractor, "max_detection_side", 0)),
+                "decode_max_side": int(decode_max_side)}
+    return FaceTrack(path, info, frames, settings, timings, decoded, detected)
+
+
+def _link_tracks(detections: list) -> None:
+    """Give every face a track id with the exercise tree's ``assign_track_ids`` (IoU matching over
+    consecutive decoded frames), then copy the ids onto the tracked faces."""
+    results = [result for result, _ in detections]
+    exercises.assign_track_ids(results)
+    for result, faces in detections:
+        for face, tracked in zip(result.faces, faces):
+            tracked.track_id = None if face.track_id is None else int(face.track_id)

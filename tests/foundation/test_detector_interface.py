@@ -1,0 +1,84 @@
+"""The registry rows and frame plans behind the detector interface (no exercise code needed).
+
+Oracles: frame indices worked by hand, the literal rows of the phases' ``__init__.py``, and Python's
+own ``ast`` reading of the same files.
+"""
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+
+
+def test_every_phase_model_row_is_read_with_its_kind_and_module():
+    from common.registry import KINDS, all_models
+
+    rows = all_models()
+    assert {"xceptionnet", "efficientnet", "mesonet", "baseline", "transfer", "frame_difference"} <= set(rows)
+    assert all(row.kind in KINDS for row in rows.values()), "a model has an unknown kind"
+    assert rows["frame_difference"].kind == "clip" and rows["frame_difference"].features == "clip_features"
+    assert rows["xceptionnet"].module == "phase1_cnn_detection.template_xceptionnet"
+    assert rows["mesonet"].input_size == 256 and rows["mesonet"].sized, "MesoNet's row lost its size"
+
+
+def test_model_rows_come_from_the_solutions_tree_not_the_students():
+    """A student who edits their own phase __init__.py does not change the registry."""
+    from common.registry import all_models
+    from grader import tree
+
+    init = tree.SOLUTIONS_ROOT / "phase1_cnn_detection" / "__init__.py"
+    module = ast.parse(init.read_text())
+    names = [ast.literal_eval(call.args[0]) for node in module.body if isinstance(node, ast.Assign)
+             and getattr(node.targets[0], "id", None) == "MODELS" for call in node.value.elts]
+    assert [name for name, row in all_models().items() if row.phase == "phase1_cnn_detection"] == names
+
+
+def test_registry_refuses_an_unknown_kind(tmp_path):
+    from common.registry import _models_of_phase
+
+    init = tmp_path / "__init__.py"
+    init.write_text('MODELS = [Model("x", kind="telepathy", file="t.py", builder="B", input_size=8, '
+                    'mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))]\n')
+    with pytest.raises(ValueError, match="unknown kind 'telepathy'"):
+        _models_of_phase(init, "phase9")
+
+
+@pytest.mark.parametrize("plan, frame_count, fps, expected", [
+    # spaced: floor(i * 23 / 7), worked by hand
+    (dict(mode="spaced", count=8), 24, 25.0, [0, 3, 6, 9, 13, 16, 19, 23]),
+    # one clip: the middle run, (24 - 8) // 2 = 8
+    (dict(mode="contiguous", count=8), 24, 25.0, list(range(8, 16))),
+    # two clips of 3 at the start and the end
+    (dict(mode="contiguous", count=3, clips=2), 10, 25.0, [0, 1, 2, 7, 8, 9]),
+    # a 0.2 s window at 25 fps is 5 frames, centred: (100 - 5) // 2 = 47
+    (dict(mode="window", seconds=0.2), 100, 25.0, [47, 48, 49, 50, 51]),
+    # a plan longer than the video takes every frame it has
+    (dict(mode="contiguous", count=16), 5, 25.0, [0, 1, 2, 3, 4]),
+    (dict(mode="window", seconds=10.0), 5, 25.0, [0, 1, 2, 3, 4]),
+])
+def test_frame_plans_pick_the_frames_worked_by_hand(plan, frame_count, fps, expected):
+    from common.face_track import FramePlan
+
+    assert FramePlan(**plan).indices(frame_count, fps).tolist() == expected
+
+
+def test_clip_runs_are_separate_and_the_union_of_plans_is_sorted_and_unique():
+    from common.face_track import FramePlan, plan_union
+    from common.video import VideoInfo
+
+    runs = FramePlan("contiguous", count=3, clips=2).runs(10, 25.0)
+    assert [run.tolist() for run in runs] == [[0, 1, 2], [7, 8, 9]], "each clip is one run"
+    info = VideoInfo(path="v.mp4", fps=25.0, frame_count=24, width=8, height=8, duration_s=0.96, codec="h264")
+    union = plan_union([FramePlan("spaced", count=8), FramePlan("contiguous", count=8)], info)
+    assert union.tolist() == [0, 3, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 19, 23]
+    assert np.all(np.diff(union) > 0), "the union must be strictly increasing"
+
+
+def test_a_bad_plan_is_refused():
+    from common.face_track import FramePlan
+
+    with pytest.raises(ValueError, match="mode"):
+        FramePlan("random")
+    with pytest.raises(ValueError, match="seconds"):
+        FramePlan("window")

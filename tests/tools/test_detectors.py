@@ -1,0 +1,131 @@
+"""The detector interface: detectors of every kind read one face track, phase 1 scores unchanged.
+
+Oracles: the video scores written by the phase-1-only ``detect_video.py`` before the interface
+existed (commit f1271b4, same clips and checkpoint), counts of the frames that reach the decoder
+and the face detector, and a clip detector's score worked by hand from the crop boxes in its
+report (numpy frame differences, the logistic regression's known weights).
+Runs on the reference solutions only (``pytest --solutions``).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from tests.tolerances import DETECTOR_INTERFACE_SCORE_ATOL, TOOLS_RESCORED_PROBABILITY_ATOL
+from tests.tools.conftest import CLIP_DETECTOR_BIAS, CLIP_DETECTOR_FRAMES, CLIP_DETECTOR_WEIGHTS
+
+pytestmark = pytest.mark.usefixtures("solutions_tree")
+
+# detect_video.py --frames 8 with the tiny baseline, written by the phase-1 tool at commit f1271b4
+SCORES_BEFORE_THE_INTERFACE = {"real": 0.5048066973686218, "fake": 0.5069046393036842,
+                               "two_faces": 0.5069188550114632}
+
+
+@pytest.mark.parametrize("clip", sorted(SCORES_BEFORE_THE_INTERFACE))
+def test_phase1_video_scores_are_those_of_the_phase1_only_tool(detected, clip):
+    report = json.loads(detected[clip].read_text())
+    assert report["video_score"] == pytest.approx(SCORES_BEFORE_THE_INTERFACE[clip], abs=DETECTOR_INTERFACE_SCORE_ATOL), \
+        f"{clip}: the phase-1 video score changed with the detector interface"
+
+
+@pytest.fixture(scope="module")
+def two_kinds(clip_files, tiny_checkpoint, clip_checkpoint, tmp_path_factory):
+    """detect_video.py with a frame CNN and the frame-difference clip detector on the fake clip, once."""
+    from common.tools.detect import main
+
+    output = tmp_path_factory.mktemp("two_kinds") / "report.json"
+    assert main(["--input", str(clip_files["fake"].path), "--model", str(tiny_checkpoint), "--model",
+                 str(clip_checkpoint), "--output", str(output), "--frames", "8", "--device", "cpu", "--quiet"]) == 0
+    return json.loads(output.read_text())
+
+
+def test_a_cnn_and_a_clip_detector_run_in_one_call_and_the_report_validates(two_kinds):
+    from common.report import validate_report
+
+    assert validate_report(two_kinds) == [], "the two-detector report breaks schema version 2"
+    kinds = {entry["name"]: entry["kind"] for entry in two_kinds["detectors"]}
+    assert kinds == {"tiny_baseline": "frame", "flicker": "clip"}, f"detectors in the report: {kinds}"
+    assert two_kinds["decided_by"] == "tiny_baseline", "the first --model decides the verdict"
+    clip = two_kinds["detectors"][1]
+    assert clip["status"] == "ok" and len(clip["window_scores"]) == 1, "the clip detector did not score its clip"
+    # one clip of 8 frames in the middle of 24: frames 8..15, worked by hand
+    assert (clip["window_scores"][0]["start"], clip["window_scores"][0]["stop"]) == (8, 15)
+    indices = [frame["index"] for frame in two_kinds["frames"]]
+    assert indices == [0, 3, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 19, 23], \
+        "frames must be the union of 8 evenly spaced frames and the 8-frame clip"
+
+
+def test_clip_score_equals_the_frame_difference_regression_worked_by_hand(two_kinds, clip_files):
+    import cv2
+
+    from common.video import sample_frames
+
+    window = two_kinds["detectors"][1]["window_scores"][0]
+    wanted = range(window["start"], window["stop"] + 1)
+    frames = {f["index"]: f for f in two_kinds["frames"]}
+    decoded = sample_frames(clip_files["fake"].path, indices=list(wanted))
+    crops = []
+    for index, frame in zip(decoded.indices.tolist(), decoded.frames):
+        x1, y1, x2, y2 = (int(round(v)) for v in frames[index]["faces"][0]["crop_box"])
+        crops.append(cv2.resize(frame[y1:y2, x1:x2], (64, 64), interpolation=cv2.INTER_AREA).astype(np.float64))
+    energy = np.array([np.abs(b - a).mean() / 255.0 for a, b in zip(crops, crops[1:])])
+    features = np.log10(np.array([energy.mean(), energy.std(), energy.max(), np.percentile(energy, 90)]) + 1e-4)
+    logit = float(np.dot(CLIP_DETECTOR_WEIGHTS, features + 2.0) + CLIP_DETECTOR_BIAS)
+    expected = 1.0 / (1.0 + math.exp(-logit))
+    assert len(crops) == CLIP_DETECTOR_FRAMES, "the fake clip has its face in every frame of the window"
+    assert window["fake_probability"] == pytest.approx(expected, abs=TOOLS_RESCORED_PROBABILITY_ATOL), \
+        "the clip score differs from the regression applied to the tracked face's frame differences"
+
+
+def test_each_frame_is_decoded_once_and_goes_through_face_detection_once(clip_files, tiny_checkpoint,
+                                                                         clip_checkpoint, monkeypatch):
+    """Two detectors of different kinds: count every frame the decoder and MTCNN see."""
+    from common import face_track
+    from common.tools.detect import analyse_video, load_detectors, make_face_detector
+
+    decoded: list[int] = []
+    real_sample_frames = face_track.sample_frames
+
+    def counting_sample_frames(path, *args, **kwargs):
+        sampled = real_sample_frames(path, *args, **kwargs)
+        decoded.extend(sampled.indices.tolist())
+        return sampled
+
+    monkeypatch.setattr(face_track, "sample_frames", counting_sample_frames)
+    detectors = load_detectors([tiny_checkpoint, clip_checkpoint], "cpu", frames=8)
+    face_detector = make_face_detector(detectors)
+    detected: list[int] = []
+    real_extract = face_detector.extract
+
+    def counting_extract(frames, frame_indices=None):
+        detected.extend(frame_indices)
+        return real_extract(frames, frame_indices=frame_indices)
+
+    face_detector.extract = counting_extract
+    report = analyse_video(clip_files["fake"].path, detectors, face_detector=face_detector, tree="solutions")
+    planned = [frame["index"] for frame in report["frames"]]
+    assert sorted(decoded) == planned and len(set(decoded)) == len(decoded), "a frame was decoded twice, or not at all"
+    assert sorted(detected) == planned and len(set(detected)) == len(detected), "a frame went through MTCNN twice"
+    assert report["summary"]["frames_decoded"] == report["summary"]["frames_through_face_detector"] == len(planned)
+
+
+def test_faces_keep_one_track_id_across_frames(two_kinds):
+    ids = {face["track_id"] for frame in two_kinds["frames"] for face in frame["faces"]}
+    assert ids == {0}, f"one person in the clip should be one track, got track ids {sorted(ids)}"
+
+
+def test_a_clip_detector_on_a_video_without_faces_says_so(clip_files, clip_checkpoint, tmp_path):
+    from common.report import validate_report
+    from common.tools.detect import main
+
+    output = tmp_path / "no_face.json"
+    assert main(["--input", str(clip_files["no_face"].path), "--model", str(clip_checkpoint), "--output", str(output),
+                 "--device", "cpu", "--quiet"]) == 0
+    report = json.loads(output.read_text())
+    assert validate_report(report) == [], "the report breaks the schema"
+    entry = report["detectors"][0]
+    assert entry["status"] == "no_face" and entry["reason"] and report["verdict"] == "NO_FACE", \
+        "a clip detector that saw no face must say NO_FACE and why"

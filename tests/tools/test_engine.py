@@ -1,0 +1,74 @@
+"""The one train/evaluate engine on a second phase: phase 2's clip detector through its entry points.
+
+Oracles: the test metrics train.py stored (for evaluate.py's reproduction), the frame plan worked by
+hand (for what the clip cache holds), and the registry (for which phase owns a model).
+Runs on the reference solutions only (``pytest --solutions``).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("solutions_tree")
+
+ROOT = Path(__file__).resolve().parents[2]
+# TemporalFlicker only (the manipulation a frame-difference detector can see); 8-frame clips
+TINY_TEMPORAL_BENCHMARK = dict(n_clips=12, seed=0, n_frames=8, size=96, methods=["TemporalFlicker"])
+
+
+@pytest.fixture(scope="module")
+def phase2_run(tmp_path_factory) -> tuple[Path, Path]:
+    from common.synthetic import write_benchmark
+    from common.tools.train import main
+
+    root = tmp_path_factory.mktemp("phase2") / "mini-forensics"
+    write_benchmark(root, progress=False, **TINY_TEMPORAL_BENCHMARK)
+    output = tmp_path_factory.mktemp("phase2_run")
+    assert main(["--dataset", "synthetic", "--data-root", str(root), "--model", "frame_difference", "--frames", "8",
+                 "--image-size", "64", "--epochs", "4", "--lr", "0.05", "--batch-size", "4", "--device", "cpu",
+                 "--output-dir", str(output), "--quiet", "--solutions"], phase="phase2_temporal_analysis") == 0
+    return root, output
+
+
+def test_phase2_train_writes_a_clip_checkpoint_from_clip_caches(phase2_run):
+    from common.checkpoint import load_checkpoint
+    from common.torch_data import read_face_cache
+
+    _, output = phase2_run
+    checkpoint = load_checkpoint(output / "frame_difference_best.pt", expected_architecture="frame_difference")
+    assert checkpoint.extra["kind"] == "clip" and checkpoint.extra["preprocessing"]["n_frames"] == 8
+    caches = sorted((output / "face_cache").glob("*_clip/*.npz"))
+    assert caches, "a clip detector's face cache lives in its own *_clip folder"
+    frames = read_face_cache(caches[0]).frame_indices.tolist()
+    assert frames == list(range(frames[0], frames[0] + len(frames))), "a clip cache holds consecutive frames"
+    report = json.loads((output / "train_report.json").read_text())
+    assert report["kind"] == "clip" and report["test"]["unit"] == "clip" and report["test"]["video"]["n"] > 0
+
+
+def test_phase2_evaluate_reproduces_the_test_metrics_stored_by_train(phase2_run):
+    from common.checkpoint import load_checkpoint
+    from common.tools.evaluate import main
+
+    root, output = phase2_run
+    assert main(["--checkpoint", str(output / "frame_difference_best.pt"), "--test-data", str(root), "--device",
+                 "cpu", "--output-dir", str(output / "eval"), "--quiet", "--solutions"],
+                phase="phase2_temporal_analysis") == 0
+    stored = load_checkpoint(output / "frame_difference_best.pt").extra["test_metrics"]
+    metrics = json.loads((output / "eval" / "metrics.json").read_text())
+    assert metrics["video"]["n"] == stored["video"]["n"], "evaluate.py scored other videos than train.py"
+    assert metrics["video"]["log_loss"] == pytest.approx(stored["video"]["log_loss"], abs=1e-6), \
+        "evaluate.py does not reproduce train.py's test scores"
+
+
+def test_a_phase_entry_point_refuses_another_phases_model(tmp_path):
+    result = subprocess.run([sys.executable, "phase1_cnn_detection/train.py", "--dataset", "synthetic", "--model",
+                             "frame_difference", "--output-dir", str(tmp_path / "run"), "--solutions"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, f"expected exit 2, got {result.returncode}: {result.stderr}"
+    assert result.stderr.strip().splitlines() == [
+        "error: model 'frame_difference' belongs to phase2_temporal_analysis: run phase2_temporal_analysis/train.py"]
+    assert not (tmp_path / "run").exists(), "a refused run must create nothing"
