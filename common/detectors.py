@@ -33,9 +33,7 @@ from common.face_track import CropSpec, FaceTrack, FramePlan
 from common.metrics import AGGREGATIONS, aggregate_scores
 from common.preprocessing import Preprocessing, checkpoint_preprocessing
 from common.registry import Model
-
-FACE_POLICIES = ("max", "largest")
-RESULT_STATUSES = ("ok", "no_face", "could_not_run")
+from common.report import FACE_POLICIES
 
 
 def sha256_of(path: str | Path, block_size: int = 1 << 20) -> str:
@@ -183,11 +181,6 @@ class Detector:
     def aggregate(self, scores: list[float]) -> float | None:
         """Frame or window scores -> the video's score (``None`` when there is none)."""
         return aggregate_scores(scores, self.aggregation) if scores else None
-
-    def verdict(self, video_score: float | None) -> str:
-        from common.report import verdict_for
-
-        return verdict_for(video_score, self.threshold)
 
     def describe(self) -> dict[str, Any]:
         """The detector's identity and settings for the report."""

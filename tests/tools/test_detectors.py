@@ -129,3 +129,37 @@ def test_a_clip_detector_on_a_video_without_faces_says_so(clip_files, clip_check
     entry = report["detectors"][0]
     assert entry["status"] == "no_face" and entry["reason"] and report["verdict"] == "NO_FACE", \
         "a clip detector that saw no face must say NO_FACE and why"
+
+
+def test_an_unresized_crop_spec_cuts_the_square_at_its_own_size(clip_files):
+    """Spectral detectors need the face without resampling: CropSpec(size=None) is the raw square."""
+    from common.face_track import CropSpec
+
+    frame = clip_files["real"].frames[0]
+    box = clip_files["real"].boxes[0, 0]
+    crop = CropSpec(None, 1.3).cut(frame, box, np.zeros((5, 2)))
+    # the square worked by hand as in task 1.1: side round(1.3 * longer side), centred, kept inside
+    side = min(int(np.floor(1.3 * max(box[2] - box[0], box[3] - box[1]) + 0.5)), 128)
+    assert crop.shape == (side, side, 3), f"an un-resized crop should be {side} px square, got {crop.shape}"
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    x1 = min(max(int(np.floor(cx - side / 2 + 0.5)), 0), 128 - side)
+    y1 = min(max(int(np.floor(cy - side / 2 + 0.5)), 0), 128 - side)
+    np.testing.assert_array_equal(crop, frame[y1:y1 + side, x1:x1 + side], err_msg="the crop was resampled")
+
+
+def test_visualize_draws_a_report_without_frame_detector_with_grey_boxes(clip_files, clip_checkpoint, tmp_path):
+    from common.tools.detect import main as detect
+    from common.tools.visualize import drawing_report, main as visualize
+
+    report_path = tmp_path / "clip_only.json"
+    assert detect(["--input", str(clip_files["real"].path), "--model", str(clip_checkpoint), "--output",
+                   str(report_path), "--device", "cpu", "--quiet"]) == 0
+    report = json.loads(report_path.read_text())
+    drawn = drawing_report(report)
+    assert [f["index"] for f in drawn["frames"]] == list(range(8, 16)), "every frame of the clip is drawn"
+    assert all(face["fake_probability"] is None for f in drawn["frames"] for face in f["faces"]), \
+        "a clip detector scores no single face: boxes must stay unscored"
+    output = tmp_path / "clip_only.mp4"
+    assert visualize(["--video", str(clip_files["real"].path), "--predictions", str(report_path),
+                      "--output", str(output), "--min-side", "0"]) == 0
+    assert output.stat().st_size > 0
