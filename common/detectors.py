@@ -57,6 +57,9 @@ class DetectorResult:
             (None without a face), "scored_face", "face_scores" (one per face of the frame)}``.
         window_scores: clip detectors: one entry per clip, ``{"start", "stop", "frames_with_face",
             "fake_probability" (None when it could not be scored), "reason"}``.
+        track_scores: frame detectors with the ``track`` face policy: one entry per face track,
+            ``{"track_id", "frames", "fake_probability", "scored"}`` (minor tracks are not scored).
+        verdict_track: the track whose score is the video's (``track`` policy), else ``None``.
         reason: why there is no score.
     """
 
@@ -64,6 +67,8 @@ class DetectorResult:
     video_score: float | None
     frame_scores: list[dict] | None = None
     window_scores: list[dict] | None = None
+    track_scores: list[dict] | None = None
+    verdict_track: int | None = None
     reason: str | None = None
 
 
@@ -79,7 +84,8 @@ class Detector:
         prep: the :class:`common.preprocessing.Preprocessing` it was trained with.
         frames: frames per video (frame detectors; ``--frames``).
         aggregation: frame or window scores -> video score (:data:`common.metrics.AGGREGATIONS`).
-        face_policy: several faces in a frame: the most suspicious (``max``) or the ``largest``.
+        face_policy: several faces: score each persistent face track and keep the most suspicious
+            (``track``, the default), or per frame the most suspicious face (``max``) or the ``largest``.
         threshold: decision threshold (the checkpoint's unless overridden).
         batch_size: inputs per forward pass.
     """
@@ -96,7 +102,7 @@ class Detector:
     prep: Preprocessing
     frames: int = 32
     aggregation: str = "mean"
-    face_policy: str = "max"
+    face_policy: str = "track"
     threshold: float = 0.5
     threshold_overridden: bool = False
     batch_size: int = 64
@@ -196,8 +202,15 @@ class Detector:
 
 
 class FrameDetector(Detector):
-    """Scores every face of N evenly spaced frames; a frame's score is its most suspicious face
-    (``face_policy="max"``) or its largest; the video's aggregates the frame scores."""
+    """Scores every face of N evenly spaced frames.
+
+    With ``face_policy="track"`` (the default) each persistent face track gets the aggregate of its
+    faces' scores and the video's score is the most suspicious track's: one swapped person among
+    real ones makes the video FAKE, while a brief, small or doubtful detection (a minor track: a
+    mirrored head at the edge, a false face in the background) is reported but cannot decide. With
+    ``max`` or ``largest`` a frame's score is its most suspicious or its largest face, and the video's
+    aggregates the frame scores (the DeepfakeBench protocol, which keeps one face per frame).
+    """
 
     kind = "frame"
 
@@ -210,9 +223,12 @@ class FrameDetector(Detector):
         frames = track.frames_at(plan)
         crops = [face.crops[spec] for frame in frames for face in frame.faces]
         probabilities = iter(self.score_crops(np.stack(crops)) if crops else [])
+        scored_faces = [[(face, float(next(probabilities))) for face in frame.faces] for frame in frames]
+        if self.face_policy == "track":
+            return self.score_tracks(frames, scored_faces, {t.track_id: t for t in track.tracks()})
         entries, scored = [], []
-        for frame in frames:
-            face_scores = [float(next(probabilities)) for _ in frame.faces]
+        for frame, pairs in zip(frames, scored_faces):
+            face_scores = [score for _, score in pairs]
             score, position = frame_score(frame.faces, face_scores, self.face_policy)
             entries.append({"index": frame.index, "fake_probability": score, "scored_face": position,
                             "face_scores": face_scores})
@@ -222,6 +238,32 @@ class FrameDetector(Detector):
             return DetectorResult("no_face", None, frame_scores=entries,
                                   reason=f"no face in any of the {len(frames)} planned frames")
         return DetectorResult("ok", self.aggregate(scored), frame_scores=entries)
+
+    def score_tracks(self, frames: list, scored_faces: list[list[tuple[Any, float]]],
+                     tracks: dict[int, Any]) -> DetectorResult:
+        """The ``track`` policy: a score per track, the video's from the most suspicious persistent one.
+
+        A frame's entry keeps its most suspicious face among the persistent tracks (for the timeline).
+        """
+        per_track: dict[int, list[float]] = {}
+        entries = []
+        for frame, pairs in zip(frames, scored_faces):
+            for face, score in pairs:
+                per_track.setdefault(face.track_id, []).append(score)
+            kept = [(position, score) for position, (face, score) in enumerate(pairs) if not tracks[face.track_id].minor]
+            best = max(kept, key=lambda item: item[1], default=(None, None))
+            entries.append({"index": frame.index, "fake_probability": best[1], "scored_face": best[0],
+                            "face_scores": [score for _, score in pairs]})
+        track_scores = [{"track_id": track_id, "frames": len(scores), "fake_probability": self.aggregate(scores),
+                         "scored": not tracks[track_id].minor} for track_id, scores in sorted(per_track.items())]
+        persistent = [entry for entry in track_scores if entry["scored"]]
+        if not persistent:
+            reason = (f"no face in any of the {len(frames)} planned frames" if not track_scores else
+                      "only minor face tracks (brief, small or doubtful detections) in the planned frames")
+            return DetectorResult("no_face", None, frame_scores=entries, track_scores=track_scores, reason=reason)
+        decisive = max(persistent, key=lambda entry: entry["fake_probability"])
+        return DetectorResult("ok", decisive["fake_probability"], frame_scores=entries, track_scores=track_scores,
+                              verdict_track=decisive["track_id"])
 
 
 class ClipDetector(Detector):

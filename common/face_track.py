@@ -160,6 +160,83 @@ class TrackedFrame:
     reason: str | None = None
 
 
+#: A track is *minor* (reported, not scored into a verdict) when it is seen in fewer sampled frames
+#: than MIN_TRACK_FRAMES (or than MIN_TRACK_SHARE of the frames with a face, whichever is more),
+MIN_TRACK_FRAMES = 3
+MIN_TRACK_SHARE = 0.25
+#: or when its mean box area is below MIN_AREA_RATIO of the subject's,
+MIN_AREA_RATIO = 0.25
+#: or when it touches the frame border with a mean detector probability below BORDER_MIN_PROBABILITY.
+BORDER_MIN_PROBABILITY = 0.98
+
+
+@dataclass
+class Track:
+    """One face followed across frames (all its faces share ``track_id``).
+
+    Attributes:
+        frames: the frame indices where it was found. mean_area: its mean box area in original
+            pixels squared. mean_probability: the face detector's mean probability.
+        touches_border: some box of it reaches the frame's edge.
+        subject: the main face (the most persistent track; ties: the larger).
+        minor: a brief, small or doubtful detection, not scored into a verdict; ``reason`` says why.
+    """
+
+    track_id: int
+    frames: list[int]
+    mean_area: float
+    mean_probability: float
+    touches_border: bool
+    subject: bool = False
+    minor: bool = False
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"track_id": self.track_id, "frames": self.frames, "n_frames": len(self.frames),
+                "mean_area": round(self.mean_area, 1), "mean_probability": round(self.mean_probability, 6),
+                "touches_border": self.touches_border, "subject": self.subject, "minor": self.minor,
+                "reason": self.reason}
+
+
+def summarise_tracks(frames: Sequence[TrackedFrame], width: int, height: int) -> list[Track]:
+    """The tracks of linked faces, the subject named and the minor ones marked (see the constants above).
+
+    Example: over 8 frames with a face, a track seen in 2 of them is minor ("seen in 2 of 8 frames
+    with a face; a persistent track needs 3"), and so is one a tenth the subject's size.
+    """
+    faces: dict[int, list[TrackedFace]] = {}
+    seen_in: dict[int, list[int]] = {}
+    for frame in frames:
+        for face in frame.faces:
+            faces.setdefault(face.track_id, []).append(face)
+            seen_in.setdefault(face.track_id, []).append(frame.index)
+    if not faces:
+        return []
+    tracks = []
+    for track_id, members in faces.items():
+        border = any(f.box[0] <= 1 or f.box[1] <= 1 or f.box[2] >= width - 1 or f.box[3] >= height - 1 for f in members)
+        tracks.append(Track(int(track_id), seen_in[track_id], float(np.mean([f.area for f in members])),
+                            float(np.mean([f.probability for f in members])), bool(border)))
+    subject = max(tracks, key=lambda track: (len(track.frames), track.mean_area))
+    subject.subject = True
+    with_face = sum(bool(frame.faces) for frame in frames)
+    needed = max(min(MIN_TRACK_FRAMES, with_face), int(np.ceil(MIN_TRACK_SHARE * with_face)))
+    for track in tracks:
+        if track.subject:
+            continue
+        if len(track.frames) < needed:
+            track.reason = (f"seen in {len(track.frames)} of {with_face} frames with a face; "
+                            f"a persistent track needs {needed}")
+        elif track.mean_area < MIN_AREA_RATIO * subject.mean_area:
+            track.reason = (f"{track.mean_area / subject.mean_area:.0%} of the main face's area "
+                            f"(less than {MIN_AREA_RATIO:.0%})")
+        elif track.touches_border and track.mean_probability < BORDER_MIN_PROBABILITY:
+            track.reason = (f"touches the frame border with face probability {track.mean_probability:.3f} "
+                            f"(below {BORDER_MIN_PROBABILITY})")
+        track.minor = track.reason is not None
+    return sorted(tracks, key=lambda track: track.track_id)
+
+
 @dataclass
 class FaceTrack:
     """The faces of one video over the union of the detectors' frame plans.
@@ -185,15 +262,13 @@ class FaceTrack:
         by_index = {frame.index: frame for frame in self.frames}
         return [by_index[int(i)] for i in indices]
 
+    def tracks(self) -> list[Track]:
+        """Every face track, the subject named and the minor ones marked (:func:`summarise_tracks`)."""
+        return summarise_tracks(self.frames, self.info.width, self.info.height)
+
     def subject_track_id(self) -> int | None:
         """The main face: the track seen in the most frames (ties: the larger mean area); None if no face."""
-        seen: dict[int, list[float]] = {}
-        for frame in self.frames:
-            for face in frame.faces:
-                seen.setdefault(face.track_id, []).append(face.area)
-        if not seen:
-            return None
-        return max(seen, key=lambda track: (len(seen[track]), float(np.mean(seen[track]))))
+        return next((track.track_id for track in self.tracks() if track.subject), None)
 
     def face_per_frame(self, indices: Sequence[int] | np.ndarray, policy: str) -> list[TrackedFace | None]:
         """One face per frame of ``indices``: the ``largest`` face, or the ``subject`` track's face."""
@@ -257,7 +332,6 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     specs = list(dict.fromkeys(crop_specs))
     box_scale = specs[0].scale if specs else 1.3
     frames: list[TrackedFrame] = []
-    detections = []  # FrameFaces of every decoded frame, for track ids
     decoded = detected = 0
     for start in range(0, len(wanted), chunk_frames):
         chunk_indices = wanted[start:start + chunk_frames]
@@ -290,24 +364,73 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
                                          f"{getattr(extractor, 'min_probability', 0.9):g} in this frame")
             frames.append(TrackedFrame(int(index), round(float(max(timestamp, 0.0)), 6),
                                        "face" if faces else "no_face", faces, reason))
-            detections.append((result, faces))
         frames.extend(_not_decoded(i, info.fps) for i in chunk.missing)
         timings["faces"] += time.perf_counter() - tick
     frames.sort(key=lambda frame: frame.index)
     if frames and all(frame.status == "decode_failed" for frame in frames):
         raise VideoError(f"cannot read video '{path}': none of the {len(wanted)} planned frames could be decoded")
-    _link_tracks(detections)
+    link_tracks(frames)
     settings = {"face_scale": box_scale, "min_face_probability": float(getattr(extractor, "min_probability", 0.9)),
                 "detection_max_side": int(getattr(extractor, "max_detection_side", 0)),
                 "decode_max_side": int(decode_max_side)}
     return FaceTrack(path, info, frames, settings, timings, decoded, detected)
 
 
-def _link_tracks(detections: list) -> None:
-    """Give every face a track id with the exercise tree's ``assign_track_ids`` (IoU matching over
-    consecutive decoded frames), then copy the ids onto the tracked faces."""
-    results = [result for result, _ in detections]
-    exercises.assign_track_ids(results)
-    for result, faces in detections:
-        for face, tracked in zip(result.faces, faces):
-            tracked.track_id = None if face.track_id is None else int(face.track_id)
+def box_overlap(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two [x1, y1, x2, y2] boxes, in [0, 1].
+
+    Example: two 10 x 10 boxes shifted by 5 px overlap on 50 of 150 px: ``box_overlap([0, 0, 10, 10],
+    [5, 0, 15, 10])`` is 1/3.
+    """
+    inner_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    inner_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inner = inner_w * inner_h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inner
+    return inner / union if union > 0 else 0.0
+
+
+def landmark_distance(face: TrackedFace, earlier: TrackedFace) -> float:
+    """Mean distance between the five landmarks of two faces, in units of the earlier face's box
+    diagonal (0: the same points; about 0.1: a head that moved a little between sampled frames)."""
+    diagonal = float(np.hypot(earlier.box[2] - earlier.box[0], earlier.box[3] - earlier.box[1])) or 1.0
+    return float(np.linalg.norm(np.asarray(face.landmarks) - np.asarray(earlier.landmarks), axis=1).mean() / diagonal)
+
+
+#: A face continues a track when its box overlaps the track's last box by this IoU ...
+TRACK_MIN_IOU = 0.3
+#: ... or when its landmarks lie within this many box diagonals of the track's last landmarks.
+TRACK_MAX_LANDMARK_DISTANCE = 0.25
+
+
+def link_tracks(frames: Sequence[TrackedFrame], min_iou: float = TRACK_MIN_IOU,
+                max_landmark_distance: float = TRACK_MAX_LANDMARK_DISTANCE) -> None:
+    """Give every face a ``track_id``, in place: the same number for the same face across frames.
+
+    Frames are visited in order; each face is compared with the *last* face of every track so far
+    (not only the previous frame's: a face missed in one frame, or a frame without faces, does not
+    end a track). A pair matches when the boxes overlap by ``min_iou`` or more, or the landmarks are
+    within ``max_landmark_distance`` box diagonals; matches are made best first (highest IoU minus
+    landmark distance), each track and each face once per frame. An unmatched face starts a new
+    track. A face that leaves the frame and comes back where it was keeps its track; one that comes
+    back elsewhere starts a new track (the report then lists two tracks for one person).
+    """
+    last: dict[int, TrackedFace] = {}
+    next_id = 0
+    for frame in frames:
+        pairs = []
+        for position, face in enumerate(frame.faces):
+            for track_id, earlier in last.items():
+                overlap, distance = box_overlap(face.box, earlier.box), landmark_distance(face, earlier)
+                if overlap >= min_iou or distance <= max_landmark_distance:
+                    pairs.append((overlap - distance, position, track_id))
+        matched_faces: set[int] = set()
+        matched_tracks: set[int] = set()
+        for _, position, track_id in sorted(pairs, key=lambda pair: -pair[0]):
+            if position not in matched_faces and track_id not in matched_tracks:
+                frame.faces[position].track_id = track_id
+                matched_faces.add(position)
+                matched_tracks.add(track_id)
+        for position, face in enumerate(frame.faces):
+            if position not in matched_faces:
+                face.track_id, next_id = next_id, next_id + 1
+            last[face.track_id] = face

@@ -38,7 +38,7 @@ frame-level detector) are still read and validated."""
 
 VERDICTS = ("REAL", "FAKE", "NO_FACE", "UNDECIDED")
 FRAME_STATUSES = ("face", "no_face", "decode_failed")
-FACE_POLICIES = ("max", "largest")
+FACE_POLICIES = ("track", "max", "largest")
 DETECTOR_STATUSES = ("ok", "no_face", "could_not_run")
 TIMING_STAGES = ("decode", "faces", "model", "total")
 
@@ -340,7 +340,7 @@ def _check_face_v2(check: _Checker, face: Any, where: str, video: dict | None, n
             check.add(f"{where}.scores.{name}", f"must be a probability in [0, 1], got {value!r}")
 
 
-def _check_detector(check: _Checker, entry: Any, where: str, frame_indices: set[int]) -> None:
+def _check_detector(check: _Checker, entry: Any, where: str, frame_indices: set[int], track_ids: set) -> None:
     if not isinstance(entry, Mapping):
         check.add(where, "must be an object")
         return
@@ -367,6 +367,18 @@ def _check_detector(check: _Checker, entry: Any, where: str, frame_indices: set[
             check.add(f"{where}.frame_scores[{i}]", "must name a frame listed in frames")
             continue
         check.number(frame, "fake_probability", f"{where}.frame_scores[{i}]", low=0.0, high=1.0, nullable=True)
+    for i, scored in enumerate(entry.get("track_scores") or []):
+        if not isinstance(scored, Mapping) or scored.get("track_id") not in track_ids:
+            check.add(f"{where}.track_scores[{i}]", "must name a track listed in tracks")
+            continue
+        check.number(scored, "fake_probability", f"{where}.track_scores[{i}]", low=0.0, high=1.0)
+    chosen = entry.get("verdict_track")
+    if chosen is not None:
+        scored = {s.get("track_id"): s for s in entry.get("track_scores") or [] if isinstance(s, Mapping)}
+        if chosen not in scored or not scored[chosen].get("scored"):
+            check.add(f"{where}.verdict_track", f"must name one of its scored (persistent) tracks, got {chosen!r}")
+        elif status == "ok" and scored[chosen].get("fake_probability") != score:
+            check.add(f"{where}.video_score", "must be the score of verdict_track")
     for i, window in enumerate(entry.get("window_scores") or []):
         if not isinstance(window, Mapping):
             check.add(f"{where}.window_scores[{i}]", "must be an object")
@@ -419,8 +431,17 @@ def _validate_v2(report: Mapping) -> list[str]:
     indices = [f.get("index") for f in frames if isinstance(f, Mapping) and _is_int(f.get("index"))]
     if any(later <= earlier for earlier, later in zip(indices, indices[1:])):
         check.add("frames", "frame indices must be strictly increasing")
+    tracks = check.array(report, "tracks", "") or []
+    track_ids = {t.get("track_id") for t in tracks if isinstance(t, Mapping)}
+    face_tracks = {face.get("track_id") for f in frames if isinstance(f, Mapping)
+                   for face in f.get("faces") or [] if isinstance(face, Mapping)}
+    if face_tracks != track_ids:
+        check.add("tracks", f"must list exactly the faces' track ids {sorted(face_tracks, key=str)}, "
+                            f"got {sorted(track_ids, key=str)}")
+    if tracks and sum(bool(t.get("subject")) for t in tracks if isinstance(t, Mapping)) != 1:
+        check.add("tracks", "exactly one track must be the subject")
     for i, entry in enumerate(detectors):
-        _check_detector(check, entry, f"detectors[{i}]", set(indices))
+        _check_detector(check, entry, f"detectors[{i}]", set(indices), track_ids)
     decided_by = check.string(report, "decided_by", "")
     chosen = next((d for d in detectors if isinstance(d, Mapping) and d.get("name") == decided_by), None)
     if decided_by is not None and chosen is None:

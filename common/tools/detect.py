@@ -8,10 +8,12 @@ Every detector says which frames and which face crops it needs (:mod:`common.det
 video is decoded once for the union of those frames, its faces are found once (MTCNN, batched) and
 linked into tracks, and each detector reads its inputs from that one face track
 (:func:`common.face_track.build_track`). Frame detectors follow DeepfakeBench and the DFDC winner:
-``--frames`` evenly spaced frames (32 by default), every face scored, a frame's score is its most
-suspicious face (``--face-policy max``) or its largest, and the video score aggregates the frame
-scores (``mean``, ``median``, ``max`` or the DFDC winner's ``confident``). Clip detectors score a
-contiguous run of the main face's crops.
+``--frames`` evenly spaced frames (32 by default), every face scored; by default each persistent
+face *track* gets the aggregate of its faces' scores (``mean``, ``median``, ``max`` or the DFDC
+winner's ``confident``) and the video's score is the most suspicious track's, so one swapped person
+among real ones makes the video FAKE while a brief, small or doubtful detection (a *minor* track,
+listed in the report) cannot decide it (``--face-policy track``); ``max`` and ``largest`` score per
+frame instead. Clip detectors score a contiguous run of the main face's crops.
 
 The verdict: each detector compares its video score with its threshold (the checkpoint's unless
 ``--threshold`` overrides it); the report's top-level verdict is the first ``--model``'s (a fusion
@@ -127,6 +129,9 @@ def detector_entry(detector: Detector, result: DetectorResult) -> dict:
                                  for frame in result.frame_scores]
     if result.window_scores is not None:
         entry["window_scores"] = result.window_scores
+    if result.track_scores is not None:
+        entry["track_scores"] = result.track_scores
+        entry["verdict_track"] = result.verdict_track
     return entry
 
 
@@ -155,6 +160,7 @@ def track_report(track: FaceTrack, detectors: Sequence[Detector], results: Seque
         "settings": {"face_policy": first.face_policy, **track.settings, "device": str(first.device),
                      "batch_size": int(first.batch_size)},
         "frames": frames,
+        "tracks": [summary.to_dict() for summary in track.tracks()],
         "detectors": entries,
         "decided_by": decided["name"],
         "summary": {
@@ -163,6 +169,8 @@ def track_report(track: FaceTrack, detectors: Sequence[Detector], results: Seque
             "frames_without_face": sum(f["status"] == "no_face" for f in frames),
             "frames_not_decoded": sum(f["status"] == "decode_failed" for f in frames),
             "faces_found": sum(len(f["faces"]) for f in frames),
+            "tracks": len(track.tracks()),
+            "minor_tracks": sum(summary.minor for summary in track.tracks()),
             "frames_with_several_faces": sum(len(f["faces"]) > 1 for f in frames),
             "frames_decoded": track.frames_decoded,
             "frames_through_face_detector": track.frames_detected,
@@ -287,8 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "checkpoint that does not say)")
     parser.add_argument("--aggregation", choices=AGGREGATIONS, default="mean",
                         help="frame scores -> video score (default mean; 'confident' is the DFDC winner's)")
-    parser.add_argument("--face-policy", choices=FACE_POLICIES, default="max",
-                        help="with several faces in a frame: the most FAKE one (max, default) or the largest")
+    parser.add_argument("--face-policy", choices=FACE_POLICIES, default="track",
+                        help="several faces: score each persistent face track and keep the most FAKE one (track, "
+                             "default; brief, small or doubtful detections are reported, not scored), or per frame "
+                             "the most FAKE face (max) or the largest (largest)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="decision threshold on the video score (default: each checkpoint's)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")

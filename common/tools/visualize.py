@@ -148,14 +148,51 @@ def overlay_heatmap(frame: np.ndarray, heatmap: np.ndarray, box: tuple[int, int,
     frame[y1:y2, x1:x2] = np.uint8(np.clip((1 - alpha) * region + alpha * colours, 0, 255))
 
 
+def face_label(face: dict) -> str:
+    """What a box says: the probability of FAKE (not a verdict), the face's track, or why it is not scored.
+
+    Example:
+        >>> face_label({"fake_probability": 0.03, "track_id": 0})
+        'P(fake) 0.03 #0'
+        >>> face_label({"fake_probability": 0.97, "track_id": 2, "minor": True})
+        'minor #2'
+    """
+    track = f" #{face['track_id']}" if face.get("track_id") is not None else ""
+    if face.get("minor"):
+        return f"minor{track}"
+    probability = face.get("fake_probability")
+    return f"face{track}" if probability is None else f"P(fake) {probability:.2f}{track}"
+
+
+def label_origin(box: tuple[int, int, int, int], text_size: tuple[int, int], frame_size: tuple[int, int],
+                 top_limit: int, bottom_limit: int) -> tuple[int, int]:
+    """Where a box's label goes (its baseline's left end): above the box when it clears the header
+    (rows above ``top_limit``), else below the box when it clears the timeline (rows from
+    ``bottom_limit``), else inside the box's top; always inside the frame.
+
+    Example: a box touching the top of a 384 px frame whose header ends at row 30 gets its label
+    below the box: ``label_origin((10, 0, 100, 90), (80, 14), (384, 384), 30, 330)`` is ``(10, 110)``.
+    """
+    x1, y1, _, y2 = box
+    text_width, text_height = text_size
+    width, height = frame_size
+    x = int(min(max(x1, 0), max(width - text_width - 2, 0)))
+    if y1 - 6 - text_height >= top_limit:
+        return x, y1 - 6
+    if y2 + 6 + text_height <= bottom_limit:
+        return x, y2 + 6 + text_height
+    return x, min(max(y1 + 6 + text_height, top_limit + text_height), height - 4)
+
+
 def draw_faces(frame: np.ndarray, faces: Sequence[dict], scale: float = 1.0,
                heatmaps: Sequence[np.ndarray | None] | None = None) -> None:
-    """Box each face in ``frame`` (in place), coloured by its probability of FAKE, score above it.
+    """Box each face in ``frame`` (in place), coloured by its probability of FAKE, labelled with it.
 
     Args:
         frame: ``(H, W, 3)`` uint8 RGB.
         faces: the ``faces`` entries of one report frame (``box`` in original-video pixels,
-            ``fake_probability``, grey and unlabelled when ``None``; ``crop_box`` is used for heat maps).
+            ``fake_probability``, grey when ``None``; ``track_id``; ``minor``: a brief or doubtful
+            detection that is not scored, drawn grey and thin; ``crop_box`` is used for heat maps).
         scale: output pixels per original pixel (1.0 unless the output was shrunk).
         heatmaps: optional Grad-CAM map per face (or ``None`` for a face without one).
     """
@@ -166,12 +203,15 @@ def draw_faces(frame: np.ndarray, faces: Sequence[dict], scale: float = 1.0,
         if heatmap is not None:
             overlay_heatmap(frame, heatmap, _scaled_box(face.get("crop_box", face["box"]), scale, width, height))
         probability = face.get("fake_probability")
-        colour = GREY if probability is None else score_colour(probability)
-        x1, y1, x2, y2 = _scaled_box(face["box"], scale, width, height)
-        cv2.rectangle(frame, (x1, y1), (x2, y2), colour, max(2, thickness + 1), cv2.LINE_AA)
-        label = "face" if probability is None else f"FAKE {probability:.2f}"
-        text_y = y1 - 6 if y1 > 20 * text_scale else min(height - 4, y2 + int(22 * text_scale))
-        _put_text(frame, label, (x1, text_y), colour, text_scale, thickness)
+        colour = GREY if probability is None or face.get("minor") else score_colour(probability)
+        box = _scaled_box(face["box"], scale, width, height)
+        line = 1 if face.get("minor") else max(2, thickness + 1)
+        cv2.rectangle(frame, box[:2], box[2:], colour, line, cv2.LINE_AA)
+        label = face_label(face)
+        (text_width, text_height), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, text_scale, thickness)
+        origin = label_origin(box, (text_width, text_height), (width, height), header_bottom(width, height),
+                              height - timeline_height(height))
+        _put_text(frame, label, origin, colour, text_scale, thickness)
 
 
 def timeline_height(height: int) -> int:
@@ -217,6 +257,13 @@ def draw_timeline(frame: np.ndarray, sampled_indices: np.ndarray, frame_scores: 
     cv2.line(frame, (x_now, top), (x_now, height - 1), WHITE, max(1, width // 320))
 
 
+def header_bottom(width: int, height: int) -> int:
+    """The first row below the header line of :func:`draw_header` (face labels stay below it)."""
+    text_scale, thickness = _text_scale(width, height)
+    _, baseline = cv2.getTextSize("frame", cv2.FONT_HERSHEY_SIMPLEX, text_scale * 0.8, thickness)
+    return int(4 + 22 * text_scale) + baseline + 2
+
+
 def draw_header(frame: np.ndarray, text: str) -> None:
     """Write one status line at the top-left of ``frame`` (in place)."""
     height, width = frame.shape[:2]
@@ -250,12 +297,14 @@ def drawing_report(report: dict) -> dict:
         return report
     detector = drawn_detector(report)
     scored = {entry["index"]: entry for entry in detector["frame_scores"]} if detector else None
+    minor = {track["track_id"] for track in report.get("tracks", []) if track.get("minor")}
     frames = []
     for frame in report["frames"]:
         if scored is not None and frame["index"] not in scored:
             continue
         name = detector["name"] if detector else None
-        faces = [{**face, "fake_probability": face.get("scores", {}).get(name)} for face in frame["faces"]]
+        faces = [{**face, "fake_probability": face.get("scores", {}).get(name), "minor": face.get("track_id") in minor}
+                 for face in frame["faces"]]
         score = scored[frame["index"]]["fake_probability"] if scored is not None else None
         frames.append({**frame, "faces": faces, "fake_probability": score})
     return {**report, "frames": frames}
@@ -533,11 +582,11 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
     if view.video_score is not None:
         axis.axhline(view.video_score, color="tab:blue", alpha=0.6,
                      label=f"video score {view.video_score:.2f} ({report['aggregation']})")
-    axis.set_ylim(-0.05, 1.05)
+    axis.set_ylim(-0.1, 1.1)
     axis.set_xlabel("time (s)")
     axis.set_ylabel("P(FAKE)")
     axis.set_title(f"{Path(report['input']['path']).name}: {view.verdict_text()}")
-    axis.legend(loc="upper right", fontsize=8)
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0.0)  # off the data
     for position, (crop, cam, probability) in enumerate(chosen):
         sub = figure.add_subplot(rows, len(chosen), len(chosen) + position + 1)
         blended = crop.astype(np.float32) / 255.0

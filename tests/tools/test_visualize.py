@@ -31,6 +31,8 @@ def _with_scores(report: dict, probability: float) -> dict:
     for entry in detector["frame_scores"]:
         if entry["fake_probability"] is not None:
             entry["fake_probability"] = probability
+    for entry in detector.get("track_scores", []):
+        entry["fake_probability"] = probability
     edited["video_score"] = detector["video_score"] = probability
     edited["verdict"] = detector["verdict"] = "FAKE" if probability >= edited["threshold"] else "REAL"
     return edited
@@ -227,3 +229,29 @@ def test_a_version_1_report_is_still_drawn(detected, clip_files, tmp_path):
     entry = next(f for f in old["frames"] if f["status"] == "face")
     red, green, blue = _edge_colour(frames[entry["index"]], entry["faces"][0]["box"], frames[0].shape[1] / 128)
     assert red > 150 and red > 2 * green, f"the version-1 face scored 0.95 should be drawn red, got {red:.0f},{green:.0f}"
+
+
+@pytest.mark.parametrize("box", [(40, 0, 200, 150), (40, 2, 300, 370), (300, 10, 383, 60)])
+def test_a_label_near_the_top_stays_inside_the_frame_and_clear_of_the_header(box):
+    """Boxes touching the top edge (one almost the whole frame): the label's rectangle must not
+    overlap the header rows nor leave the 384 x 384 frame."""
+    import cv2
+
+    from common.tools.visualize import _text_scale, header_bottom, label_origin, timeline_height
+
+    width = height = 384
+    text_scale, thickness = _text_scale(width, height)
+    (text_width, text_height), baseline = cv2.getTextSize("P(fake) 0.97 #0", cv2.FONT_HERSHEY_SIMPLEX, text_scale,
+                                                          thickness)
+    x, y = label_origin(box, (text_width, text_height), (width, height), header_bottom(width, height),
+                        height - timeline_height(height))
+    assert y - text_height >= header_bottom(width, height), "the label is hidden under the header"
+    assert 0 <= x and x + text_width <= width and y + baseline <= height, "the label leaves the frame"
+
+
+def test_face_labels_give_a_probability_not_a_verdict_and_name_the_track():
+    from common.tools.visualize import face_label
+
+    assert face_label({"fake_probability": 0.0, "track_id": 0}) == "P(fake) 0.00 #0"
+    assert face_label({"fake_probability": 0.95, "track_id": 1, "minor": True}) == "minor #1"
+    assert face_label({"fake_probability": None, "track_id": 2}) == "face #2"
