@@ -14,6 +14,16 @@ from pathlib import Path
 from typing import Iterator
 
 
+def default_file_mode() -> int:
+    """The mode a new file gets from ``open()`` under the process's umask: ``0o666 & ~umask``.
+
+    Example: with the usual umask 022 this is ``0o644`` (owner reads and writes, others read).
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write to; on success it replaces ``path``, on any error it is removed.
@@ -33,6 +43,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        os.chmod(temporary, default_file_mode())  # mkstemp makes 0600; give what open() would
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)

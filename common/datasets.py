@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 from common.errors import DatasetLayoutError
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 SPLIT_NAMES = ("train", "val", "test")
 FAKE, REAL = 1, 0
 
@@ -72,10 +72,15 @@ def is_video_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS
 
 
-def list_videos(folder: Path, *, recursive: bool = False) -> list[Path]:
-    """Video files in ``folder`` (optionally in its subfolders too), sorted by path."""
+def is_image_file(path: Path) -> bool:
+    """True when ``path`` is a file with an image extension (.jpg .jpeg .png .bmp .webp .tif .tiff, any case)."""
+    return path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def list_videos(folder: Path, *, recursive: bool = False, images: bool = False) -> list[Path]:
+    """Video files in ``folder`` (optionally in its subfolders too, and images too), sorted by path."""
     candidates = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in candidates if is_video_file(p))
+    return sorted(p for p in candidates if is_video_file(p) or (images and is_image_file(p)))
 
 
 def _require_dir(root: Path, dataset_title: str, expected: str) -> Path:

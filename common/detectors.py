@@ -91,6 +91,8 @@ class Detector:
     """
 
     kind = "base"
+    #: whether one still image is enough (frame detectors); clips and signals need video frames
+    runs_on_images = False
 
     name: str
     row: Model
@@ -123,6 +125,13 @@ class Detector:
         raise NotImplementedError
 
     # ---------------------------------------------------------------- the machinery
+
+    def run(self, track: FaceTrack) -> DetectorResult:
+        """:meth:`score` the track, or say why this detector cannot run on it (a still image)."""
+        if track.settings.get("input_kind") == "image" and not self.runs_on_images:
+            return DetectorResult("could_not_run", None,
+                                  reason=f"a {self.kind} detector needs consecutive video frames; the input is one image")
+        return self.score(track)
 
     @classmethod
     def load(cls, checkpoint_path: str | Path, device: str | torch.device = "auto", *, name: str | None = None,
@@ -213,6 +222,7 @@ class FrameDetector(Detector):
     """
 
     kind = "frame"
+    runs_on_images = True
 
     def frame_plan(self) -> FramePlan:
         return FramePlan("spaced", count=self.frames)

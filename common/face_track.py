@@ -30,7 +30,8 @@ import numpy as np
 
 from common import exercises
 from common.errors import VideoError
-from common.video import VideoInfo, probe_video, sample_frames, sample_indices
+from common.datasets import is_image_file
+from common.video import SampledFrames, VideoInfo, probe_video, sample_frames, sample_indices
 
 PLAN_MODES = ("spaced", "contiguous", "window")
 #: Frames decoded and processed together; bounds memory whatever the plans ask for.
@@ -290,6 +291,22 @@ def _box_in_original(box: np.ndarray, factor: float, width: int, height: int) ->
     return [round(x1, 2), round(y1, 2), round(max(x2, x1 + 1.0), 2), round(max(y2, y1 + 1.0), 2)]
 
 
+def _still_image(path: Path, max_side: int) -> SampledFrames:
+    """An image as the one decoded frame of a one-frame video (shrunk to ``max_side`` like video frames)."""
+    import cv2
+
+    from common.images import image_info, read_image
+
+    image = read_image(path)
+    info = image_info(path, image)
+    factor = min(1.0, max_side / max(image.shape[:2]))
+    if factor < 1.0:
+        size = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return SampledFrames(frames=image[None], indices=np.zeros(1, np.int64), timestamps_s=np.zeros(1), info=info,
+                         missing=[])
+
+
 def _not_decoded(index: int, fps: float) -> TrackedFrame:
     return TrackedFrame(int(index), round(index / fps, 6) if fps else 0.0, "decode_failed",
                         reason="this frame could not be decoded (corrupt or truncated data)")
@@ -324,7 +341,8 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     path = Path(video_path)
     timings = {"decode": 0.0, "faces": 0.0}
     tick = time.perf_counter()
-    info = probe_video(path)
+    still = _still_image(path, decode_max_side) if is_image_file(path) else None
+    info = still.info if still else probe_video(path)
     if info.frame_count < 1:
         raise VideoError(f"cannot read video '{path}': it has no frames")
     wanted = plan_union(plans, info)
@@ -337,7 +355,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
         chunk_indices = wanted[start:start + chunk_frames]
         tick = time.perf_counter()
         try:
-            chunk = sample_frames(path, indices=chunk_indices, max_side=decode_max_side)
+            chunk = still if still else sample_frames(path, indices=chunk_indices, max_side=decode_max_side)
         except VideoError:
             chunk = None  # not one frame of this chunk decodes: each is listed below
         timings["decode"] += time.perf_counter() - tick
@@ -370,7 +388,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     if frames and all(frame.status == "decode_failed" for frame in frames):
         raise VideoError(f"cannot read video '{path}': none of the {len(wanted)} planned frames could be decoded")
     link_tracks(frames)
-    settings = {"face_scale": box_scale, "min_face_probability": float(getattr(extractor, "min_probability", 0.9)),
+    settings = {"input_kind": "image" if still else "video", "face_scale": box_scale, "min_face_probability": float(getattr(extractor, "min_probability", 0.9)),
                 "detection_max_side": int(getattr(extractor, "max_detection_side", 0)),
                 "decode_max_side": int(decode_max_side)}
     return FaceTrack(path, info, frames, settings, timings, decoded, detected)

@@ -40,6 +40,7 @@ VERDICTS = ("REAL", "FAKE", "NO_FACE", "UNDECIDED")
 FRAME_STATUSES = ("face", "no_face", "decode_failed")
 FACE_POLICIES = ("track", "max", "largest")
 DETECTOR_STATUSES = ("ok", "no_face", "could_not_run")
+INPUT_KINDS = ("video", "image")
 TIMING_STAGES = ("decode", "faces", "model", "total")
 
 
@@ -399,6 +400,7 @@ def _validate_v2(report: Mapping) -> list[str]:
     video = None
     if input_section is not None:
         check.string(input_section, "path", "input")
+        check.string(input_section, "kind", "input", choices=INPUT_KINDS)
         video = check.mapping(input_section, "video", "input")
         if video is not None:
             _check_video(check, video, "input.video")

@@ -106,7 +106,7 @@ def analyse_video(video_path: str | Path, detectors: Detector | Sequence[Detecto
     track = build_track(video_path, [d.frame_plan() for d in detectors], [d.crop_spec() for d in detectors],
                         face_detector)
     tick = time.perf_counter()
-    results = [detector.score(track) for detector in detectors]
+    results = [detector.run(track) for detector in detectors]
     model_seconds = time.perf_counter() - tick
     report = track_report(track, detectors, results, tree=tree)
     report["timings_s"] = {"decode": round(track.timings_s["decode"], 4), "faces": round(track.timings_s["faces"], 4),
@@ -155,9 +155,10 @@ def track_report(track: FaceTrack, detectors: Sequence[Detector], results: Seque
         "schema_version": SCHEMA_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tree": tree,
-        "input": {"path": str(track.path), "video": track.info.to_dict()},
+        "input": {"path": str(track.path), "kind": track.settings["input_kind"], "video": track.info.to_dict()},
         "versions": _versions(),
-        "settings": {"face_policy": first.face_policy, **track.settings, "device": str(first.device),
+        "settings": {"face_policy": first.face_policy,
+                     **{k: v for k, v in track.settings.items() if k != "input_kind"}, "device": str(first.device),
                      "batch_size": int(first.batch_size)},
         "frames": frames,
         "tracks": [summary.to_dict() for summary in track.tracks()],
@@ -238,6 +239,17 @@ def write_summary_csv(path: str | Path, rows: list[dict]) -> Path:
     return write_text_atomic(path, buffer.getvalue())
 
 
+def list_inputs(folder: Path) -> list[Path]:
+    """The videos and images of a folder (not recursive); a one-line error when there are none."""
+    from common.datasets import list_videos
+
+    found = list_videos(folder, images=True)
+    if not found:
+        raise CourseError(f"input folder '{folder}' contains no video or image files (.mp4, .avi, .mov, .mkv, "
+                          f".webm, .jpg, .png ...)")
+    return found
+
+
 def analyse_folder(folder: str | Path, detectors: Sequence[Detector], output_dir: str | Path, *,
                    progress: bool = True, **options: Any) -> tuple[list[dict], Path]:
     """Analyse every video of ``folder`` (not recursive); write ``<name>.json`` reports and ``summary.csv``.
@@ -249,14 +261,10 @@ def analyse_folder(folder: str | Path, detectors: Sequence[Detector], output_dir
         ``(summary rows, summary.csv path)``.
 
     Raises:
-        CourseError: the folder holds no video file.
+        CourseError: the folder holds no video or image file.
     """
-    from common.datasets import list_videos
-
     folder, output_dir = Path(folder), Path(output_dir)
-    videos = list_videos(folder)
-    if not videos:
-        raise CourseError(f"input folder '{folder}' contains no video files (.mp4, .avi, .mov, .mkv, .webm ...)")
+    videos = list_inputs(folder)
     names = _report_names(videos)
     options.setdefault("face_detector", make_face_detector(detectors))
     Path(output_dir).mkdir(exist_ok=True)
@@ -364,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     if not source.exists():
         raise VideoError(f"cannot read video '{source}': no such file or folder")
     (_folder_output if source.is_dir() else _single_output)(output)
+    if source.is_dir():
+        list_inputs(source)  # a folder without videos or images: one line before anything is loaded
     detectors = load_detectors(args.model, args.device, frames=args.frames, aggregation=args.aggregation,
                                face_policy=args.face_policy, threshold=args.threshold, batch_size=args.batch_size)
     if source.is_dir():
@@ -389,6 +399,7 @@ def _run_folder(source: Path, detectors: list[Detector], output: Path, progress:
 
 def _print_verdict(report: dict, output: Path) -> None:
     summary = report["summary"]
+    what = "frames have" if report["input"]["kind"] == "video" else "image has"
     for entry in report["detectors"]:
         score = "-" if entry["video_score"] is None else f"{entry['video_score']:.3f}"
         note = entry["reason"] or f"threshold {entry['threshold']:.3f}, {entry['aggregation']}"
@@ -396,9 +407,9 @@ def _print_verdict(report: dict, output: Path) -> None:
     decided = f" by {report['decided_by']}" if len(report["detectors"]) > 1 else ""
     if report["video_score"] is None:
         print(f"verdict: {report['verdict']}{decided} (no score: {report['detectors'][0]['reason']}; "
-              f"{summary['frames_with_face']} of {summary['frames_sampled']} frames have a face)")
+              f"{summary['frames_with_face']} of {summary['frames_sampled']} {what} a face)")
     else:
         print(f"verdict: {report['verdict']}{decided} (video score {report['video_score']:.3f}, threshold "
-              f"{report['threshold']:.3f}; {summary['frames_with_face']} of {summary['frames_sampled']} frames "
-              f"have a face)")
+              f"{report['threshold']:.3f}; {summary['frames_with_face']} of {summary['frames_sampled']} {what} "
+              f"a face)")
     print(f"report: {output}")

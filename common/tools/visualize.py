@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from common.atomic import atomic_output
 from common.errors import CourseError
+from common.images import image_info, read_image
 from common.report import read_report
 from common.video import VideoInfo, iter_frames, probe_video, sample_frames, write_video
 
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
 
 GREY = (150, 150, 150)
 WHITE = (255, 255, 255)
+VIDEO_OUTPUTS = (".mp4", ".mkv", ".mov", ".avi")
+IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg")
 DEFAULT_MIN_SIDE = 360
 """Videos whose shortest side is below this are enlarged before drawing (labels need ~360 px)."""
 
@@ -378,6 +382,25 @@ def enlarge(frame: np.ndarray, factor: int) -> np.ndarray:
     return np.ascontiguousarray(np.repeat(np.repeat(frame, factor, axis=0), factor, axis=1))
 
 
+def source_info(path: str | Path, still: bool) -> VideoInfo:
+    """The :class:`VideoInfo` of the analysed video, or the one-frame info of an image."""
+    return image_info(path, read_image(path)) if still else probe_video(path)
+
+
+def source_frames(path: str | Path, still: bool, max_side: int | None) -> Iterator[tuple[int, np.ndarray]]:
+    """``(index, RGB frame)`` of every frame of the video, or ``(0, image)`` for an image."""
+    if still:
+        image = read_image(path)
+        if max_side is not None and max(image.shape[:2]) > max_side:
+            factor = max_side / max(image.shape[:2])
+            size = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        yield 0, image
+        return
+    for index, _, frame in iter_frames(path, max_side=max_side):
+        yield index, frame
+
+
 def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | None = None,
                     min_side: int | None = None,
                     heatmaps: dict[int, list[np.ndarray | None]] | None = None) -> Iterator[np.ndarray]:
@@ -395,8 +418,9 @@ def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | Non
         ``(H, W, 3)`` uint8 RGB frames, one per decodable video frame.
     """
     view = ReportView.from_report(report)
-    info = probe_video(video_path)
-    for index, _, frame in iter_frames(video_path, max_side=max_side):
+    still = report["input"].get("kind") == "image"
+    info = source_info(video_path, still)
+    for index, frame in source_frames(video_path, still, max_side):
         frame = np.ascontiguousarray(frame)
         frame = enlarge(frame, enlargement_factor(frame.shape[1], frame.shape[0], min_side))
         scale = frame.shape[1] / info.width
@@ -412,7 +436,8 @@ def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | Non
         else:
             note = "no sampled frame"
         draw_header(frame, f"frame {index} | {note} | video {view.verdict_text()}")
-        draw_timeline(frame, view.sampled_indices, view.frame_scores, info.frame_count, index, view.threshold)
+        if not still:  # one image has no timeline
+            draw_timeline(frame, view.sampled_indices, view.frame_scores, info.frame_count, index, view.threshold)
         yield frame
 
 
@@ -521,8 +546,11 @@ def compute_heatmaps(video_path: str | Path, report: dict, checkpoint_path: str 
     examples: list[tuple[np.ndarray, np.ndarray, float]] = []
     for start in range(0, len(wanted), batch_size):
         chunk = wanted[start:start + batch_size]
-        sampled = sample_frames(video_path, indices=[f["index"] for f in chunk])
-        by_index = dict(zip(sampled.indices.tolist(), sampled.frames))
+        if report["input"].get("kind") == "image":
+            by_index = {0: read_image(video_path)}
+        else:
+            sampled = sample_frames(video_path, indices=[f["index"] for f in chunk])
+            by_index = dict(zip(sampled.indices.tolist(), sampled.frames))
         crops, owners = [], []
         for entry in chunk:
             frame = by_index.get(entry["index"])
@@ -619,9 +647,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="visualize_detection.py",
         description="Draw a detect_video.py report onto its video (boxes coloured by P(FAKE), score timeline).",
     )
-    parser.add_argument("--video", required=True, help="the analysed video")
+    parser.add_argument("--video", required=True, help="the analysed video (or image)")
     parser.add_argument("--predictions", required=True, help="the JSON report written by detect_video.py")
-    parser.add_argument("--output", required=True, help="annotated video to write (.mp4, H.264)")
+    parser.add_argument("--output", required=True, help="annotated video to write (.mp4, H.264), or an image (.png, .jpg) for an image report")
     parser.add_argument("--summary", default=None, help="also write a PNG summary figure here")
     parser.add_argument("--gradcam", action="store_true", help="overlay Grad-CAM heat maps on the faces (needs --model)")
     parser.add_argument("--model", default=None, help="checkpoint for --gradcam (default: the one named in the report)")
@@ -661,7 +689,7 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
             output, a missing checkpoint for ``--gradcam``.
     """
     video, output = Path(video), Path(output)
-    _check_output_path(output, (".mp4", ".mkv", ".mov", ".avi"), "annotated video")
+    _check_output_path(output, VIDEO_OUTPUTS + IMAGE_OUTPUTS, "annotated video")
     if summary is not None:
         _check_output_path(Path(summary), (".png",), "summary figure")
     if max_side is not None and max_side < 16:
@@ -671,7 +699,12 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
     if max_side is not None and min_side and min_side > max_side:
         raise CourseError(f"--min-side {min_side} is larger than --max-side {max_side}")
     report = read_report(predictions)
-    info = probe_video(video)
+    still = report["input"].get("kind") == "image"
+    wanted = IMAGE_OUTPUTS if still else VIDEO_OUTPUTS
+    if output.suffix.lower() not in wanted:
+        raise CourseError(f"cannot write '{output}': the report is for {'an image' if still else 'a video'}; "
+                          f"use one of the suffixes {', '.join(wanted)}")
+    info = source_info(video, still)
     check_report_matches_video(report, info, video)
     heatmaps, examples = None, []
     if gradcam:
@@ -680,10 +713,21 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
             raise CourseError(f"--gradcam needs the detector checkpoint; '{checkpoint}' does not exist (pass --model)")
         heatmaps, examples = compute_heatmaps(video, report, checkpoint, device=device)
     counter = _Counter()
-    frames = annotate_frames(video, report, max_side=max_side, min_side=min_side, heatmaps=heatmaps)
-    write_video(output, counter.count(frames), fps=info.fps)
+    frames = counter.count(annotate_frames(video, report, max_side=max_side, min_side=min_side, heatmaps=heatmaps))
+    if still:
+        write_image(output, next(frames))
+    else:
+        write_video(output, frames, fps=info.fps)
     summary_path = plot_summary(report, summary, examples) if summary is not None else None
     return {"video": output, "summary": summary_path, "frames_written": counter.n}
+
+
+def write_image(path: Path, image: np.ndarray) -> Path:
+    """Write an RGB image atomically (the format from the suffix)."""
+    with atomic_output(path) as temporary:
+        if not cv2.imwrite(str(temporary), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+            raise CourseError(f"cannot write image '{path}'")
+    return path
 
 
 def _drawn_checkpoint(report: dict) -> str:

@@ -235,3 +235,22 @@ def test_checkpoint_error_prints_as_one_line_through_run_cli(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: checkpoint ") and err.count("\n") == 1, f"unexpected stderr {err!r}"
     assert os.fspath(tmp_path / "missing.pt") in err
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_atomic_outputs_get_the_mode_the_umask_gives_a_new_file(tmp_path, umask):
+    """Reports, videos and checkpoints are written through atomic_output: the oracle is the mode of
+    a file made by plain open() under the same umask."""
+    from common.atomic import atomic_output
+
+    previous = os.umask(umask)
+    try:
+        plain = tmp_path / f"plain_{umask:o}.txt"
+        plain.write_text("x")
+        with atomic_output(tmp_path / f"atomic_{umask:o}.json") as temporary:
+            temporary.write_text("{}")
+    finally:
+        os.umask(previous)
+    expected = plain.stat().st_mode & 0o777
+    got = (tmp_path / f"atomic_{umask:o}.json").stat().st_mode & 0o777
+    assert got == expected, f"umask {umask:03o}: atomic file mode {got:03o}, open() gives {expected:03o}"
