@@ -3,7 +3,8 @@
     pytest                      grade your templates (phase folders)
     pytest --solutions          grade the reference solutions (instructors, CI)
     pytest --task 3.1           run one task's tests
-    pytest --next               ... and say which task to do next, with its hint
+    pytest --next               ... and say which task to do next: the first function to write
+    pytest --all-tests          on the templates, also run the ungraded tests (foundation, tools)
     pytest --score-json s.json  write the score table as JSON
 
 The tree is chosen here, once, before any test module is imported (see ``grader/tree.py``).
@@ -20,7 +21,11 @@ def pytest_addoption(parser):
     group.addoption("--tree", default=None, help="grade the exercise tree at PATH (self-checks use this)")
     group.addoption("--task", action="append", default=[], help="run only this task's tests (repeatable), e.g. --task 3.1")
     group.addoption("--score-json", default=None, help="write the per-task score table to this JSON file")
-    group.addoption("--next", action="store_true", help="print the first unfinished task and its hint")
+    group.addoption("--next", action="store_true", help="print the first unfinished task and the first function to write")
+    group.addoption("--graded-timeout", type=float, default=60.0, metavar="SECONDS",
+                    help="fail a graded test that runs longer than this (default 60; 0 turns the timeout off)")
+    group.addoption("--all-tests", action="store_true",
+                    help="on the templates, also run tests/foundation and tests/tools (default: graded tests only)")
 
 
 def pytest_configure(config):

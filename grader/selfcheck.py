@@ -118,6 +118,10 @@ def check_all_todo(scores: dict) -> list[str]:
             problems.append(f"task {row['task']}: on the templates {nodeid} ended '{row['outcomes'][nodeid]}', not TODO")
     if scores.get("leaked_solution_modules"):
         problems.append(f"grading the templates imported solutions: {scores['leaked_solution_modules']}")
+    if scores.get("solution_files_reached"):
+        problems.append(f"grading the templates reached files under solutions/: {scores['solution_files_reached']}")
+    if scores.get("task_list_differences"):
+        problems.append(f"the templates' TASKS differ from the solutions': {scores['task_list_differences']}")
     return problems
 
 
