@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from common.calibration import Calibration, checkpoint_calibration
 from common.errors import CheckpointError, CourseError
 from common.face_track import CropSpec, FaceTrack, FramePlan
 from common.metrics import AGGREGATIONS, aggregate_scores
@@ -61,6 +62,8 @@ class DetectorResult:
             ``{"track_id", "frames", "fake_probability", "scored"}`` (minor tracks are not scored).
         verdict_track: the track whose score is the video's (``track`` policy), else ``None``.
         reason: why there is no score.
+        raw_video_score: the score before calibration (``video_score`` is then the calibrated
+            probability), or ``None`` when the detector has no calibration for its aggregation.
     """
 
     status: str
@@ -70,6 +73,7 @@ class DetectorResult:
     track_scores: list[dict] | None = None
     verdict_track: int | None = None
     reason: str | None = None
+    raw_video_score: float | None = None
 
 
 @dataclass
@@ -86,7 +90,10 @@ class Detector:
         aggregation: frame or window scores -> video score (:data:`common.metrics.AGGREGATIONS`).
         face_policy: several faces: score each persistent face track and keep the most suspicious
             (``track``, the default), or per frame the most suspicious face (``max``) or the ``largest``.
-        threshold: decision threshold (the checkpoint's unless overridden).
+        threshold: decision threshold on the video probability: 0.5 for a calibrated checkpoint (its
+            Platt scaling was fitted on validation videos), else the checkpoint's stored threshold;
+            ``--threshold`` overrides either.
+        calibration: the checkpoint's :class:`common.calibration.Calibration`, or ``None``.
         batch_size: inputs per forward pass.
     """
 
@@ -108,6 +115,7 @@ class Detector:
     threshold: float = 0.5
     threshold_overridden: bool = False
     batch_size: int = 64
+    calibration: Calibration | None = None
     extra: dict = field(default_factory=dict)
 
     # ---------------------------------------------------------------- what a subclass adds
@@ -131,7 +139,16 @@ class Detector:
         if track.settings.get("input_kind") == "image" and not self.runs_on_images:
             return DetectorResult("could_not_run", None,
                                   reason=f"a {self.kind} detector needs consecutive video frames; the input is one image")
-        return self.score(track)
+        result = self.score(track)
+        if self.calibrates and result.video_score is not None:
+            result.raw_video_score = result.video_score
+            result.video_score = self.calibration.apply(result.video_score)
+        return result
+
+    @property
+    def calibrates(self) -> bool:
+        """Whether the video score is calibrated: a stored calibration made for this aggregation."""
+        return self.calibration is not None and self.calibration.aggregation == self.aggregation
 
     @classmethod
     def load(cls, checkpoint_path: str | Path, device: str | torch.device = "auto", *, name: str | None = None,
@@ -161,13 +178,16 @@ class Detector:
             raise CourseError(f"checkpoint '{path}': detectors of kind '{row.kind}' cannot run on a video yet")
         threshold = settings.pop("threshold", None)
         prep = checkpoint_preprocessing(checkpoint)
+        calibration = checkpoint_calibration(checkpoint)
+        calibrated = calibration is not None and calibration.aggregation == settings.get("aggregation", "mean")
         if settings.get("frames") is None or row.kind != "frame":
             settings["frames"] = prep.n_frames  # --frames is for frame detectors; a clip keeps its trained length
         settings = {key: value for key, value in settings.items() if value is not None}
         return subclass(name=name or path.stem, row=row, model=model.eval(), checkpoint=checkpoint,
                         checkpoint_path=path, sha256=sha256_of(path), device=chosen, prep=prep,
-                        threshold=float(checkpoint.threshold if threshold is None else threshold),
-                        threshold_overridden=threshold is not None, **settings)
+                        threshold=float(threshold if threshold is not None else
+                                        0.5 if calibrated else checkpoint.threshold),
+                        threshold_overridden=threshold is not None, calibration=calibration, **settings)
 
     def predict(self, inputs: torch.Tensor) -> np.ndarray:
         """Probability of FAKE for each row of ``inputs`` (N, ...), in batches, fp16 autocast on CUDA.
@@ -207,6 +227,7 @@ class Detector:
             "input_size": int(self.prep.size), "created": str(self.checkpoint.created),
             "validation_metrics": plain_metrics(self.checkpoint.metrics),
             "frame_plan": self.frame_plan().to_dict(), "aggregation": self.aggregation,
+            "calibration": self.calibration.to_dict() if self.calibrates else None,
         }
 
 

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from common.calibration import Calibration
 from common.datasets import VideoRecord
 from common.detectors import clip_input
 from common.errors import CourseError, DatasetLayoutError
@@ -138,8 +139,11 @@ def score_inputs(model: nn.Module, row: Model, prep: Preprocessing, cache_dir: s
 def evaluate_detector(model: nn.Module, row: Model, records: Sequence[VideoRecord], prep: Preprocessing,
                       cache_root: str | Path, *, aggregation: str = "mean", threshold: float = 0.5,
                       device: str | torch.device = "cpu", batch_size: int = 64, progress: bool = True,
-                      num_workers: int = 0) -> tuple[dict[str, Any], ScoredInputs, FaceCacheResult]:
+                      num_workers: int = 0, calibration: Calibration | None = None
+                      ) -> tuple[dict[str, Any], ScoredInputs, FaceCacheResult]:
     """Cache, score and report: the library function behind every ``evaluate.py`` and train.py's test step.
+
+    ``calibration``: the checkpoint's Platt scaling of video scores (video verdicts at calibrated 0.5).
 
     Returns:
         ``(report, scored, cache_result)``; ``report`` has ``frame`` (per face crop, or per clip),
@@ -151,7 +155,7 @@ def evaluate_detector(model: nn.Module, row: Model, records: Sequence[VideoRecor
     cache_dir, caches = cache_faces(row, prep, records, cache_root, device=device, progress=progress)
     scored = score_inputs(model, row, prep, cache_dir, records, device=device, batch_size=batch_size,
                           num_workers=num_workers)
-    report = report_from_scores(scored, aggregation, threshold)
+    report = report_from_scores(scored, aggregation, threshold, calibration)
     report["unit"] = "clip" if row.kind == "clip" else "frame"
     report["faces"] = caches.summary()
     return report, scored, caches

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from common import metrics as course_metrics
+from common.calibration import Calibration, calibration_report, plot_reliability
 from common.datasets import DATASET_NAMES, VideoRecord, group_split, load_dataset
 from common.errors import DatasetLayoutError
 
@@ -95,19 +96,32 @@ def choose_records(records: list[VideoRecord], split: str, data_root: str | Path
     return chosen, f"the '{wanted}' part of the training run's group split (seed {seed})"
 
 
-def report_from_scores(scored: Any, aggregation: str = "mean", threshold: float = 0.5) -> dict[str, Any]:
-    """``common.metrics.frame_and_video_report`` plus the per-video scores (for metrics.json)."""
+def report_from_scores(scored: Any, aggregation: str = "mean", threshold: float = 0.5,
+                       calibration: Calibration | None = None) -> dict[str, Any]:
+    """Frame- and video-level metrics, the per-video scores and the video-level calibration figures.
+
+    Frame metrics are taken at ``threshold`` (the checkpoint's frame threshold). With a
+    ``calibration`` (Platt scaling fitted on validation videos) a video is FAKE when its calibrated
+    probability reaches 0.5, i.e. when its raw score reaches ``calibration.raw_threshold()``; the
+    ``calibration`` section has the Brier score, ECE and accuracies (see :mod:`common.calibration`).
+    """
     report = course_metrics.frame_and_video_report(scored.frame_indices, scored.video_ids, scored.labels,
                                                    scored.scores, aggregation=aggregation, threshold=threshold)
     ids, labels, scores = course_metrics.video_scores(zip(scored.video_ids, scored.labels, scored.scores), aggregation)
+    usable = calibration if calibration is not None and calibration.aggregation == aggregation else None
+    if usable is not None:
+        report["video"] = course_metrics.binary_metrics(labels, scores, usable.raw_threshold())
+    report["calibration"] = calibration_report(labels, scores, usable, 0.5 if usable else threshold)
+    probabilities = usable.apply_all(scores) if usable else np.asarray(scores, dtype=np.float64)
     report["videos"] = [{"video": scored.video_paths.get(str(video_id), str(video_id)), "id": str(video_id),
-                         "label": int(label), "score": float(score)}
-                        for video_id, label, score in zip(ids, labels, scores)]
+                         "label": int(label), "score": float(score), "probability": float(probability)}
+                        for video_id, label, score, probability in zip(ids, labels, scores, probabilities)]
     return report
 
 
 def write_plots(scored: Any, report: dict, output_dir: str | Path) -> list[Path]:
-    """ROC curves and confusion matrices at frame and video level; ROC only when both classes exist."""
+    """ROC curves and confusion matrices at frame and video level (ROC only when both classes exist),
+    and the video-level reliability diagram (``reliability_video.png``)."""
     output_dir = Path(output_dir)
     written = []
     video_labels = np.array([v["label"] for v in report["videos"]])
@@ -119,6 +133,8 @@ def write_plots(scored: Any, report: dict, output_dir: str | Path) -> list[Path]
         written.append(course_metrics.plot_confusion_matrix(report[level]["confusion_matrix"],
                                                              output_dir / f"confusion_{level}.png",
                                                              title=f"Confusion matrix ({level} level)"))
+    if report.get("calibration") and report["calibration"]["reliability"]:
+        written.append(plot_reliability(report["calibration"], output_dir / "reliability_video.png"))
     return written
 
 
@@ -137,8 +153,17 @@ def format_table(report: dict) -> str:
         m = report[level]
         lines.append(f"{label:<7}{m['n']:>6}{m['n_fake']:>6}  {cell(m['roc_auc'])}  {cell(m['average_precision'])}  "
                      f"{cell(m['eer'])}  {cell(m['accuracy'])}  {cell(m['balanced_accuracy']):>7}")
-    lines.append(f"(video score = {report['aggregation']} of its {unit} scores; threshold "
-                 f"{report['frame']['threshold']:.3f})")
+    lines.append(f"(video score = {report['aggregation']} of its {unit} scores; {unit} threshold "
+                 f"{report['frame']['threshold']:.3f}, video threshold {report['video']['threshold']:.3f})")
+    c = report.get("calibration")
+    if c:
+        how = (f"Platt scaling on {c['calibration']['n_videos']} validation videos, FAKE from P = 0.5"
+               if c["calibrated"] else "not calibrated (raw scores)")
+        lines.append(f"video probabilities: {how}; Brier {c['brier']:.3f} (raw {c['brier_raw']:.3f}), "
+                     f"ECE {c['ece']:.3f} (raw {c['ece_raw']:.3f})")
+        lines.append(f"video accuracy: {c['accuracy_at_threshold']:.3f} at the stored threshold, "
+                     f"{c['accuracy_at_raw_0.5']:.3f} at a raw 0.5, {c['accuracy_at_best_threshold_oracle']:.3f} at "
+                     f"the test set's best threshold (an oracle, unobtainable in practice)")
     return "\n".join(lines)
 
 

@@ -378,8 +378,10 @@ def _check_detector(check: _Checker, entry: Any, where: str, frame_indices: set[
         scored = {s.get("track_id"): s for s in entry.get("track_scores") or [] if isinstance(s, Mapping)}
         if chosen not in scored or not scored[chosen].get("scored"):
             check.add(f"{where}.verdict_track", f"must name one of its scored (persistent) tracks, got {chosen!r}")
-        elif status == "ok" and scored[chosen].get("fake_probability") != score:
-            check.add(f"{where}.video_score", "must be the score of verdict_track")
+        else:
+            raw = entry.get("raw_video_score")
+            if status == "ok" and scored[chosen].get("fake_probability") != (score if raw is None else raw):
+                check.add(f"{where}.video_score", "must be the (raw) score of verdict_track")
     for i, window in enumerate(entry.get("window_scores") or []):
         if not isinstance(window, Mapping):
             check.add(f"{where}.window_scores[{i}]", "must be an object")

@@ -135,6 +135,35 @@ FEATURES_VS_MANUAL_FORWARD = dict(rtol=1e-5, atol=1e-5)
 # batch size, so float32 sums are reordered through ~50 layers; features are O(1) (random weights).
 FEATURES_BATCHED_VS_SINGLE = dict(rtol=1e-4, atol=1e-4)
 
+# MTCNN's face probability for the astronaut photograph (measured 0.9999+); a crop that is not a
+# face, or a wrong colour order, scores far lower.
+ASTRONAUT_MIN_FACE_PROBABILITY = 0.99
+# Mean absolute difference (levels) between the extractor's crop and the crop of the hand-computed
+# square around the true box: the detected box is within ASTRONAUT_BOX_ATOL_PX of it, which moves
+# the crop by a few pixels of a smooth face; a crop of the wrong place differs by tens of levels.
+ASTRONAUT_CROP_MEAN_ABS_LEVELS = 8.0
+# A float box's edge may fall inside the first / last pixel of the integer square that covers it.
+CROP_COVERS_BOX_SLACK_PX = 1
+# cv2.estimateAffinePartial2D (float32 input, LMEDS refinement) vs. the exact float64 fit.
+SIMILARITY_VS_OPENCV_ATOL = 1e-3
+# Largest in-plane tilt of the eye line after alignment, measured by a second MTCNN pass on the
+# crop (its landmark error is a few pixels on a 160 px crop, about 2 degrees): the unaligned
+# photo is tilted by 20 degrees.
+ALIGNED_EYE_TILT_MAX_DEG = 5.0
+# align_face vs. cv2.warpAffine of the same frame with scikit-image's Umeyama matrix: the two
+# float64 matrices differ by ~1e-12, which can move a bilinear sample across one rounding step of
+# OpenCV's 1/32-pixel grid: at most one grey level. A black (constant) border differs by 100+.
+ALIGNED_WARP_VS_OPENCV_ATOL_LEVELS = 1
+# Features of the reference EfficientNet-B4 after its BatchNorm statistics are calibrated on
+# random images are of order 0.1-1; below this scale a relative comparison means nothing.
+EFFICIENTNET_MIN_FEATURE_SCALE = 1e-3
+# MesoNet-4 and the baseline CNN on 16 bright / 16 dark noisy images after 30 Adam steps: a working
+# network reaches a loss near 0.01; one that cannot learn (e.g. a dead layer) stays near log 2 = 0.69.
+SMALL_CNN_FIT_MAX_LOSS = 0.1
+# BatchNorm in eval mode divides by sqrt(running_var + eps) with eps = 1e-5: a 1e-5 relative
+# change of a float32 value of order one.
+MESO_BLOCK_VS_HAND_ATOL = 1e-4
+
 # phase 1 part 2
 # OpenCV's bilinear warp quantises sub-pixel positions to 1/32 and rounds to uint8; a 90 degree
 # rotation of an odd-sized image lands on whole pixels, so at most one grey level may differ.
@@ -142,6 +171,19 @@ ROTATION_90_ATOL_LEVELS = 1
 # cv2.GaussianBlur on uint8 uses fixed-point kernel weights and rounds its output: within one
 # grey level of SciPy's float64 Gaussian with the same taps and mirrored border (+0.5 rounding).
 BLUR_VS_SCIPY_ATOL_LEVELS = 1.0
+# Flip-only augmentation with flip_p = 0.5, 400 draws: binomial(400, 0.5) has mean 200 and
+# standard deviation 10; [150, 250] is 5 standard deviations either side.
+FLIP_COUNT_RANGE_OF_400 = (150, 250)
+# The whole augmentation chain replayed with OpenCV / NumPy oracles from the same generator draws:
+# the same operations give the same pixels; another valid float order of the colour formula may
+# move a pixel by one level before the JPEG, which spreads it over its 8x8 block. Mean over pixels.
+AUGMENTATION_CHAIN_VS_ORACLE_MEAN_ABS_LEVELS = 0.5
+# Strengths read back from augmented test images over many draws: the contrast factor measured
+# from two grey levels 112 apart is exact to 1/112 (rounding of each level), the brightness
+# shift to half a level, the rotation angle of a 61-px bar by a principal-axis fit to ~0.5 degrees.
+CONTRAST_FACTOR_READ_ATOL = 1 / 56
+BRIGHTNESS_SHIFT_READ_ATOL = 1.0
+ROTATION_ANGLE_READ_ATOL_DEG = 1.0
 # (x / 255 - mean) / std in float32 vs. the same formula in float64: float32 rounding only.
 NORMALISED_TENSOR_ATOL = 1e-5
 # train.py on the 12-clip tiny benchmark (baseline CNN, 64 px, 4 frames, 8 epochs, no augmentation),
@@ -184,3 +226,7 @@ DETECTOR_INTERFACE_SCORE_ATOL = 1e-6
 # Issue 19: a brief spurious face (a mirrored head pasted at the frame's edge in 2 of 8 sampled
 # frames) may move a real clip's video score by less than this (the track policy leaves it out).
 SPURIOUS_FACE_MAX_SCORE_CHANGE = 0.05
+
+# Platt scaling fitted on 20,000 draws of a logistic model with slope 2 and intercept -1 recovers
+# both within this absolute error (the L2 penalty C = 1 is negligible at that size).
+PLATT_RECOVERY_ATOL = 0.1

@@ -122,7 +122,7 @@ def _face_entry(face, scores: dict[str, float]) -> dict:
 def detector_entry(detector: Detector, result: DetectorResult) -> dict:
     """The report's entry for one detector: who it is, how it ran, what it found."""
     entry = {**detector.describe(), "status": result.status, "reason": result.reason,
-             "video_score": result.video_score,
+             "raw_video_score": result.raw_video_score, "video_score": result.video_score,
              "verdict": detector_verdict(result.status, result.video_score, detector.threshold)}
     if result.frame_scores is not None:
         entry["frame_scores"] = [{key: frame[key] for key in ("index", "fake_probability", "scored_face")}

@@ -10,8 +10,10 @@ exactly as in training (the checkpoint stores frames, crop size and margin), sco
 (frame detectors) or clip (clip detectors), aggregate per video (mean, median, max or the DFDC
 winner's confident strategy) and report frame- (or clip-) and video-level metrics.
 
-Outputs in ``--output-dir``: ``metrics.json`` (both levels, per-video scores, videos without a
-face), ``roc_frame.png``, ``roc_video.png``, ``confusion_frame.png``, ``confusion_video.png``.
+Outputs in ``--output-dir``: ``metrics.json`` (both levels, per-video scores and calibrated
+probabilities, the calibration figures: Brier score, ECE, accuracy at the stored threshold, at a raw
+0.5 and at the test set's best threshold; videos without a face), ``roc_frame.png``,
+``roc_video.png``, ``confusion_frame.png``, ``confusion_video.png``, ``reliability_video.png``.
 
 Which videos: with ``--split auto`` (default) the dataset's own test split when it has one; else,
 when the checkpoint was trained on this same folder, the test part of the same group split as
@@ -24,6 +26,7 @@ import argparse
 import json
 from pathlib import Path
 
+from common.calibration import checkpoint_calibration
 from common.datasets import DATASET_NAMES
 from common.device import resolve_device
 from common.engine import evaluate_detector
@@ -77,9 +80,10 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.checkpoint).resolve().parent / "eval"
     print(f"evaluating {checkpoint.architecture} ({args.checkpoint}) on {len(chosen)} videos: {why}")
     report, scored, caches = evaluate_detector(
-        model, get_spec(checkpoint.architecture), chosen, preprocessing, face_cache_root(args.cache_dir, checkpoint.extra, output_dir),
+        model, get_spec(checkpoint.architecture), chosen, preprocessing,
+        face_cache_root(args.cache_dir, checkpoint.extra, output_dir),
         aggregation=args.aggregation, threshold=checkpoint.threshold, device=device, batch_size=args.batch_size,
-        progress=not args.quiet, num_workers=args.workers)
+        progress=not args.quiet, num_workers=args.workers, calibration=checkpoint_calibration(checkpoint))
     print(caches.describe())
     report.update({"checkpoint": str(args.checkpoint), "architecture": checkpoint.architecture, "dataset": dataset,
                    "test_data": str(args.test_data), "videos_chosen": why, "preprocessing": preprocessing.to_dict()})

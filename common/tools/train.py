@@ -21,9 +21,11 @@ Pipeline, each step a library function (:mod:`common.engine`):
 3. build the model from the registry (``common.models.build_model``) and train it
    (``common.training.fit``): class balancing, validation AUC after every epoch, early stopping,
    best epoch saved as a safe checkpoint; frame detectors with augmentation (task 1.9);
-4. score the held-out test split at frame (or clip) and video level
-   (``common.engine.evaluate_detector``) and store the results and the preprocessing in the
-   checkpoint, so ``evaluate.py`` reproduces them.
+4. calibrate the video probability on the validation videos (Platt scaling,
+   ``common.calibration``: a video is FAKE when its calibrated probability reaches 0.5);
+5. score the held-out test split at frame (or clip) and video level
+   (``common.engine.evaluate_detector``) and store the results, the calibration and the
+   preprocessing in the checkpoint, so ``evaluate.py`` and ``detect_video.py`` reproduce them.
 
 Outputs in ``--output-dir``: the checkpoint (default ``<model>_best.pt``), ``train_report.json``
 (history, validation and test metrics, face-cache summary), ``face_cache/``, and for
@@ -37,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.calibration import fit_platt
 from common.checkpoint import load_checkpoint, save_checkpoint
 from common.datasets import DATASET_NAMES
 from common.device import resolve_device, seed_everything
@@ -171,20 +174,26 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                  architecture=args.model, model_config=config, param_groups=param_groups)
     saved = load_checkpoint(checkpoint_path, expected_architecture=args.model)
 
+    # Platt scaling on the validation *videos*: calibrated video probabilities, FAKE from 0.5
+    validation, _, _ = evaluate_detector(model, row, splits["val"], prep, cache_root, aggregation="mean",
+                                         threshold=saved.threshold, device=device, progress=False)
+    calibration = fit_platt([v["score"] for v in validation["videos"]], [v["label"] for v in validation["videos"]],
+                            "mean")
     report, _, test_caches = evaluate_detector(model, row, splits["test"], prep, cache_root, aggregation="mean",
-                                               threshold=saved.threshold, device=device,
-                                               progress=not args.quiet) if splits["test"] else ({}, None, None)
+                                               threshold=saved.threshold, device=device, progress=not args.quiet,
+                                               calibration=calibration) if splits["test"] else ({}, None, None)
     seconds = time.perf_counter() - started
     extra = {
         **saved.extra,
         "kind": row.kind,
         "preprocessing": prep.to_dict(),
         "augmentation": augment,
+        "calibration": calibration.to_dict(),
         "face_cache_root": str(cache_root.resolve()),
         "data": {"dataset": dataset, "root": str(Path(data_root).resolve()), "split_seed": int(args.seed),
                  "split_fractions": list(DEFAULT_SPLIT_FRACTIONS),
                  "videos": {name: len(items) for name, items in splits.items()}},
-        "test_metrics": {k: report[k] for k in ("frame", "video", "aggregation")} if report else None,
+        "test_metrics": {k: report[k] for k in ("frame", "video", "aggregation", "calibration")} if report else None,
         "train_seconds": round(seconds, 1),
     }
     save_checkpoint(checkpoint_path, model, architecture=args.model, model_config=config, metrics=saved.metrics,
@@ -192,7 +201,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     summary = {
         "checkpoint": str(checkpoint_path), "architecture": args.model, "kind": row.kind, "model_config": config,
         "best_epoch": result.best_epoch, "epochs_run": len(result.history), "history": result.history,
-        "validation": result.best_metrics, "threshold": saved.threshold, "test": report or None,
+        "validation": result.best_metrics, "threshold": saved.threshold, "calibration": calibration.to_dict(),
+        "test": report or None,
         "faces": caches.summary(), "test_faces": test_caches.summary() if test_caches else None,
         "seconds": round(seconds, 1), **{k: extra[k] for k in ("preprocessing", "augmentation", "data")},
     }

@@ -359,3 +359,53 @@ def test_train_script_reports_bad_input_in_one_line_with_exit_2(tmp_path):
                            "--data-root", str(tmp_path / "missing"), "--model", "mesonet", "--solutions"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     _assert_one_line_error(done.returncode, done.stderr, "missing")
+
+
+def test_train_calibrates_video_probabilities_on_validation_videos(trained_run):
+    """The checkpoint stores Platt scaling fitted on the validation videos (never the test ones)."""
+    from common.calibration import Calibration
+    from common.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(trained_run / "baseline_best.pt")
+    stored = Calibration.from_dict(checkpoint.extra["calibration"])
+    report = json.loads((trained_run / "train_report.json").read_text())
+    assert stored.n_videos == report["data"]["videos"]["val"], "Platt scaling must be fitted on the validation videos"
+    assert stored.aggregation == "mean"
+    test = report["test"]["calibration"]
+    assert test["calibrated"] and test["threshold"] == 0.5
+    # the test's video metrics are taken where the calibrated probability reaches 0.5
+    assert report["test"]["video"]["threshold"] == pytest.approx(stored.raw_threshold())
+
+
+def test_evaluate_reports_calibration_and_draws_the_reliability_diagram(trained_run, tiny_benchmark):
+    from common.calibration import Calibration, brier_score, expected_calibration_error
+    from common.checkpoint import load_checkpoint
+    from common.tools.evaluate import main
+
+    output = trained_run / "eval_calibration"
+    assert main(["--checkpoint", str(trained_run / "baseline_best.pt"), "--test-data", str(tiny_benchmark),
+                 "--device", "cpu", "--output-dir", str(output), "--quiet", "--solutions"]) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    calibration = Calibration.from_dict(load_checkpoint(trained_run / "baseline_best.pt").extra["calibration"])
+    labels = [v["label"] for v in metrics["videos"]]
+    probabilities = [calibration.apply(v["score"]) for v in metrics["videos"]]
+    section = metrics["calibration"]
+    assert section["brier"] == pytest.approx(brier_score(labels, probabilities))
+    assert section["ece"] == pytest.approx(expected_calibration_error(labels, probabilities))
+    assert section["accuracy_at_best_threshold_oracle"] >= section["accuracy_at_threshold"]
+    assert (output / "reliability_video.png").is_file(), "evaluate.py must draw the reliability diagram"
+
+
+def test_detect_video_gives_the_calibrated_probability_and_decides_at_one_half(trained_run, tiny_benchmark, tmp_path):
+    from common.calibration import Calibration
+    from common.checkpoint import load_checkpoint
+    from common.tools.detect import main
+
+    video = next((tiny_benchmark / "videos" / "test").glob("*.mp4"))
+    output = tmp_path / "report.json"
+    assert main(["--input", str(video), "--model", str(trained_run / "baseline_best.pt"), "--output", str(output),
+                 "--device", "cpu", "--quiet", "--solutions"]) == 0
+    entry = json.loads(output.read_text())["detectors"][0]
+    calibration = Calibration.from_dict(load_checkpoint(trained_run / "baseline_best.pt").extra["calibration"])
+    assert entry["threshold"] == 0.5 and entry["calibration"]["method"] == "platt"
+    assert entry["video_score"] == pytest.approx(calibration.apply(entry["raw_video_score"]), abs=1e-12)

@@ -1,0 +1,208 @@
+"""Calibrated verdicts: a video probability that means what it says, and a threshold that travels.
+
+A detector's raw video score (the mean of its frame probabilities) is not a probability of FAKE
+for *videos*: it is trained per frame, and averaging compresses the scores towards the middle. The
+phase-1 checkpoints used to store the Youden threshold of validation *frames*; over six runs it
+landed anywhere between 0.004 and 0.998, and accuracy at that threshold was below accuracy at 0.5.
+
+Platt scaling (Platt 1999; Niculescu-Mizil and Caruana 2005) fixes both at once. On the
+validation videos, a one-feature logistic regression maps the logit of the raw video score to the
+label: ``p = sigmoid(a * logit(score) + b)``. It is fitted on validation only (never on test),
+``train.py`` stores it in the checkpoint, and a video is called FAKE when its calibrated
+probability reaches 0.5: the point where the fitted curve says FAKE and REAL are equally likely.
+The raw score that maps to 0.5, ``sigmoid(-b / a)``, is the threshold chosen on validation videos.
+
+Measures of calibration: the Brier score (mean squared error of the probabilities) and the
+expected calibration error (ECE: the gap between confidence and accuracy, averaged over 10 equal-
+width bins of probability and weighted by how many videos fall in each bin), with a reliability
+diagram (accuracy against confidence per bin; a calibrated detector follows the diagonal).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+EPSILON = 1e-6
+"""Scores are clipped to [EPSILON, 1 - EPSILON] before the logit."""
+ECE_BINS = 10
+
+
+def logit(scores: Sequence[float] | np.ndarray) -> np.ndarray:
+    """``log(p / (1 - p))`` of probabilities clipped to [EPSILON, 1 - EPSILON]."""
+    p = np.clip(np.asarray(scores, dtype=np.float64), EPSILON, 1 - EPSILON)
+    return np.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Platt scaling of a detector's video score, fitted on validation videos.
+
+    Attributes:
+        a, b: slope and intercept on the logit of the raw score.
+        n_videos: validation videos it was fitted on.
+        aggregation: how the raw video score was made from frame scores (it only applies to that).
+
+    Example: with a = 2, b = -1 a raw score of 0.5 (logit 0) becomes sigmoid(-1) = 0.269, and the
+    raw score called FAKE from is sigmoid(1 / 2) = 0.622.
+
+        >>> c = Calibration(2.0, -1.0, 36, "mean")
+        >>> round(c.apply(0.5), 3), round(c.raw_threshold(), 3)
+        (0.269, 0.622)
+    """
+
+    a: float
+    b: float
+    n_videos: int
+    aggregation: str = "mean"
+
+    def apply(self, score: float) -> float:
+        """The calibrated probability of FAKE of one raw video score."""
+        return float(1.0 / (1.0 + math.exp(-(self.a * float(logit([score])[0]) + self.b))))
+
+    def apply_all(self, scores: Sequence[float] | np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.a * logit(scores) + self.b)))
+
+    def raw_threshold(self, probability: float = 0.5) -> float:
+        """The raw score whose calibrated probability is ``probability`` (needs a > 0)."""
+        if self.a <= 0:
+            return 1.0  # a curve that does not rise with the score: no raw score earns FAKE
+        z = (float(logit([probability])[0]) - self.b) / self.a
+        return float(1.0 / (1.0 + math.exp(-z)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": "platt", "a": self.a, "b": self.b, "n_videos": self.n_videos,
+                "aggregation": self.aggregation}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Calibration":
+        return cls(float(data["a"]), float(data["b"]), int(data["n_videos"]), str(data.get("aggregation", "mean")))
+
+
+def fit_platt(scores: Sequence[float], labels: Sequence[int], aggregation: str = "mean") -> Calibration:
+    """Fit Platt scaling on validation videos (scikit-learn's L2-regularised logistic regression, C = 1,
+    which keeps the slope finite when the validation videos are perfectly separated).
+
+    Raises:
+        ValueError: fewer than two videos, or a single class.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) < 2 or len(set(labels.tolist())) < 2:
+        raise ValueError("Platt scaling needs validation videos of both classes")
+    model = LogisticRegression(C=1.0).fit(logit(scores).reshape(-1, 1), labels)
+    return Calibration(float(model.coef_[0, 0]), float(model.intercept_[0]), int(len(labels)), aggregation)
+
+
+def brier_score(labels: Sequence[int], probabilities: Sequence[float]) -> float:
+    """Mean of ``(p - y)^2``: 0 is perfect, 0.25 is always saying 0.5."""
+    y, p = np.asarray(labels, dtype=np.float64), np.asarray(probabilities, dtype=np.float64)
+    return float(np.mean((p - y) ** 2))
+
+
+def reliability_bins(labels: Sequence[int], probabilities: Sequence[float], n_bins: int = ECE_BINS) -> list[dict]:
+    """Per equal-width bin of the probability of FAKE: ``{"low", "high", "count", "confidence",
+    "fake_rate"}`` (mean probability and observed share of FAKE in the bin; empty bins omitted).
+    The last bin includes 1.0."""
+    y, p = np.asarray(labels, dtype=np.float64), np.asarray(probabilities, dtype=np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1], right=False), 0, n_bins - 1)
+    bins = []
+    for k in range(n_bins):
+        inside = which == k
+        if inside.any():
+            bins.append({"low": float(edges[k]), "high": float(edges[k + 1]), "count": int(inside.sum()),
+                         "confidence": float(p[inside].mean()), "fake_rate": float(y[inside].mean())})
+    return bins
+
+
+def expected_calibration_error(labels: Sequence[int], probabilities: Sequence[float], n_bins: int = ECE_BINS) -> float:
+    """ECE: ``sum over bins of (count / N) * |mean probability - share of FAKE|``.
+
+    Example: probabilities 0.9 and 0.9 for one FAKE and one REAL video share a bin whose confidence
+    is 0.9 and whose share of FAKE is 0.5: ECE = |0.9 - 0.5| = 0.4.
+    """
+    bins = reliability_bins(labels, probabilities, n_bins)
+    total = sum(b["count"] for b in bins)
+    return float(sum(b["count"] / total * abs(b["confidence"] - b["fake_rate"]) for b in bins)) if total else 0.0
+
+
+def accuracy_at(labels: Sequence[int], scores: Sequence[float], threshold: float) -> float:
+    """Share of videos called right when FAKE means ``score >= threshold``."""
+    y, s = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    return float(np.mean((s >= threshold).astype(int) == y))
+
+
+def best_threshold(labels: Sequence[int], scores: Sequence[float]) -> tuple[float, float]:
+    """``(threshold, accuracy)`` of the best threshold *for these labels* (an oracle: it looks at the
+    answers, so it is unobtainable in practice; it shows how much the stored threshold gives away)."""
+    s = np.asarray(scores, dtype=np.float64)
+    candidates = np.unique(np.concatenate([s, [np.inf]]))
+    accuracies = [accuracy_at(labels, s, t) for t in candidates]
+    best = int(np.argmax(accuracies))
+    return float(candidates[best]), float(accuracies[best])
+
+
+def calibration_report(labels: Sequence[int], raw_scores: Sequence[float], calibration: Calibration | None,
+                       threshold: float) -> dict[str, Any]:
+    """Video-level calibration and threshold figures for ``metrics.json``.
+
+    Args:
+        labels, raw_scores: per test video.
+        calibration: the checkpoint's (``None`` for a checkpoint without one: raw scores are used).
+        threshold: the stored threshold, on calibrated probabilities when there is a calibration.
+    """
+    probabilities = calibration.apply_all(raw_scores) if calibration else np.asarray(raw_scores, dtype=np.float64)
+    best_t, best_accuracy = best_threshold(labels, probabilities)
+    return {
+        "calibrated": calibration is not None,
+        "calibration": calibration.to_dict() if calibration else None,
+        "brier_raw": brier_score(labels, raw_scores),
+        "brier": brier_score(labels, probabilities),
+        "ece_raw": expected_calibration_error(labels, raw_scores),
+        "ece": expected_calibration_error(labels, probabilities),
+        "threshold": float(threshold),
+        "accuracy_at_threshold": accuracy_at(labels, probabilities, threshold),
+        "accuracy_at_raw_0.5": accuracy_at(labels, raw_scores, 0.5),
+        "best_threshold_oracle": best_t,
+        "accuracy_at_best_threshold_oracle": best_accuracy,
+        "reliability": reliability_bins(labels, probabilities),
+    }
+
+
+def plot_reliability(report: dict[str, Any], path: str | Path, title: str = "Reliability (videos)") -> Path:
+    """Save a reliability diagram (share of FAKE against mean probability per bin, the diagonal as the
+    ideal) from :func:`calibration_report`'s ``reliability`` bins."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from common.metrics import save_figure
+
+    figure, axis = plt.subplots(figsize=(4.5, 4.5))
+    axis.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
+    bins = report["reliability"]
+    axis.plot([b["confidence"] for b in bins], [b["fake_rate"] for b in bins], "o-", color="tab:blue",
+              label=f"detector (ECE {report['ece']:.3f})")
+    for b in bins:
+        axis.annotate(str(b["count"]), (b["confidence"], b["fake_rate"]), textcoords="offset points", xytext=(4, -10),
+                      fontsize=7)
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.set_xlabel("mean P(FAKE) in the bin")
+    axis.set_ylabel("share of FAKE videos in the bin")
+    axis.set_title(title)
+    axis.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def checkpoint_calibration(checkpoint: Any) -> Calibration | None:
+    """The Platt scaling ``train.py`` stored in a checkpoint, or ``None`` (checkpoints written before it)."""
+    stored = checkpoint.extra.get("calibration")
+    return Calibration.from_dict(stored) if stored else None

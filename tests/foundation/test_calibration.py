@@ -1,0 +1,65 @@
+"""Calibrated verdicts: Platt scaling, Brier score, expected calibration error, thresholds.
+
+Oracles: a logistic model with known slope and intercept (Platt scaling must recover it),
+scikit-learn's ``brier_score_loss``, calibration errors and thresholds worked by hand, and a
+brute-force search over every threshold.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import brier_score_loss
+
+from tests.tolerances import PLATT_RECOVERY_ATOL
+
+
+def test_platt_scaling_recovers_a_known_logistic_link():
+    from common.calibration import fit_platt
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(0.0, 2.0, 20000)
+    labels = (rng.random(20000) < 1 / (1 + np.exp(-(2.0 * z - 1.0)))).astype(int)
+    fitted = fit_platt(1 / (1 + np.exp(-z)), labels)
+    assert fitted.a == pytest.approx(2.0, abs=PLATT_RECOVERY_ATOL) and fitted.b == pytest.approx(-1.0, abs=PLATT_RECOVERY_ATOL)
+
+
+def test_the_raw_threshold_is_where_the_calibrated_probability_is_one_half():
+    from common.calibration import Calibration
+
+    calibration = Calibration(1.7, 0.4, 36)
+    assert calibration.apply(calibration.raw_threshold()) == pytest.approx(0.5, abs=1e-9)
+    assert calibration.raw_threshold() == pytest.approx(1 / (1 + np.exp(0.4 / 1.7)))  # sigmoid(-b / a)
+
+
+def test_brier_score_equals_scikit_learns():
+    from common.calibration import brier_score
+
+    labels, probabilities = [0, 1, 1, 0, 1], [0.1, 0.8, 0.4, 0.35, 0.99]
+    assert brier_score(labels, probabilities) == pytest.approx(brier_score_loss(labels, probabilities))
+
+
+def test_expected_calibration_error_worked_by_hand():
+    from common.calibration import expected_calibration_error
+
+    # bin [0.9, 1.0]: confidence 0.9, one FAKE of two -> gap 0.4, weight 2/4
+    # bin [0.1, 0.2): confidence 0.1, no FAKE of two  -> gap 0.1, weight 2/4
+    assert expected_calibration_error([1, 0, 0, 0], [0.9, 0.9, 0.1, 0.1]) == pytest.approx(0.5 * 0.4 + 0.5 * 0.1)
+    assert expected_calibration_error([1, 0], [1.0, 0.0]) == 0.0, "1.0 belongs to the last bin, 0.0 to the first"
+
+
+def test_best_threshold_matches_a_brute_force_search():
+    from common.calibration import accuracy_at, best_threshold
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 60)
+    scores = np.clip(0.3 * labels + rng.normal(0.35, 0.2, 60), 0, 1)
+    brute = max(np.mean((scores >= t).astype(int) == labels) for t in np.concatenate([scores, [2.0]]))
+    threshold, accuracy = best_threshold(labels, scores)
+    assert accuracy == pytest.approx(brute) and accuracy_at(labels, scores, threshold) == pytest.approx(brute)
+
+
+def test_platt_scaling_refuses_a_single_class():
+    from common.calibration import fit_platt
+
+    with pytest.raises(ValueError, match="both classes"):
+        fit_platt([0.2, 0.3], [1, 1])
