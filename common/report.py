@@ -287,27 +287,13 @@ def validate_report(report: Any) -> list[str]:
         return [f"schema_version: this code reads versions 1 to {SCHEMA_VERSION}, got {version!r}"]
     if version == 2:
         return _validate_v2(report)
-    check.string(report, "created", "")
-    check.string(report, "tree", "")
-    input_section = check.mapping(report, "input", "")
-    video = None
-    if input_section is not None:
-        check.string(input_section, "path", "input")
-        video = check.mapping(input_section, "video", "input")
-        if video is not None:
-            _check_video(check, video, "input.video")
+    video = _check_common_sections(check, report, version=1)
     model = check.mapping(report, "model", "")
     if model is not None:
         _check_model(check, model, "model")
-    versions = check.mapping(report, "versions", "")
-    if versions is not None:
-        for key in ("python", "torch", "numpy"):
-            check.string(versions, key, "versions")
-    settings = check.mapping(report, "settings", "")
-    if settings is not None:
+    settings = report.get("settings")
+    if isinstance(settings, Mapping):
         check.integer(settings, "frames_requested", "settings", low=1)
-        check.string(settings, "face_policy", "settings", choices=FACE_POLICIES)
-        check.string(settings, "device", "settings")
     frames = check.array(report, "frames", "") or []
     for i, frame in enumerate(frames):
         _check_frame(check, frame, f"frames[{i}]", video)
@@ -326,6 +312,31 @@ def validate_report(report: Any) -> list[str]:
             check.number(timings, stage, "timings_s", low=0.0)
     _check_consistency(check, report, frames, model)
     return [problem.lstrip(".") for problem in check.problems]
+
+
+def _check_common_sections(check: _Checker, report: Mapping, version: int) -> dict | None:
+    """``created``, ``tree``, ``input`` (with ``kind`` from version 2), ``versions`` and the shared
+    ``settings``; returns the input's video info (or ``None``)."""
+    check.string(report, "created", "")
+    check.string(report, "tree", "")
+    input_section = check.mapping(report, "input", "")
+    video = None
+    if input_section is not None:
+        check.string(input_section, "path", "input")
+        if version >= 2:
+            check.string(input_section, "kind", "input", choices=INPUT_KINDS)
+        video = check.mapping(input_section, "video", "input")
+        if video is not None:
+            _check_video(check, video, "input.video")
+    versions = check.mapping(report, "versions", "")
+    if versions is not None:
+        for key in ("python", "torch", "numpy"):
+            check.string(versions, key, "versions")
+    settings = check.mapping(report, "settings", "")
+    if settings is not None:
+        check.string(settings, "face_policy", "settings", choices=FACE_POLICIES)
+        check.string(settings, "device", "settings")
+    return video
 
 
 def _check_face_v2(check: _Checker, face: Any, where: str, video: dict | None, names: set[str]) -> None:
@@ -396,24 +407,7 @@ def _validate_v2(report: Mapping) -> list[str]:
     per-detector ``scores``), ``detectors`` (one entry each) and the top-level verdict, taken from
     the detector named by ``decided_by``."""
     check = _Checker()
-    check.string(report, "created", "")
-    check.string(report, "tree", "")
-    input_section = check.mapping(report, "input", "")
-    video = None
-    if input_section is not None:
-        check.string(input_section, "path", "input")
-        check.string(input_section, "kind", "input", choices=INPUT_KINDS)
-        video = check.mapping(input_section, "video", "input")
-        if video is not None:
-            _check_video(check, video, "input.video")
-    versions = check.mapping(report, "versions", "")
-    if versions is not None:
-        for key in ("python", "torch", "numpy"):
-            check.string(versions, key, "versions")
-    settings = check.mapping(report, "settings", "")
-    if settings is not None:
-        check.string(settings, "face_policy", "settings", choices=FACE_POLICIES)
-        check.string(settings, "device", "settings")
+    video = _check_common_sections(check, report, version=2)
     detectors = check.array(report, "detectors", "") or []
     names = {d.get("name") for d in detectors if isinstance(d, Mapping)}
     if len(names) != len(detectors):
