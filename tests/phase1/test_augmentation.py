@@ -11,9 +11,14 @@ from skimage import data as skimage_data
 
 from phase1_cnn_detection import template_augmentation as aug
 from tests.tolerances import (
+    AUGMENTATION_CHAIN_VS_ORACLE_MEAN_ABS_LEVELS,
     BLUR_VS_SCIPY_ATOL_LEVELS,
+    BRIGHTNESS_SHIFT_READ_ATOL,
+    CONTRAST_FACTOR_READ_ATOL,
+    FLIP_COUNT_RANGE_OF_400,
     NORMALISED_TENSOR_ATOL,
     ROTATION_90_ATOL_LEVELS,
+    ROTATION_ANGLE_READ_ATOL_DEG,
 )
 
 
@@ -114,8 +119,8 @@ def test_a_flip_only_augmentation_flips_about_half_of_the_faces():
         out = aug.random_forensic_augmentation(face, rng, config)
         assert np.array_equal(out, face) or np.array_equal(out, np.fliplr(face)), "flip-only config changed pixels"
         flips += not np.array_equal(out, face)
-    # binomial(400, 0.5): mean 200, standard deviation 10; 150..250 is 5 standard deviations
-    assert 150 <= flips <= 250, f"flip_p=0.5 flipped {flips} of 400 faces"
+    low, high = FLIP_COUNT_RANGE_OF_400
+    assert low <= flips <= high, f"flip_p=0.5 flipped {flips} of 400 faces"
 
 
 @pytest.mark.task("1.9")
@@ -141,3 +146,123 @@ def test_train_transform_accepts_the_float_tensors_of_face_crop_dataset():
     assert torch.equal(from_array, from_tensor), "a [0, 1] (3, H, W) tensor must be treated like the uint8 face"
     expected = torch.from_numpy(np.fliplr(face).copy()).permute(2, 0, 1).float() / 255.0 * 2 - 1
     torch.testing.assert_close(from_array, expected, atol=NORMALISED_TENSOR_ATOL, rtol=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# the chain: order of the steps and the ranges of their strengths
+# ------------------------------------------------------------------------------------------------
+
+def opencv_rotate(face, angle):
+    height, width = face.shape[:2]
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2.0, (height - 1) / 2.0), angle, 1.0)
+    return cv2.warpAffine(face, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def opencv_jpeg(face, quality):
+    ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(face, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.cvtColor(cv2.imdecode(buffer, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def opencv_blur(face, sigma):
+    return cv2.GaussianBlur(face, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT_101)
+
+
+def colour_by_hand(face, shift, factor):
+    return np.clip(np.rint(factor * (face.astype(np.float64) - 128.0) + 128.0 + shift), 0, 255).astype(np.uint8)
+
+
+def mean_abs(a, b):
+    return float(np.abs(a.astype(float) - b.astype(float)).mean())
+
+
+@pytest.mark.task("1.9")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_step_applied_replays_in_the_documented_order_and_draws(seed):
+    """All probabilities 1: replay the documented draws with the same seed and apply the steps with
+    NumPy / OpenCV in the order flip, rotation, brightness/contrast, blur, JPEG."""
+    face = astronaut_face(64)
+    config = aug.AugmentationConfig(flip_p=1.0, rotation_p=1.0, max_rotation_deg=10.0, color_p=1.0, brightness=20.0,
+                                    contrast=0.2, blur_p=1.0, blur_sigma=(0.6, 1.2), jpeg_p=1.0, jpeg_quality=(40, 60))
+    replay = np.random.default_rng(seed)
+    replay.random()
+    replay.random()
+    angle = replay.uniform(-10.0, 10.0)
+    replay.random()
+    shift, factor = replay.uniform(-20.0, 20.0), replay.uniform(0.8, 1.2)
+    replay.random()
+    sigma = replay.uniform(0.6, 1.2)
+    replay.random()
+    quality = int(replay.integers(40, 61))
+    flipped = np.ascontiguousarray(np.fliplr(face))
+    coloured = colour_by_hand(opencv_rotate(flipped, angle), shift, factor)
+    expected = opencv_jpeg(opencv_blur(coloured, sigma), quality)
+    jpeg_before_blur = opencv_blur(opencv_jpeg(coloured, quality), sigma)
+    rotated_before_flip = opencv_jpeg(opencv_blur(colour_by_hand(np.ascontiguousarray(np.fliplr(opencv_rotate(face, angle))),
+                                                                 shift, factor), sigma), quality)
+    out = aug.random_forensic_augmentation(face, np.random.default_rng(seed), config)
+    assert out.shape == face.shape and out.dtype == np.uint8
+    error = mean_abs(out, expected)
+    assert error <= AUGMENTATION_CHAIN_VS_ORACLE_MEAN_ABS_LEVELS, (
+        f"the chain differs from flip -> rotate({angle:.2f}) -> colour({shift:.2f}, {factor:.3f}) -> "
+        f"blur({sigma:.3f}) -> JPEG({quality}) by {error:.2f} levels on average: check the order of the steps "
+        "and that each strength is drawn right after its step's rng.random() < p, from its documented range")
+    assert error < mean_abs(out, jpeg_before_blur) and error < mean_abs(out, rotated_before_flip)
+
+
+def strengths(config, face, read, draws=200):
+    rng = np.random.default_rng(0)
+    return np.array([read(aug.random_forensic_augmentation(face, rng, config)) for _ in range(draws)])
+
+
+ONLY_COLOUR = dict(flip_p=0.0, rotation_p=0.0, color_p=1.0, blur_p=0.0, jpeg_p=0.0)
+
+
+@pytest.mark.task("1.9")
+def test_contrast_factor_is_drawn_on_both_sides_of_one():
+    face = np.zeros((4, 4, 3), np.uint8)
+    face[:2], face[2:] = 72, 184  # 128 -/+ 56: their distance after the change is 112 * factor
+    config = aug.AugmentationConfig(brightness=0.0, contrast=0.2, **ONLY_COLOUR)
+    factors = strengths(config, face, lambda out: (float(out[2:].mean()) - float(out[:2].mean())) / 112.0)
+    tolerance = CONTRAST_FACTOR_READ_ATOL
+    assert factors.min() >= 0.8 - tolerance and factors.max() <= 1.2 + tolerance, \
+        f"contrast factors must lie in [1 - contrast, 1 + contrast] = [0.8, 1.2], read {factors.min():.3f}..{factors.max():.3f}"
+    assert (factors < 0.95).sum() > 20 and (factors > 1.05).sum() > 20, \
+        "over 200 draws the contrast must both fall (factor < 1) and rise (factor > 1): uniform in [0.8, 1.2]"
+
+
+@pytest.mark.task("1.9")
+def test_brightness_shift_is_drawn_on_both_sides_of_zero():
+    face = np.full((4, 4, 3), 128, np.uint8)
+    config = aug.AugmentationConfig(brightness=20.0, contrast=0.0, **ONLY_COLOUR)
+    shifts = strengths(config, face, lambda out: float(out.mean()) - 128.0)
+    tolerance = BRIGHTNESS_SHIFT_READ_ATOL
+    assert shifts.min() >= -20 - tolerance and shifts.max() <= 20 + tolerance, \
+        f"shifts must lie in [-brightness, brightness] = [-20, 20], read {shifts.min():.1f}..{shifts.max():.1f}"
+    assert (shifts < -5).sum() > 20 and (shifts > 5).sum() > 20, \
+        "over 200 draws the brightness must both fall and rise: uniform in [-20, 20]"
+
+
+def bar_angle(image):
+    """Counter-clockwise angle (degrees) of the bright bar's principal axis, in image coordinates."""
+    ys, xs = np.nonzero(image[:, :, 0] > 127)
+    weights = image[ys, xs, 0].astype(float)
+    x, y = xs - np.average(xs, weights=weights), ys - np.average(ys, weights=weights)
+    cov = np.cov(np.stack([x, y]), aweights=weights)
+    values, vectors = np.linalg.eigh(cov)
+    dx, dy = vectors[:, np.argmax(values)]
+    angle = np.degrees(np.arctan2(-dy, dx))  # y grows downwards: counter-clockwise is -dy
+    return (angle + 90.0) % 180.0 - 90.0
+
+
+@pytest.mark.task("1.9")
+def test_rotation_angle_is_drawn_on_both_sides_of_zero():
+    face = np.zeros((61, 61, 3), np.uint8)
+    face[29:32, 8:53] = 255  # a horizontal bar through the centre
+    config = aug.AugmentationConfig(flip_p=0.0, rotation_p=1.0, max_rotation_deg=10.0, color_p=0.0, blur_p=0.0,
+                                    jpeg_p=0.0)
+    angles = strengths(config, face, bar_angle, draws=100)
+    tolerance = ROTATION_ANGLE_READ_ATOL_DEG
+    assert np.abs(angles).max() <= 10 + tolerance, f"angles must lie in [-10, 10] degrees, read up to {np.abs(angles).max():.1f}"
+    assert (angles < -3).sum() > 10 and (angles > 3).sum() > 10, \
+        "over 100 draws the face must turn both ways: the angle is uniform in [-max_rotation_deg, max_rotation_deg]"

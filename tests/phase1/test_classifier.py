@@ -1,12 +1,15 @@
 """Task 1.7: MesoNet-4 and a baseline CNN.
 
-Oracles: parameter counts worked by hand from the layer list (and the MesoNet paper's 27,977), and a
-trivially separable batch both networks must learn to fit.
+Oracles: parameter counts worked by hand from the layer list (and the MesoNet paper's 27,977), the
+authors' Keras block (Conv2D with ReLU, then BatchNormalization, then MaxPooling2D) computed by hand
+in NumPy, and a trivially separable batch both networks must learn to fit.
 """
+import numpy as np
 import pytest
 import torch
 
 from phase1_cnn_detection import template_classifier as clf
+from tests.tolerances import MESO_BLOCK_VS_HAND_ATOL, SMALL_CNN_FIT_MAX_LOSS
 
 
 def trainable(model: torch.nn.Module) -> int:
@@ -83,4 +86,46 @@ def test_both_small_cnns_learn_to_separate_bright_from_dark_images():
             loss = torch.nn.functional.binary_cross_entropy_with_logits(model(images), labels)
             loss.backward()
             optimiser.step()
-        assert loss.item() < 0.1, f"{type(model).__name__} could not fit a trivially separable batch (loss {loss.item():.3f})"
+        assert loss.item() < SMALL_CNN_FIT_MAX_LOSS, f"{type(model).__name__} could not fit a trivially separable batch (loss {loss.item():.3f})"
+
+
+def block_by_hand(image: np.ndarray, pool: int, bn_shift: float) -> np.ndarray:
+    """The Keras MesoNet block on one channel with an identity 3x3 kernel, no conv bias, and a
+    BatchNorm with mean 0, variance 1, scale 1, shift ``bn_shift``: max-pool(relu(x) + shift)."""
+    activated = np.maximum(image, 0.0) + bn_shift
+    h, w = activated.shape
+    return activated.reshape(h // pool, pool, w // pool, pool).max(axis=(1, 3))
+
+
+@pytest.mark.task("1.7")
+@pytest.mark.parametrize("pool", [2, 4])
+def test_meso_block_is_conv_relu_batchnorm_then_max_pool_as_in_the_papers_code(pool):
+    block = clf.meso_block(1, 1, 3, pool).eval()
+    [conv] = [m for m in block.modules() if isinstance(m, torch.nn.Conv2d)]
+    [norm] = [m for m in block.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert conv.padding == (1, 1), "a 'same' convolution: padding kernel_size // 2"
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.weight[0, 0, 1, 1] = 1.0  # identity kernel
+        conv.bias.zero_()
+        norm.running_mean.zero_()
+        norm.running_var.fill_(1.0)
+        norm.weight.fill_(1.0)
+        norm.bias.fill_(-0.5)
+    image = np.random.default_rng(pool).normal(size=(8, 8))
+    with torch.no_grad():
+        out = block(torch.from_numpy(image).float()[None, None])[0, 0].numpy()
+    expected = block_by_hand(image, pool, bn_shift=-0.5)
+    assert out.shape == expected.shape, f"a pool of {pool} must divide the side by {pool}: got {out.shape}"
+    np.testing.assert_allclose(out, expected, atol=MESO_BLOCK_VS_HAND_ATOL, err_msg=(
+        "the block must be conv -> ReLU -> BatchNorm -> max-pool (ReLU before BatchNorm, as in the "
+        "authors' Keras code, and max, not average, pooling)"))
+
+
+@pytest.mark.task("1.7")
+def test_mesonet4_blocks_pool_by_2_2_2_4_with_max_pooling():
+    model = clf.MesoNet4(input_size=256).eval()
+    pools = [m for m in model.features.modules() if isinstance(m, (torch.nn.MaxPool2d, torch.nn.AvgPool2d,
+                                                                   torch.nn.AdaptiveAvgPool2d))]
+    assert all(isinstance(m, torch.nn.MaxPool2d) for m in pools), "MesoNet pools with max-pooling"
+    assert [m.kernel_size for m in pools] == [2, 2, 2, 4], "pools of 2, 2, 2 and 4"

@@ -14,14 +14,29 @@ from skimage.transform import SimilarityTransform
 from phase1_cnn_detection import template_face_extraction as fx
 from tests.tolerances import (
     ALIGNED_DOT_CENTROID_ATOL_PX,
+    ALIGNED_EYE_TILT_MAX_DEG,
+    ALIGNED_WARP_VS_OPENCV_ATOL_LEVELS,
     ASTRONAUT_BOX_ATOL_PX,
+    ASTRONAUT_CROP_MEAN_ABS_LEVELS,
+    ASTRONAUT_MIN_FACE_PROBABILITY,
+    CROP_COVERS_BOX_SLACK_PX,
     DOWNSCALED_DETECTION_BOX_ATOL_PX,
     REDETECTED_LANDMARK_ATOL_FRACTION,
     SIMILARITY_EXACT_FIT_ATOL,
+    SIMILARITY_VS_OPENCV_ATOL,
     SIMILARITY_VS_SKIMAGE_ATOL,
 )
 
 ASTRONAUT_FACE_BOX = np.array([181.0, 62.0, 268.0, 172.0])
+# The ArcFace 112x112 five-point template (insightface's arcface_dst): the fixed reference, not the
+# student's copy of it.
+ARCFACE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                        [41.5493, 92.3655], [70.7299, 92.2041]])
+
+
+def reference_template(size, scale=1.0):
+    """ArcFace points scaled to an S x S crop, pulled towards the centre by 1/scale (worked by hand)."""
+    return ((ARCFACE_112 / 112.0 - 0.5) / scale + 0.5) * size
 
 task_1_1 = pytest.mark.task("1.1")
 task_1_2 = pytest.mark.task("1.2")
@@ -46,6 +61,19 @@ def test_square_crop_box_centres_a_square_of_scaled_longer_side():
     # w = 100, h = 50 -> side = 1.3 * 100 = 130, centre (150, 125) -> corner (150 - 65, 125 - 65)
     assert fx.square_crop_box((100, 100, 200, 150), 1.3, (480, 640, 3)) == (85, 60, 215, 190), \
         "side = round(scale * max(w, h)), centred on the box centre"
+
+
+@task_1_1
+def test_square_crop_box_rounds_the_corner_half_up():
+    # scale 1: side 40, and the corner is the box's own corner x1 = 10.3, y1 = 20.3 -> (10, 20);
+    # rounding with + 0.75 or math.ceil would give 11 and 21
+    assert fx.square_crop_box((10.3, 20.3, 50.3, 60.3), 1.0, (100, 100)) == (10, 20, 50, 60), \
+        "the corner is rounded half up: math.floor(v + 0.5), so 10.3 -> 10"
+    # corner (10.5, 12.5): half up gives (11, 13); Python's round (half to even) would give (10, 12)
+    assert fx.square_crop_box((10.5, 12.5, 50.5, 52.5), 1.0, (100, 100)) == (11, 13, 51, 53), \
+        "the corner is rounded half up: 10.5 -> 11 and 12.5 -> 13"
+    # side round(1.3 * 21) = round(27.3) = 27; centre (30.5, 30.5) -> corner 30.5 - 13.5 = 17.0
+    assert fx.square_crop_box((20, 20, 41, 41), 1.3, (100, 100)) == (17, 17, 44, 44)
 
 
 @task_1_1
@@ -87,7 +115,8 @@ def test_square_crop_box_is_always_square_inside_the_frame_and_covers_the_box():
         expected_side = min(int(np.floor(1.3 * max(x2 - x1, y2 - y1) + 0.5)), height, width)
         assert side == expected_side, f"side {side}, expected round(1.3 * longer side) capped at min(H, W) = {expected_side}"
         if expected_side < min(height, width):
-            assert left <= x1 + 1 and right >= x2 - 1 and top <= y1 + 1 and bottom >= y2 - 1, \
+            slack = CROP_COVERS_BOX_SLACK_PX
+            assert left <= x1 + slack and right >= x2 - slack and top <= y1 + slack and bottom >= y2 - slack, \
                 f"the square {box} must contain the face box {(x1, y1, x2, y2)}"
 
 
@@ -124,13 +153,13 @@ def test_face_extractor_finds_the_astronaut_face(extractor, astronaut):
     face = results[0].face
     np.testing.assert_allclose(face.box, ASTRONAUT_FACE_BOX, atol=ASTRONAUT_BOX_ATOL_PX,
                                err_msg="box should be about (181, 62)-(268, 172)")
-    assert face.landmarks.shape == (5, 2) and face.probability > 0.99
+    assert face.landmarks.shape == (5, 2) and face.probability > ASTRONAUT_MIN_FACE_PROBABILITY
     inside = ((face.landmarks[:, 0] > face.box[0]) & (face.landmarks[:, 0] < face.box[2])
               & (face.landmarks[:, 1] > face.box[1]) & (face.landmarks[:, 1] < face.box[3]))
     assert inside.all(), f"all five landmarks must lie inside the box, got {face.landmarks}"
     assert face.crop.shape == (128, 128, 3) and face.crop.dtype == np.uint8
     expected = cv2.resize(np.ascontiguousarray(astronaut[46:189, 153:296]), (128, 128), interpolation=cv2.INTER_AREA)
-    assert np.abs(face.crop.astype(int) - expected.astype(int)).mean() < 8, \
+    assert np.abs(face.crop.astype(int) - expected.astype(int)).mean() < ASTRONAUT_CROP_MEAN_ABS_LEVELS, \
         "the crop should show the 1.3x square around the detected face"
 
 
@@ -212,7 +241,7 @@ def test_similarity_transform_recovers_an_exact_transform_like_opencv():
     dst = src @ truth[:, :2].T + truth[:, 2]
     opencv, _ = cv2.estimateAffinePartial2D(src.astype(np.float32), dst.astype(np.float32), method=cv2.LMEDS)
     np.testing.assert_allclose(fx.similarity_transform(src, dst), truth, atol=SIMILARITY_EXACT_FIT_ATOL)
-    np.testing.assert_allclose(fx.similarity_transform(src, dst), opencv, atol=1e-3,
+    np.testing.assert_allclose(fx.similarity_transform(src, dst), opencv, atol=SIMILARITY_VS_OPENCV_ATOL,
                                err_msg="OpenCV's partial affine estimate of the same points disagrees")
 
 
@@ -239,7 +268,7 @@ def dot_centroids(image, count):
 @task_1_2
 def test_align_face_moves_the_landmarks_onto_the_template():
     size, scale = 128, 1.0
-    template = fx.alignment_template(size, scale)
+    template = reference_template(size, scale)
     angle, zoom, shift = np.deg2rad(25), 1.8, np.array([70.0, 40.0])
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     landmarks = zoom * template @ rotation.T + shift
@@ -257,11 +286,28 @@ def test_align_face_moves_the_landmarks_onto_the_template():
 
 @task_1_2
 def test_alignment_template_is_arcface_scaled_to_the_size_with_context():
-    np.testing.assert_allclose(fx.alignment_template(112), fx.ARCFACE_TEMPLATE_112, err_msg="size 112, scale 1: the template itself")
-    np.testing.assert_allclose(fx.alignment_template(224), 2 * fx.ARCFACE_TEMPLATE_112, err_msg="coordinates scale with size")
+    np.testing.assert_allclose(fx.alignment_template(112), ARCFACE_112, err_msg="size 112, scale 1: the ArcFace template itself")
+    np.testing.assert_allclose(fx.alignment_template(224), 2 * ARCFACE_112, err_msg="coordinates scale with size")
     # with scale 1.3 the nose (56.0252, 71.7366) moves towards the centre: ((p / 112 - 0.5) / 1.3 + 0.5) * 256
     expected_nose = [((56.0252 / 112 - 0.5) / 1.3 + 0.5) * 256, ((71.7366 / 112 - 0.5) / 1.3 + 0.5) * 256]
     np.testing.assert_allclose(fx.alignment_template(256, 1.3)[2], expected_nose)
+
+
+@task_1_2
+def test_align_face_is_opencvs_bilinear_warp_with_a_reflected_border():
+    # a small textured frame and landmarks near its corner: most of the aligned crop lies outside
+    # the frame, where pixels must come from reflecting the border (BORDER_REFLECT_101), not black
+    rng = np.random.default_rng(4)
+    frame = cv2.resize(rng.integers(0, 256, size=(12, 16, 3), dtype=np.uint8), (64, 48), interpolation=cv2.INTER_LINEAR)
+    size, scale = 96, 1.3
+    landmarks = reference_template(size, scale) * 0.3 - np.array([10.0, 8.0])  # crop pixel p shows frame pixel 0.3 p - (10, 8)
+    matrix = skimage_similarity(landmarks, reference_template(size, scale))
+    expected = cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    aligned = fx.align_face(frame, landmarks, size, scale)
+    assert aligned.shape == (size, size, 3) and aligned.dtype == np.uint8
+    difference = np.abs(aligned.astype(int) - expected.astype(int)).max()
+    assert difference <= ALIGNED_WARP_VS_OPENCV_ATOL_LEVELS, \
+        f"align_face differs from cv2.warpAffine (bilinear, BORDER_REFLECT_101) by up to {difference} levels"
 
 
 @task_1_2
@@ -277,7 +323,7 @@ def test_face_extractor_aligns_a_tilted_face_upright(astronaut):
     _, _, points = extractor.mtcnn.detect(face.crop, landmarks=True)
     assert points is not None, "MTCNN should find the face again in the aligned crop"
     found = np.asarray(points[0], dtype=np.float64)
-    np.testing.assert_allclose(found, fx.alignment_template(size, 1.3), atol=REDETECTED_LANDMARK_ATOL_FRACTION * size,
+    np.testing.assert_allclose(found, reference_template(size, 1.3), atol=REDETECTED_LANDMARK_ATOL_FRACTION * size,
                                err_msg="after alignment the landmarks must sit on the template")
     eye_slope = (found[1, 1] - found[0, 1]) / (found[1, 0] - found[0, 0])
-    assert abs(eye_slope) < np.tan(np.deg2rad(5)), "the eyes must be level after alignment (the 20 degree tilt removed)"
+    assert abs(eye_slope) < np.tan(np.deg2rad(ALIGNED_EYE_TILT_MAX_DEG)), "the eyes must be level after alignment (the 20 degree tilt removed)"

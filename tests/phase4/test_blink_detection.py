@@ -11,7 +11,7 @@ pytestmark = pytest.mark.task("4.1")
 
 def test_eye_aspect_ratio_worked_example():
     eye = np.array([[0, 0], [3, -3], [7, -3], [10, 0], [7, 3], [3, 3]], dtype=float)
-    assert float(blink.eye_aspect_ratio(eye)) == pytest.approx(0.6), "(6 + 6) / (2 * 10)"
+    np.testing.assert_allclose(float(blink.eye_aspect_ratio(eye)), 0.6, **FLOAT64_EXACT, err_msg="(6 + 6) / (2 * 10)")
 
 
 def test_eye_aspect_ratio_matches_scipy_distances_for_a_batch():
@@ -29,6 +29,8 @@ def test_eye_aspect_ratio_matches_scipy_distances_for_a_batch():
 
 def test_closed_eye_has_near_zero_ear_and_scale_does_not_matter():
     closed = np.array([[0, 0], [3, -0.2], [7, -0.2], [10, 0], [7, 0.2], [3, 0.2]])
-    assert float(blink.eye_aspect_ratio(closed)) < 0.05
+    # lids 0.4 apart at x = 3 and x = 7 over a 10 px wide eye: (0.4 + 0.4) / (2 * 10) = 0.04
+    np.testing.assert_allclose(float(blink.eye_aspect_ratio(closed)), 0.04, **FLOAT64_EXACT)
     open_eye = np.array([[0, 0], [3, -3], [7, -3], [10, 0], [7, 3], [3, 3]], dtype=float)
-    assert float(blink.eye_aspect_ratio(open_eye * 7.5 + 40)) == pytest.approx(0.6), "EAR is scale and translation invariant"
+    np.testing.assert_allclose(float(blink.eye_aspect_ratio(open_eye * 7.5 + 40)), 0.6, **FLOAT64_EXACT,
+                               err_msg="EAR is scale and translation invariant")
