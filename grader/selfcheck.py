@@ -8,7 +8,12 @@
 4. all TODO: on the templates every graded test ends as TODO and none passes already;
 5. stub swap: for each task, a copy of the solutions where only that task's blocks are replaced by
    their generated stubs makes every test of that task fail (a test that still passes asserts
-   nothing about the task and is reported by name).
+   nothing about the task and is reported by name);
+6. mutants: small wrong versions of each task's solution code (operator swaps, constant changes,
+   ``return 0 * x``, swapped arguments; see ``grader/mutants.py``) must each make a test of that
+   task fail, or be listed in ``grader/equivalent_mutants.py`` with a reason. Reports "killed of
+   made" per task and requires >= 95% killed overall. By default a deterministic sample of
+   ``--mutants-per-task`` (3) mutants per task runs; ``--all-mutants`` runs every one.
 
 Nested pytest runs go to subprocesses (``--tree PATH`` chooses the tree), so one process never
 loads two trees.
@@ -27,7 +32,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from grader import mutants as mutation
 from grader import templates, tree
+from grader.equivalent_mutants import EQUIVALENT
 from grader.tasks import Task, all_tasks
 
 GRADED_TEST_DIRS = [f"tests/phase{n}" for n in range(1, len(tree.PHASES) + 1)]
@@ -154,11 +161,76 @@ def check_stub_swap(tasks: dict[str, Task], workers: int) -> list[str]:
     return [problem for result in results for problem in result]
 
 
+MIN_KILL_RATE = 0.95
+MUTANT_TIMEOUT_S = 30  # per graded test: a mutant that loops forever is killed by the timeout
+
+
+def mutant_killed(mutant: mutation.Mutant) -> tuple[bool, str]:
+    """Run the mutant's task tests on a mutated copy of the solutions; (killed, first failing test)."""
+    task = mutant.task
+    with tempfile.TemporaryDirectory(prefix=f"mutant-{task}-") as tmp:
+        root = mutation.mutated_tree(mutant, Path(tmp) / "tree")
+        phase_tests = GRADED_TEST_DIRS[int(task.split(".")[0]) - 1]
+        try:
+            scores = _run_pytest(["--tree", str(root), "--task", task, "-x", "--graded-timeout", str(MUTANT_TIMEOUT_S),
+                                  phase_tests], Path(tmp) / "score.json")
+        except RuntimeError as error:  # the mutant broke collection (e.g. an import-time error): killed
+            return True, str(error).splitlines()[0]
+    row = next(r for r in scores["tasks"] if r["task"] == task)
+    failing = [n for n, outcome in row["outcomes"].items() if outcome != "passed"]
+    return bool(failing) or row["tests"] == 0, (failing[0] if failing else "")
+
+
+def check_mutants(tasks: dict[str, Task], workers: int, per_task: int | None) -> list[str]:
+    made = mutation.all_mutants(tasks)
+    chosen: dict[str, list[mutation.Mutant]] = {}
+    equivalent: dict[str, list[mutation.Mutant]] = {}
+    for task_id, found in made.items():
+        listed = EQUIVALENT.get(task_id, {})
+        equivalent[task_id] = [m for m in found if m.id in listed]
+        runnable = [m for m in found if m.id not in listed]
+        chosen[task_id] = mutation.sample(runnable, per_task)
+    jobs = [m for task_id in tasks for m in chosen[task_id]]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = dict(zip(jobs, pool.map(mutant_killed, jobs)))
+    problems, killed_total, made_total = [], 0, 0
+    for task_id in tasks:
+        killed = sum(results[m][0] for m in chosen[task_id])
+        listed = len(equivalent[task_id])
+        survivors = [m for m in chosen[task_id] if not results[m][0]]
+        scope = "all" if per_task is None else f"sample of {len(chosen[task_id])} of {len(made[task_id]) - listed}"
+        print(f"    task {task_id}: {killed} of {len(chosen[task_id]) + listed} mutants killed "
+              f"({scope}; {listed} listed as equivalent)", flush=True)
+        killed_total += killed
+        made_total += len(chosen[task_id]) + listed
+        for m in survivors:
+            problems.append(f"task {task_id}: mutant {m.id!r} survived ({m.file} {m.description}: "
+                            f"-> {m.replacement}); strengthen the tests or list it in grader/equivalent_mutants.py")
+    rate = killed_total / made_total if made_total else 1.0
+    print(f"    mutants: {killed_total} of {made_total} killed ({100 * rate:.1f}%, at least {100 * MIN_KILL_RATE:.0f}% "
+          f"required)", flush=True)
+    if rate < MIN_KILL_RATE:
+        problems.append(f"only {100 * rate:.1f}% of the mutants were killed (at least {100 * MIN_KILL_RATE:.0f}% required)")
+    for task_id, listed in EQUIVALENT.items():
+        unknown = set(listed) - {m.id for m in made.get(task_id, [])}
+        problems += [f"task {task_id}: grader/equivalent_mutants.py lists {i!r}, which is no longer made" for i in sorted(unknown)]
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.selfcheck", description="The grader checks itself.")
     parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="parallel stub-swap runs")
-    parser.add_argument("--skip-stub-swap", action="store_true", help="skip the slowest check (local use only)")
+    parser.add_argument("--skip-stub-swap", action="store_true", help="skip the stub swap (local use only)")
+    parser.add_argument("--skip-mutants", action="store_true", help="skip the mutation step (local use only)")
+    parser.add_argument("--all-mutants", action="store_true", help="run every mutant, not the default sample")
+    parser.add_argument("--mutants-per-task", type=int, default=3, help="sampled mutants per task (default 3)")
+    parser.add_argument("--list-mutants", action="store_true", help="print every mutant's task and id, and exit")
     args = parser.parse_args(argv)
+    if args.list_mutants:
+        for task_id, found in mutation.all_mutants(all_tasks(tree.SOLUTIONS_ROOT)).items():
+            for m in found:
+                print(f"{task_id}  {m.id}  ({m.file} {m.description}: -> {m.replacement})")
+        return 0
     tasks = all_tasks(tree.SOLUTIONS_ROOT)
     failures = 0
 
@@ -168,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         problems = run()
         seconds = time.perf_counter() - start
         status = "ok" if not problems else f"FAILED ({len(problems)})"
-        print(f"self-check {number}/5 {title}: {status} [{seconds:.1f} s]", flush=True)
+        print(f"self-check {number}/6 {title}: {status} [{seconds:.1f} s]", flush=True)
         for problem in problems:
             print(f"    {problem}", flush=True)
         failures += bool(problems)
@@ -180,9 +252,16 @@ def main(argv: list[str] | None = None) -> int:
     report(3, f"every task ({len(tasks)}) has points, a hint, a guide section and tests", lambda: check_tasks(tasks, template_scores))
     report(4, "on the templates every graded test is TODO", lambda: check_all_todo(template_scores))
     if args.skip_stub_swap:
-        print("self-check 5/5 stub swap: skipped (--skip-stub-swap)")
+        print("self-check 5/6 stub swap: skipped (--skip-stub-swap)")
     else:
         report(5, "stub swap: each task's tests fail without its code", lambda: check_stub_swap(tasks, args.workers))
+    if args.skip_mutants:
+        print("self-check 6/6 mutants: skipped (--skip-mutants)")
+    else:
+        per_task = None if args.all_mutants else args.mutants_per_task
+        scope = "every mutant" if per_task is None else f"a sample of {per_task} per task; --all-mutants for all"
+        report(6, f"mutants: each task's tests kill wrong versions of its code ({scope})",
+               lambda: check_mutants(tasks, args.workers, per_task))
     print("self-check: all passed" if not failures else f"self-check: {failures} check(s) failed", flush=True)
     return 1 if failures else 0
 
