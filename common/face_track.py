@@ -246,7 +246,8 @@ class FaceTrack:
         path, info: the video and its :class:`common.video.VideoInfo`.
         frames: one :class:`TrackedFrame` per planned frame, by increasing index.
         settings: face-detector settings (for the report).
-        timings_s: seconds spent decoding (``decode``) and finding and cutting faces (``faces``).
+        timings_s: seconds spent decoding (``decode``), finding faces (``faces``) and cutting the
+            crops (``crops``).
         frames_decoded, frames_detected: how many frames went through the decoder and the face detector.
     """
 
@@ -339,7 +340,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
         VideoError: the file is not a readable video, or none of the planned frames decodes.
     """
     path = Path(video_path)
-    timings = {"decode": 0.0, "faces": 0.0}
+    timings = {"decode": 0.0, "faces": 0.0, "crops": 0.0}
     tick = time.perf_counter()
     still = _still_image(path, decode_max_side) if is_image_file(path) else None
     info = still.info if still else probe_video(path)
@@ -367,6 +368,8 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
         tick = time.perf_counter()
         results = extractor.extract(chunk.frames, frame_indices=chunk.indices.tolist())
         detected += len(chunk.indices)
+        timings["faces"] += time.perf_counter() - tick
+        tick = time.perf_counter()
         for index, timestamp, frame, result in zip(chunk.indices.tolist(), chunk.timestamps_s.tolist(),
                                                    chunk.frames, results):
             faces = []
@@ -383,7 +386,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
             frames.append(TrackedFrame(int(index), round(float(max(timestamp, 0.0)), 6),
                                        "face" if faces else "no_face", faces, reason))
         frames.extend(_not_decoded(i, info.fps) for i in chunk.missing)
-        timings["faces"] += time.perf_counter() - tick
+        timings["crops"] += time.perf_counter() - tick
     frames.sort(key=lambda frame: frame.index)
     if frames and all(frame.status == "decode_failed" for frame in frames):
         raise VideoError(f"cannot read video '{path}': none of the {len(wanted)} planned frames could be decoded")
