@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         truth = "REAL" if name == "real" else f"FAKE ({name})"
         print(f"  {result['clip'].name}, truly {truth}: verdict {result['verdict']} (score {score})")
         print(f"      report {result['report']}\n      video  {result['video']}\n      plot   {result['summary']}")
-    print("  One clip can be misjudged: the held-out AUC measures the detector, and the threshold, chosen on\n"
-          "  validation people, does not always fit new ones (IMPLEMENTATION_GUIDE.md, 'Phase 1 results').")
+    print("  One clip can be misjudged: the held-out AUC measures the detector, and the calibration, fitted on\n"
+          "  validation people, does not always fit new ones (IMPLEMENTATION_GUIDE.md, 'Calibrated verdicts').")
     (output_dir / "demo_summary.json").write_text(json.dumps(
         {"seconds": round(seconds, 1), "checkpoint": training["checkpoint"], "test": training.get("test"),
          "results": {k: {kk: str(vv) for kk, vv in v.items()} for k, v in results.items()}}, indent=2, default=str))
