@@ -10,9 +10,10 @@ the report entry. A subclass adds only what differs between kinds of detectors:
   :class:`DetectorResult` (per-frame or per-window scores and a video score).
 
 Kinds implemented here: ``frame`` (:class:`FrameDetector`: every face of N evenly spaced frames,
-one crop each) and ``clip`` (:class:`ClipDetector`: a contiguous run of the main face's crops
-turned into one input). The ``signal``, ``spectral`` and ``fusion`` kinds of phases 3-5 subclass
-:class:`Detector` the same way and register their class in :data:`DETECTOR_CLASSES`.
+one crop each), ``clip`` (:class:`ClipDetector`: a contiguous run of the main face's crops turned
+into one input) and ``spectral`` (:class:`SpectralDetector`: a frame detector on the crop at its own
+size, through a spectral feature function). The ``signal`` and ``fusion`` kinds of phases 4-5
+subclass :class:`Detector` the same way and register their class in :data:`DETECTOR_CLASSES`.
 
 Every detector of one ``detect_video.py`` run reads the same face track, so a video is decoded
 once and its faces are found once whatever the number of detectors (:func:`analyse_track`).
@@ -20,7 +21,6 @@ once and its faces are found once whatever the number of detectors (:func:`analy
 from __future__ import annotations
 
 import hashlib
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,11 +207,11 @@ class Detector:
                 scores.append(torch.sigmoid(logits.float().reshape(len(batch), -1)[:, 0]).cpu().numpy())
         return np.concatenate(scores).astype(np.float64)
 
-    def score_crops(self, crops: np.ndarray) -> np.ndarray:
-        """Probability of FAKE of each ``(N, S, S, 3)`` uint8 crop, normalised as in training."""
+    def score_crops(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Probability of FAKE of each ``(S, S, 3)`` uint8 crop, normalised as in training."""
         if len(crops) == 0:
             return np.zeros(0, dtype=np.float64)
-        return self.predict(self.prep.normalise(crops, "cpu"))
+        return self.predict(self.prep.normalise(np.stack(crops), "cpu"))
 
     def aggregate(self, scores: list[float]) -> float | None:
         """Frame or window scores -> the video's score (``None`` when there is none)."""
@@ -253,7 +253,7 @@ class FrameDetector(Detector):
         plan = self.frame_plan().indices(track.info.frame_count, track.info.fps)
         frames = track.frames_at(plan)
         crops = [face.crops[spec] for frame in frames for face in frame.faces]
-        probabilities = iter(self.score_crops(np.stack(crops)) if crops else [])
+        probabilities = iter(self.score_crops(crops))
         scored_faces = [[(face, float(next(probabilities))) for face in frame.faces] for frame in frames]
         if self.face_policy == "track":
             return self.score_tracks(frames, scored_faces, {t.track_id: t for t in track.tracks()})
@@ -334,16 +334,44 @@ class ClipDetector(Detector):
                               window_scores=windows)
 
 
+class SpectralDetector(FrameDetector):
+    """A frame detector that reads the face crop at its own size: resizing would resample the very
+    frequencies it looks at (Durall et al. 2020: crop the face, never resize the image). The registry
+    row's ``features`` function turns each crop into a spectral feature vector; the network scores
+    the vectors; frames, tracks and the video score follow :class:`FrameDetector`."""
+
+    kind = "spectral"
+
+    def crop_spec(self) -> CropSpec:
+        return CropSpec(None, self.prep.scale)
+
+    def score_crops(self, crops: list[np.ndarray]) -> np.ndarray:
+        if len(crops) == 0:
+            return np.zeros(0, dtype=np.float64)
+        return self.predict(torch.stack([spectral_input(self.row, crop) for crop in crops]))
+
+
 def clip_input(row: Model, prep: Preprocessing, crops: np.ndarray) -> torch.Tensor:
     """One clip's network input: the row's ``features`` function of the ``(T, S, S, 3)`` uint8 crops
     (from its exercise file), or the normalised crops ``(T, 3, S, S)``. Training uses it too."""
-    if row.features:
-        features = getattr(importlib.import_module(row.module), row.features)
+    from common.models import model_features
+
+    features = model_features(row)
+    if features is not None:
         return torch.as_tensor(np.asarray(features(crops), dtype=np.float32))
     return prep.normalise(crops, "cpu")
 
 
-DETECTOR_CLASSES: dict[str, type[Detector]] = {"frame": FrameDetector, "clip": ClipDetector}
+def spectral_input(row: Model, crop: np.ndarray) -> torch.Tensor:
+    """One face's network input for a spectral detector: the row's ``features`` of the un-resized
+    ``(S, S, 3)`` uint8 crop, a ``(D,)`` float32 vector. Training uses it too."""
+    from common.models import model_features
+
+    return torch.as_tensor(np.asarray(model_features(row)(crop), dtype=np.float32))
+
+
+DETECTOR_CLASSES: dict[str, type[Detector]] = {"frame": FrameDetector, "clip": ClipDetector,
+                                               "spectral": SpectralDetector}
 """The detector class of each registry kind."""
 
 

@@ -29,7 +29,7 @@ from torch.utils.data import Dataset
 
 from common.calibration import Calibration
 from common.datasets import VideoRecord
-from common.detectors import clip_input
+from common.detectors import clip_input, spectral_input
 from common.errors import CourseError, DatasetLayoutError
 from common.experiment import report_from_scores
 from common.face_track import FramePlan
@@ -51,6 +51,8 @@ def cache_plan(row: Model, prep: Preprocessing) -> tuple[FramePlan, str, str]:
         return FramePlan("spaced", count=prep.n_frames), "largest", prep.cache_folder_name()
     if row.kind == "clip":
         return FramePlan("contiguous", count=prep.n_frames), "subject", prep.cache_folder_name("_clip")
+    if row.kind == "spectral":
+        return FramePlan("spaced", count=prep.n_frames), "largest", f"faces_native_{prep.n_frames}f_scale{prep.scale:g}"
     raise CourseError(f"model '{row.name}' is of kind '{row.kind}', which this engine cannot train yet")
 
 
@@ -60,7 +62,8 @@ def cache_faces(row: Model, prep: Preprocessing, records: Sequence[VideoRecord],
     plan, policy, folder = cache_plan(row, prep)
     cache_dir = Path(cache_root) / folder
     result = build_face_cache(records, cache_dir, n_frames=prep.n_frames, size=prep.size, scale=prep.scale,
-                              device=device, progress=progress, plan=plan, policy=policy)
+                              device=device, progress=progress, plan=plan, policy=policy,
+                              native=row.kind == "spectral")
     return cache_dir, result
 
 
@@ -95,11 +98,41 @@ class ClipDataset(Dataset):
         return self.items[index]
 
 
+class SpectralDataset(Dataset):
+    """One item per cached face: the row's spectral features of the crop at its own size,
+    ``(x (D,), label, video_id)``. Features are computed once, when the dataset is made."""
+
+    def __init__(self, row: Model, cache_dir: str | Path, records: Sequence[VideoRecord]):
+        self.items: list[tuple[torch.Tensor, torch.Tensor, str]] = []
+        self.video_ids: list[str] = []
+        self.labels: list[int] = []
+        self.files: list[Path] = []
+        for record in records:
+            path = Path(cache_dir) / f"{record_id(record)}.npz"
+            cache = read_face_cache(path)
+            sides = cache.meta.get("crop_sizes") or [cache.faces.shape[1]] * len(cache.faces)
+            self.files.append(path)
+            for face, side in zip(cache.faces, sides):
+                self.items.append((spectral_input(row, face[:side, :side]), torch.tensor(float(cache.label)),
+                                   path.stem))
+                self.video_ids.append(path.stem)
+                self.labels.append(int(cache.label))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+        return self.items[index]
+
+
 def make_dataset(row: Model, prep: Preprocessing, cache_dir: str | Path, records: Sequence[VideoRecord], *,
                  transform: Any = None, files_in_memory: int = 8) -> Dataset:
-    """The training or evaluation dataset of a detector: face crops (frame) or clips (clip)."""
+    """The training or evaluation dataset of a detector: face crops (frame), clips (clip) or
+    spectral feature vectors of un-resized crops (spectral)."""
     if row.kind == "clip":
         return ClipDataset(row, prep, cache_dir, records)
+    if row.kind == "spectral":
+        return SpectralDataset(row, cache_dir, records)
     return FaceCropDataset(cache_dir, records, transform=transform or prep.eval_transform(),
                            files_in_memory=files_in_memory)
 

@@ -134,23 +134,43 @@ def _entry_from_meta(record: VideoRecord, path: Path, meta: dict) -> FaceCacheEn
 
 
 def _extract_video(record: VideoRecord, extractor: Any, plan: FramePlan, spec: CropSpec, max_side: int | None,
-                   policy: str) -> tuple[np.ndarray, np.ndarray, list[int], list[int], str | None]:
-    """(faces (N, S, S, 3) uint8, frame indices (N,), no-face indices, undecodable indices, error)."""
+                   policy: str) -> tuple[np.ndarray, np.ndarray, list[int], list[int], str | None, list[int]]:
+    """(faces (N, S, S, 3) uint8, frame indices (N,), no-face indices, undecodable indices, error,
+    crop sides (N,): each crop's own side, smaller than S where a native crop was padded)."""
     size = spec.size or 1
     empty = np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.int64)
     try:
         track = build_track(record.path, [plan], [spec], extractor, decode_max_side=max_side or DECODE_MAX_SIDE)
     except VideoError as error:
-        return (*empty, [], [], str(error))
+        return (*empty, [], [], str(error), [])
     decoded = [frame.index for frame in track.frames if frame.status != "decode_failed"]
     undecodable = [frame.index for frame in track.frames if frame.status == "decode_failed"]
     chosen = track.face_per_frame(decoded, policy)
     with_face = [(index, face) for index, face in zip(decoded, chosen) if face is not None]
     no_face = [index for index, face in zip(decoded, chosen) if face is None]
     if not with_face:
-        return (*empty, no_face, undecodable, None)
-    faces = np.stack([face.crops[spec] for _, face in with_face]).astype(np.uint8)
-    return faces, np.array([index for index, _ in with_face], dtype=np.int64), no_face, undecodable, None
+        return (*empty, no_face, undecodable, None, [])
+    crops = [face.crops[spec] for _, face in with_face]
+    indices = np.array([index for index, _ in with_face], dtype=np.int64)
+    return stack_crops(crops), indices, no_face, undecodable, None, crop_sides(crops)
+
+
+def stack_crops(crops: list[np.ndarray]) -> np.ndarray:
+    """``(N, S, S, 3)`` uint8: square crops of one size stacked, or of several sizes zero-padded at the
+    bottom-right to the largest (the sides are kept apart, see :func:`crop_sides`).
+
+    Example: crops of 3 and 5 px give a (2, 5, 5, 3) array whose first crop fills [:3, :3].
+    """
+    side = max(crop.shape[0] for crop in crops)
+    stacked = np.zeros((len(crops), side, side, 3), np.uint8)
+    for number, crop in enumerate(crops):
+        stacked[number, :crop.shape[0], :crop.shape[1]] = crop
+    return stacked
+
+
+def crop_sides(faces: list[np.ndarray] | np.ndarray) -> list[int]:
+    """The side of each crop before :func:`stack_crops` padded it (equal sides: no padding)."""
+    return [int(face.shape[0]) for face in faces]
 
 
 def default_extractor(size: int, scale: float, device: str | torch.device = "auto") -> Any:
@@ -163,7 +183,7 @@ def default_extractor(size: int, scale: float, device: str | torch.device = "aut
 def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLike, *, n_frames: int = 32,
                      size: int = 256, scale: float = 1.3, device: str | torch.device = "auto",
                      progress: bool = True, max_side: int | None = None, extractor: Any = None,
-                     plan: FramePlan | None = None, policy: str = "largest") -> FaceCacheResult:
+                     plan: FramePlan | None = None, policy: str = "largest", native: bool = False) -> FaceCacheResult:
     """Detect and crop the faces of ``n_frames`` evenly spaced frames of every video; cache them.
 
     Args:
@@ -180,6 +200,8 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
         plan: the frames to read (default: ``n_frames`` evenly spaced, a frame detector's plan);
             a clip detector passes its contiguous plan.
         policy: which face of a frame is kept: the ``largest``, or the main ``subject`` track's.
+        native: keep each square crop at its own size (spectral detectors: resizing destroys the
+            spectrum); crops are stored zero-padded to the largest, their sides in ``crop_sizes``.
         extractor: any object with ``extract(frames, frame_indices=...) -> list[FrameFaces]``;
             default :func:`default_extractor`, created only if some video needs work.
 
@@ -201,8 +223,8 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     plan = plan or FramePlan("spaced", count=n_frames)
-    spec = CropSpec(size, scale)
-    settings = _settings(plan, size, scale, max_side, policy)
+    spec = CropSpec(None if native else size, scale)
+    settings = _settings(plan, 0 if native else size, scale, max_side, policy)
     entries: list[FaceCacheEntry] = []
     for record in tqdm(list(records), desc="faces", unit="video", disable=not progress):
         path = face_cache_path(cache_dir, record)
@@ -213,14 +235,15 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
             continue
         if extractor is None:
             extractor = default_extractor(size, scale, device)
-        faces, indices, no_face, undecodable, error = _extract_video(record, extractor, plan, spec, max_side, policy)
+        faces, indices, no_face, undecodable, error, sides = _extract_video(record, extractor, plan, spec, max_side,
+                                                                            policy)
         n_sampled = len(faces) + len(no_face) + len(undecodable) if error is None else plan.count
         entry = FaceCacheEntry(str(record.path), path, int(record.label), int(n_sampled), len(faces),
                                no_face, undecodable, error)
         write_face_cache(path, faces, indices, int(record.label), group=record.group, method=record.method,
                          video=str(record.path), settings=settings, video_signature=signature,
                          n_sampled=int(n_sampled), n_faces=len(faces), no_face_indices=no_face,
-                         undecodable_indices=undecodable, error=error)
+                         undecodable_indices=undecodable, error=error, crop_sizes=sides)
         entries.append(entry)
     return FaceCacheResult(entries)
 

@@ -129,3 +129,16 @@ def load_detector(checkpoint_path: str | os.PathLike, device: str | torch.device
     model = build_model(checkpoint.architecture, **config)
     load_state_into(model, checkpoint)
     return model.to(chosen).eval(), checkpoint
+
+
+def model_features(spec: Model):
+    """The registry row's ``features`` function (from its exercise file in the active tree): it turns
+    a clip's crops (clip detectors) or one un-resized crop (spectral detectors) into the network's
+    input. ``None`` when the row has none."""
+    if not spec.features:
+        return None
+    module = importlib.import_module(spec.module)
+    function = getattr(module, spec.features, None)
+    if function is None:
+        raise CourseError(f"model '{spec.name}': {spec.module} has no {spec.features}")
+    return function

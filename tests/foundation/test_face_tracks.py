@@ -96,7 +96,7 @@ def _stub_detector(policy: str):
     detector = FrameDetector(name="stub", row=get_spec("baseline"), model=torch.nn.Identity(), checkpoint=_Checkpoint(),
                              checkpoint_path=Path("stub.pt"), sha256="0" * 64, device=torch.device("cpu"),
                              prep=Preprocessing(8, (0.0,) * 3, (1.0,) * 3), frames=8, face_policy=policy)
-    detector.score_crops = lambda crops: crops[:, 0, 0, 0].astype(np.float64) / 255.0
+    detector.score_crops = lambda crops: np.array([crop[0, 0, 0] for crop in crops], dtype=np.float64) / 255.0
     return detector
 
 

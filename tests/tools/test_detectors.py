@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,3 +170,36 @@ def test_visualize_draws_a_report_without_frame_detector_with_grey_boxes(clip_fi
     assert visualize(["--video", str(clip_files["real"].path), "--predictions", str(report_path),
                       "--output", str(output), "--min-side", "0"]) == 0
     assert output.stat().st_size > 0
+
+
+def test_a_spectral_detector_scores_each_face_at_its_own_size(clip_files):
+    """The spectral kind cuts the square crop without resizing and scores its feature vector."""
+    import torch
+
+    from common import exercises
+    from common.detectors import SpectralDetector
+    from common.face_track import FramePlan, build_track
+    from common.preprocessing import Preprocessing
+    from common.registry import Model
+    from tests.tools.spectral_stub import TwoWeights, side_and_brightness
+
+    row = Model("stub_spectral", kind="spectral", file="spectral_stub.py", builder="TwoWeights", input_size=64,
+                mean=(0.0,) * 3, std=(1.0,) * 3, features="side_and_brightness", phase="tests.tools")
+
+    class _Checkpoint:
+        architecture, threshold, created, metrics, extra = "stub_spectral", 0.5, "now", {}, {}
+
+    detector = SpectralDetector(name="stub", row=row, model=TwoWeights().eval(), checkpoint=_Checkpoint(),
+                                checkpoint_path=Path("stub.pt"), sha256="0" * 64, device=torch.device("cpu"),
+                                prep=Preprocessing(64, (0.0,) * 3, (1.0,) * 3), frames=4)
+    extractor = exercises.face_extractor("cpu", select="all")
+    track = build_track(clip_files["real"].path, [detector.frame_plan()], [detector.crop_spec()], extractor)
+    result = detector.run(track)
+    first = next(frame for frame in track.frames_at(FramePlan("spaced", count=4).indices(24, 25.0)) if frame.faces)
+    crop = first.faces[0].crops[detector.crop_spec()]
+    x1, y1, x2, y2 = first.faces[0].crop_box
+    assert crop.shape[0] == crop.shape[1] == round(x2 - x1) == round(y2 - y1), "the crop was resized"
+    side, brightness = side_and_brightness(crop)
+    expected = 1 / (1 + np.exp(-(1.5 * side - 2.0 * brightness + 0.25)))
+    entry = next(e for e in result.frame_scores if e["index"] == first.index)
+    assert entry["fake_probability"] == pytest.approx(expected, abs=1e-6)
