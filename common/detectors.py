@@ -180,7 +180,7 @@ class Detector:
         prep = checkpoint_preprocessing(checkpoint)
         calibration = checkpoint_calibration(checkpoint)
         calibrated = calibration is not None and calibration.aggregation == settings.get("aggregation", "mean")
-        if settings.get("frames") is None or row.kind != "frame":
+        if settings.get("frames") is None or not issubclass(subclass, FrameDetector):
             settings["frames"] = prep.n_frames  # --frames is for frame detectors; a clip keeps its trained length
         settings = {key: value for key, value in settings.items() if value is not None}
         return subclass(name=name or path.stem, row=row, model=model.eval(), checkpoint=checkpoint,
