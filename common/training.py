@@ -55,6 +55,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
 from common.checkpoint import save_checkpoint
+from common.distributed import Distributed, share_from_main, start_distributed
 from common.device import autocast_for, resolve_device, seed_everything
 from common.metrics import binary_metrics
 from common.torch_data import balanced_sampler
@@ -398,54 +399,6 @@ def predict(model: nn.Module, dataset_or_loader: Dataset | DataLoader, *, device
 # --------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class _Distributed:
-    """Rank information; ``world_size == 1`` means an ordinary single-process run."""
-
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-    created_group: bool = False
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def _launched_by_torchrun() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "LOCAL_RANK" in os.environ
-
-
-def _start_distributed(device: torch.device) -> tuple[_Distributed, torch.device]:
-    """Join the torchrun process group if launched by torchrun; pick this process's device."""
-    if not _launched_by_torchrun():
-        return _Distributed(), device
-    local_rank = int(os.environ["LOCAL_RANK"])
-    if device.type == "cuda":
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    created = False
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-        created = True
-    info = _Distributed(rank=dist.get_rank(), local_rank=local_rank,
-                        world_size=dist.get_world_size(), created_group=created)
-    return info, device
-
-
-def _share_from_main(value: Any, info: _Distributed) -> Any:
-    """Rank 0's ``value`` on every rank (a no-op in a single-process run)."""
-    if not info.enabled:
-        return value
-    box = [value if info.is_main else None]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 # --------------------------------------------------------------------------------------------
 # fit
 # --------------------------------------------------------------------------------------------
@@ -464,7 +417,7 @@ def _history_entry(epoch: int, train_loss: float, lr: float, val_loss: float, me
     return entry
 
 
-def _train_loader(train_set: Dataset, config: TrainConfig, labels: np.ndarray | None, info: _Distributed,
+def _train_loader(train_set: Dataset, config: TrainConfig, labels: np.ndarray | None, info: Distributed,
                   pin_memory: bool) -> DataLoader:
     """Shuffled (or class-balanced, or per-rank) batches of the training set."""
     generator = torch.Generator().manual_seed(config.seed)
@@ -486,7 +439,7 @@ def _train_loader(train_set: Dataset, config: TrainConfig, labels: np.ndarray | 
 
 def _train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                      loss_fn: nn.Module, scaler: torch.amp.GradScaler, device: torch.device, use_amp: bool,
-                     config: TrainConfig, batch_to_inputs: BatchToInputs, epoch: int, info: _Distributed,
+                     config: TrainConfig, batch_to_inputs: BatchToInputs, epoch: int, info: Distributed,
                      non_blocking: bool) -> float:
     """One pass over ``loader``; returns the mean training loss over all samples (all ranks)."""
     model.train()
@@ -566,7 +519,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | DataLoader, *, 
     """
     seed_everything(config.seed, deterministic=config.deterministic)
     to_inputs = batch_to_inputs or default_batch_to_inputs
-    info, chosen = _start_distributed(resolve_device(device))
+    info, chosen = start_distributed(resolve_device(device))
     try:
         return _fit(model, train_set, val_set, config, chosen, info, checkpoint_path, architecture,
                     model_config or {}, param_groups, to_inputs)
@@ -576,7 +529,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | DataLoader, *, 
 
 
 def _fit(model: nn.Module, train_set: Dataset, val_set: Dataset | DataLoader, config: TrainConfig,
-         device: torch.device, info: _Distributed, checkpoint_path: str | os.PathLike | None,
+         device: torch.device, info: Distributed, checkpoint_path: str | os.PathLike | None,
          architecture: str, model_config: dict, param_groups: list[dict] | None,
          to_inputs: BatchToInputs) -> TrainResult:
     """The body of :func:`fit`, once seeding, devices and process groups are settled."""
@@ -629,7 +582,7 @@ def _fit(model: nn.Module, train_set: Dataset, val_set: Dataset | DataLoader, co
             val_loss, metrics = _validate(bare_model, val_loader, device, use_amp, to_inputs, show)
             metrics = {**metrics, "val_loss": val_loss, "epoch": epoch}
             entry = _history_entry(epoch, train_loss, lr, val_loss, metrics, time.perf_counter() - started)
-        entry, metrics = _share_from_main((entry, metrics), info)
+        entry, metrics = share_from_main((entry, metrics), info)
         history.append(entry)
 
         value = entry[config.monitor]

@@ -42,6 +42,8 @@ import torch
 from tqdm.auto import tqdm
 
 from common.detectors import FACE_POLICIES, Detector, DetectorResult, check_settings
+from common.device import resolve_device
+from common.distributed import Distributed, gather_to_main, start_distributed, stop_distributed
 from common.errors import CourseError, VideoError
 from common.face_track import FaceTrack, build_track
 from common.metrics import AGGREGATIONS
@@ -254,33 +256,43 @@ def list_inputs(folder: Path) -> list[Path]:
 
 
 def analyse_folder(folder: str | Path, detectors: Sequence[Detector], output_dir: str | Path, *,
-                   progress: bool = True, **options: Any) -> tuple[list[dict], Path]:
+                   progress: bool = True, processes: Distributed | None = None,
+                   **options: Any) -> tuple[list[dict] | None, Path]:
     """Analyse every video of ``folder`` (not recursive); write ``<name>.json`` reports and ``summary.csv``.
 
     A video that cannot be read does not stop the others: its row in the summary has verdict
-    ``ERROR`` and the one-line reason.
+    ``ERROR`` and the one-line reason. Under ``torchrun`` (``processes``, see
+    :mod:`common.distributed`) process k of N analyses videos k, k + N, k + 2N, ... and rank 0
+    gathers the rows and writes the one ``summary.csv``, in the folder's order.
 
     Returns:
-        ``(summary rows, summary.csv path)``.
+        ``(summary rows, summary.csv path)``; the rows are ``None`` on ranks other than 0.
 
     Raises:
         CourseError: the folder holds no video or image file.
     """
+    processes = processes or Distributed()
     folder, output_dir = Path(folder), Path(output_dir)
     videos = list_inputs(folder)
     names = _report_names(videos)
     options.setdefault("face_detector", make_face_detector(detectors))
     Path(output_dir).mkdir(exist_ok=True)
+    mine = list(enumerate(videos))[processes.rank::processes.world_size]
     rows = []
-    for video in tqdm(videos, desc="videos", unit="video", disable=not progress):
+    for position, video in tqdm(mine, desc="videos", unit="video", disable=not progress or not processes.is_main):
         try:
             report = analyse_video(video, detectors, **options)
         except VideoError as error:
-            rows.append(summary_row(video, None, None, str(error)))
+            rows.append((position, summary_row(video, None, None, str(error))))
             continue
         report_path = write_report(output_dir / names[video], report)
-        rows.append(summary_row(video, report, report_path))
-    return rows, write_summary_csv(output_dir / "summary.csv", rows)
+        rows.append((position, summary_row(video, report, report_path)))
+    gathered = gather_to_main(rows, processes)
+    summary_path = output_dir / "summary.csv"
+    if gathered is None:
+        return None, summary_path
+    ordered = [row for _, row in sorted(gathered, key=lambda item: item[0])]
+    return ordered, write_summary_csv(summary_path, ordered)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,20 +387,29 @@ def main(argv: list[str] | None = None) -> int:
     if not source.exists():
         raise VideoError(f"cannot read video '{source}': no such file or folder")
     (_folder_output if source.is_dir() else _single_output)(output)
+    device = resolve_device(args.device)
+    processes = Distributed()
     if source.is_dir():
         list_inputs(source)  # a folder without videos or images: one line before anything is loaded
-    detectors = load_detectors(args.model, args.device, frames=args.frames, aggregation=args.aggregation,
+        processes, device = start_distributed(device)  # under torchrun: one process per GPU (or CPU share)
+    detectors = load_detectors(args.model, device, frames=args.frames, aggregation=args.aggregation,
                                face_policy=args.face_policy, threshold=args.threshold, batch_size=args.batch_size)
     if source.is_dir():
-        return _run_folder(source, detectors, output, not args.quiet, active_name())
+        try:
+            return _run_folder(source, detectors, output, not args.quiet, active_name(), processes)
+        finally:
+            stop_distributed(processes)
     report = analyse_video(source, detectors, tree=active_name())
     write_report(output, report)
     _print_verdict(report, output)
     return 0
 
 
-def _run_folder(source: Path, detectors: list[Detector], output: Path, progress: bool, tree: str) -> int:
-    rows, summary_path = analyse_folder(source, detectors, output, progress=progress, tree=tree)
+def _run_folder(source: Path, detectors: list[Detector], output: Path, progress: bool, tree: str,
+                processes: Distributed) -> int:
+    rows, summary_path = analyse_folder(source, detectors, output, progress=progress, tree=tree, processes=processes)
+    if rows is None:
+        return 0  # another process reports
     for row in rows:
         score = row["video_score"] or "-"
         print(f"{row['verdict']:9s} {score:>9s}  {row['video']}")

@@ -194,3 +194,33 @@ def test_full_demo_detector_generalises_to_people_never_seen_in_training(tmp_pat
     auc = summary["test"]["video"]["roc_auc"]
     assert summary["test"]["video"]["n"] == 36, "the demo's benchmark should hold 36 test videos"
     assert auc >= PHASE1_DEMO_MIN_TEST_AUC, f"held-out video AUC {auc:.3f}: the benchmark or the training broke"
+
+
+def test_torchrun_shards_a_folder_and_gathers_the_same_summary_as_one_process(clip_files, tiny_checkpoint, tmp_path):
+    """Two CPU processes (gloo) split the videos; rank 0 writes one summary.csv, equal to one process's."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("real", "fake", "no_face"):
+        shutil.copy(clip_files[name].path, folder / f"{name}.mp4")
+    common = ["--input", str(folder), "--model", str(tiny_checkpoint), "--frames", "4", "--device", "cpu", "--quiet",
+              "--solutions"]
+    root = Path(__file__).resolve().parents[2]
+    # `python -m torch.distributed.run` is the `torchrun` command, found without relying on PATH.
+    runs = {"one": [sys.executable, "detect_video.py"],
+            "two": [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                    "detect_video.py"]}
+    for name, launcher in runs.items():
+        done = subprocess.run(launcher + common + ["--output", str(tmp_path / name)], cwd=root, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, f"{name}: exit {done.returncode}: {done.stderr[-2000:]}"
+
+    def table(name):
+        return [{k: v for k, v in row.items() if k != "report"} for row in csv.DictReader((tmp_path / name / "summary.csv").open())]
+
+    assert table("two") == table("one"), "the sharded run's summary differs from the single process's"
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["fake.json", "no_face.json", "real.json",
+                                                                    "summary.csv"]
