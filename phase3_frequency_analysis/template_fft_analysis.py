@@ -7,6 +7,16 @@ high spatial frequencies. Averaging the 2-D power spectrum over rings of equal f
 image into a short 1-D profile ("azimuthal average") where that excess is easy to see and where a
 simple classifier (logistic regression, SVM) separates real from fake.
 
+The file builds that profile in three steps, one task each:
+
+* 3.1 the centred log power spectrum and its average over rings (frequency in cycles per image);
+* 3.2 one number: the share of the power beyond a radius given in cycles per *pixel*, so that faces
+  of different sizes are measured on the same scale;
+* 3.3 Durall et al.'s profile as their code computes it: ``20 * log(|F| + 1e-8)`` (natural log),
+  the azimuthal average, cubic interpolation to a fixed number of bins, divided by bin 0. Their
+  warnings hold here too: crop the face first, never resize it (a resize is a low-pass filter and
+  erases exactly the high frequencies we measure), and use square crops (round rings).
+
 Paper: R. Durall, M. Keuper, J. Keuper, "Watch your Up-Convolution: CNN Based Generative Deep
 Neural Networks are Failing to Reproduce Spectral Distributions", CVPR 2020.
 
@@ -17,6 +27,7 @@ from __future__ import annotations
 from grader.todo import TodoError
 
 import numpy as np
+from scipy.interpolate import interp1d
 
 
 def to_grayscale(image: np.ndarray) -> np.ndarray:
@@ -71,3 +82,102 @@ def radial_power_spectrum(image: np.ndarray, n_bins: int | None = None) -> np.nd
     image: (H, W) or (H, W, 3). Returns (n_bins,) float64, index = frequency in cycles per image.
     """
     return azimuthal_average(log_power_spectrum(image), n_bins)
+
+
+# ------------------------------------------------------------------------------------------------
+# 3.2 High-frequency energy ratio
+# ------------------------------------------------------------------------------------------------
+
+def frequency_radius(height: int, width: int) -> np.ndarray:
+    """Distance of every pixel of a centred (fftshift-ed) spectrum from DC, in cycles per pixel.
+
+    Returns (height, width) float64. Along one axis of length n the frequencies are
+    ``np.fft.fftfreq(n)`` (k / n cycles per pixel, k = -n//2 .. (n-1)//2 after ``np.fft.fftshift``),
+    so pixel (height//2, width//2) is 0 and the radius is ``sqrt(fy^2 + fx^2)``: at most
+    sqrt(0.5^2 + 0.5^2) ~ 0.707 in the corners, 0.5 (the Nyquist frequency) at the edge centres.
+
+    Example: height = width = 4 -> the axis frequencies are [-0.5, -0.25, 0, 0.25]; pixel (2, 3)
+    is at radius 0.25, pixel (0, 0) at sqrt(0.5) ~ 0.707.
+    """
+    # TODO 3.2: the axis frequencies are np.fft.fftshift(np.fft.fftfreq(n)) for n = height and
+    #   width; combine them on a grid with np.hypot (broadcast a column against a row)
+    raise TodoError('3.2: the axis frequencies are np.fft.fftshift(np.fft.fftfreq(n)) for n = height and width; combine them on a grid with np.hypot (broadcast a column against a row) (IMPLEMENTATION_GUIDE.md, 3.2 High-frequency energy ratio)')
+
+
+def high_frequency_ratio(image: np.ndarray, cutoff: float = 0.25) -> float:
+    """Share of an image's spectral power at radii strictly beyond ``cutoff`` cycles per pixel.
+
+    image: (H, W) or (H, W, 3). Power is ``|F|^2`` of the 2-D DFT of the grayscale image (centred
+    with fftshift, radii from :func:`frequency_radius`). DC (radius 0, the mean brightness) is left
+    out of the total, so the ratio does not depend on how bright the face is::
+
+        ratio = sum(power[radius > cutoff]) / sum(power[radius > 0])
+
+    Returns a float in [0, 1]; 0.0 for a constant image (no power besides DC).
+
+    Example: ``100 + a*cos(2 pi 0.125 x) + b*cos(2 pi 0.375 x)`` on a 16x16 grid puts power
+    proportional to a^2 at radius 0.125 and to b^2 at 0.375; with cutoff 0.25 the ratio is
+    b^2 / (a^2 + b^2), e.g. 0.2 for a = 2, b = 1.
+    """
+    gray = to_grayscale(image)
+    # TODO 3.2: power = |fftshift(fft2(gray))|^2; radius = frequency_radius(*gray.shape); divide
+    #   the power beyond cutoff (radius > cutoff) by the power of every non-DC pixel (radius > 0),
+    #   returning 0.0 when that total is 0
+    raise TodoError('3.2: power = |fftshift(fft2(gray))|^2; radius = frequency_radius(*gray.shape); divide the power beyond cutoff (radius > cutoff) by the power of every non-DC pixel (radius > 0), returning 0.0 when that total is 0 (IMPLEMENTATION_GUIDE.md, 3.2 High-frequency energy ratio)')
+
+
+# ------------------------------------------------------------------------------------------------
+# 3.3 Durall et al.'s spectral profile
+# ------------------------------------------------------------------------------------------------
+
+DURALL_EPS = 1e-8
+
+
+def log_magnitude_spectrum(image: np.ndarray, eps: float = DURALL_EPS) -> np.ndarray:
+    """Durall et al.'s centred log-magnitude spectrum: ``20 * ln(|F| + eps)``.
+
+    image: (H, W) or (H, W, 3). Returns (H, W) float64, DC at (H//2, W//2). The logarithm is the
+    *natural* one, as in the authors' code (``20*np.log``); ``20*log10`` would be decibels. The
+    base only scales the spectrum by a constant, which the division by bin 0 in
+    :func:`durall_profile` cancels.
+
+    Example: a 4x4 image of ones has |F| = 16 at DC and 0 elsewhere: 20 ln 16 ~ 55.45 at (2, 2),
+    20 ln(1e-8) ~ -368.4 at the other 15 pixels.
+    """
+    gray = to_grayscale(image)
+    # TODO 3.3: the same centred DFT as in 3.1 (np.fft.fft2, np.fft.fftshift), then 20 * np.log
+    #   of its absolute value plus eps
+    raise TodoError("3.3: the same centred DFT as in 3.1 (np.fft.fft2, np.fft.fftshift), then 20 * np.log of its absolute value plus eps (IMPLEMENTATION_GUIDE.md, 3.3 Durall's spectral profile)")
+
+
+def durall_profile(image: np.ndarray, n_bins: int = 64) -> np.ndarray:
+    """Durall et al.'s 1-D spectral profile of a square face crop, on a fixed frequency axis.
+
+    image: (S, S) or (S, S, 3), the face crop at its own size (S >= 6; never resized). Steps:
+
+    1. ``spectrum = log_magnitude_spectrum(image)`` (S, S);
+    2. ``rings = azimuthal_average(spectrum, S//2 + 1)``: rings 0 .. S//2, ring r lying at
+       ``r / S`` cycles per pixel (ring S//2 is the Nyquist frequency 0.5 for even S);
+    3. resample the rings with ``scipy.interpolate.interp1d(r / S, rings, kind="cubic",
+       fill_value="extrapolate")`` at ``np.linspace(0, 0.5, n_bins)``; for odd S the last ring is at
+       (S-1) / (2S) and the last half ring is extrapolated;
+    4. divide by bin 0 (the DC value), as the authors do.
+
+    Returns (n_bins,) float64; bin i is the frequency ``0.5 * i / (n_bins - 1)`` cycles per pixel,
+    bin 0 is exactly 1. Because the axis is in cycles per pixel, a 64- and a 256-pixel crop of the
+    same texture give the same profile. (The authors' script maps their first and last ring to
+    the first and last bin instead; on square crops of one size that is the same up to the last
+    ring.)
+
+    Example: a 64x64 crop with a cosine of 0.125 cycles per pixel (8 cycles per image, ring 8)
+    and 81 bins (0.00625 cycles per pixel apart) peaks at bin 0.125 / 0.00625 = 20; the same
+    texture on a 128x128 crop (ring 16) peaks at bin 20 too.
+    """
+    gray = to_grayscale(image)
+    size = gray.shape[0]
+    if gray.shape[1] != size or size < 6:
+        raise ValueError(f"Durall's profile needs a square crop of at least 6x6 pixels, got {gray.shape}")
+    # TODO 3.3: average log_magnitude_spectrum over rings 0..S//2 with azimuthal_average, place
+    #   ring r at r / S cycles per pixel, resample with interp1d(kind="cubic",
+    #   fill_value="extrapolate") at np.linspace(0, 0.5, n_bins), divide by the first value
+    raise TodoError('3.3: average log_magnitude_spectrum over rings 0..S//2 with azimuthal_average, place ring r at r / S cycles per pixel, resample with interp1d(kind="cubic", fill_value="extrapolate") at np.linspace(0, 0.5, n_bins), divide by the first value (IMPLEMENTATION_GUIDE.md, 3.3 Durall\'s spectral profile)')

@@ -230,3 +230,28 @@ SPURIOUS_FACE_MAX_SCORE_CHANGE = 0.05
 # Platt scaling fitted on 20,000 draws of a logistic model with slope 2 and intercept -1 recovers
 # both within this absolute error (the L2 penalty C = 1 is negligible at that size).
 PLATT_RECOVERY_ATOL = 0.1
+
+# --- phase 3 (frequency analysis, tasks 3.2-3.7) ----------------------------------------------
+
+# Durall profiles (81 bins, divided by bin 0) of the same stationary texture at two crop sizes
+# (48-256 px, sizes a factor 2 or 4 apart): mean absolute difference measured 0.005-0.018, from
+# the fewer pixels per ring of the smaller crop and the log of |F| growing as S while DC grows as
+# S^2. The same texture resized 256 -> 128 before the profile differs by 0.06 (its peak moves).
+DURALL_PROFILE_SIZE_AGREEMENT_MEAN_ABS = 0.03
+# Block DCT in float64 vs. OpenCV's cv2.dct on float32 blocks of 0..255 levels: float32 rounding of
+# sums of 64 products of magnitude up to ~1000.
+BLOCK_DCT_VS_OPENCV_ATOL = 1e-3
+# Frank et al.'s test of their DCT against numpy (float64, different summation order).
+FRANK_DCT_ATOL = 1e-6
+# Double JPEG (quality 50 then 90) of scikit-image's astronaut face: share of the (1, 0)
+# coefficient's histogram (in steps of the second table's 2) that falls on multiples of the first
+# step ratio 12 / 2 = 6. Measured 0.975 (pixel rounding moves a few); single compression at 90:
+# 0.17 (a smooth histogram puts about 1/6 of it there).
+DOUBLE_JPEG_MIN_SHARE_ON_COMB = 0.9
+SINGLE_JPEG_MAX_SHARE_ON_COMB = 0.45
+# double_compression_score of the same two histograms: measured 1.29 (double) and 0.13 (single).
+DOUBLE_JPEG_MIN_SCORE = 0.8
+SINGLE_JPEG_MAX_SCORE = 0.4
+# Validation AUC of both scikit-learn classifiers on Durall profiles of 2x-upsampled vs. native
+# textures (the brief's bar; measured values in the test's docstring).
+SPECTRAL_CLASSIFIER_MIN_AUC = 0.95

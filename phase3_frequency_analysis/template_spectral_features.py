@@ -1,0 +1,107 @@
+# Exercise file generated from the reference solution: fill in every TODO (see IMPLEMENTATION_GUIDE.md).
+"""Spectral features and a classifier: Durall et al.'s detector on face crops of any size.
+
+Idea. Tasks 3.1-3.3 turn a face crop into a short spectral profile on a fixed axis of cycles per
+pixel. Durall et al. then need no deep network: a logistic regression or an RBF support vector
+machine on those profiles separates faces from upsampling generators (on FaceForensics++'s
+DeepFakeDetection frames they report 0.86 accuracy with the SVM and 0.79 with logistic
+regression, and both collapse under strong compression, which removes high frequencies). This
+file provides the feature vector and a torch logistic regression for the course's detector
+interface, and asks for the scikit-learn route the paper uses (task 3.7).
+
+Paper: R. Durall, M. Keuper, J. Keuper, "Watch your Up-Convolution: CNN Based Generative Deep
+Neural Networks are Failing to Reproduce Spectral Distributions", CVPR 2020.
+
+Guide: IMPLEMENTATION_GUIDE.md, phase 3.
+"""
+from __future__ import annotations
+
+from grader.todo import TodoError
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from torch import nn
+
+from phase3_frequency_analysis.template_fft_analysis import durall_profile, high_frequency_ratio
+
+# ------------------------------------------------------------------------------------------------
+# Provided: the feature vector of one face crop (registered as "face_spectrum_features")
+# ------------------------------------------------------------------------------------------------
+
+PROFILE_BINS = 64
+HIGH_FREQUENCY_CUTOFF = 0.25  # cycles per pixel: half the Nyquist frequency
+N_FEATURES = PROFILE_BINS + 1
+
+
+def face_spectrum_features(crop: np.ndarray) -> np.ndarray:
+    """The spectral feature vector of one face crop, whatever its size.
+
+    crop: (S, S, 3) uint8 RGB (or (S, S)), the face's square crop at its own size, S >= 6, never
+    resized. Returns (N_FEATURES,) = (65,) float32: Durall's profile on PROFILE_BINS bins from 0 to
+    0.5 cycles per pixel (task 3.3; bin 0 is 1, the other bins about 0.3-0.7 for faces), then
+    ``log10`` of the share of power beyond 0.25 cycles per pixel (task 3.2, + 1e-6; about -2 for a
+    sharp face, lower for a blurred one).
+
+    Example: a 150x150 crop and a 64x64 crop of the same face give vectors of the same length whose
+    bins describe the same frequencies.
+    """
+    crop = np.asarray(crop)
+    if crop.ndim not in (2, 3) or crop.shape[0] != crop.shape[1]:
+        raise ValueError(f"expected a square face crop (S, S, 3), got {crop.shape}")
+    profile = durall_profile(crop, PROFILE_BINS)
+    ratio = high_frequency_ratio(crop, HIGH_FREQUENCY_CUTOFF)
+    return np.concatenate([profile, [np.log10(ratio + 1e-6)]]).astype(np.float32)
+
+
+class SpectralLogistic(nn.Module):
+    """Logistic regression on :func:`face_spectrum_features`: (B, D) float32 -> (B, 1) logits.
+
+    A fixed standardisation first, like phase 2's ``FrameDifferenceClassifier``: the profile bins
+    are centred on 0.5 and divided by 0.05 (faces differ by a few hundredths per bin), the log10
+    ratio centred on -2 and divided by 0.5, so that plain gradient descent starts near the data.
+    Then ``nn.Linear(D, 1)``; P(FAKE) = sigmoid(logit).
+    """
+
+    def __init__(self, n_features: int = N_FEATURES) -> None:
+        super().__init__()
+        centre = torch.full((n_features,), 0.5)
+        scale = torch.full((n_features,), 0.05)
+        centre[-1], scale[-1] = -2.0, 0.5
+        self.register_buffer("centre", centre)
+        self.register_buffer("scale", scale)
+        self.linear = nn.Linear(n_features, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear((features - self.centre) / self.scale)
+
+
+# ------------------------------------------------------------------------------------------------
+# 3.7 The scikit-learn route of the paper
+# ------------------------------------------------------------------------------------------------
+
+def evaluate_spectral_classifiers(train_features: np.ndarray, train_labels: np.ndarray,
+                                  val_features: np.ndarray, val_labels: np.ndarray) -> dict[str, float]:
+    """Fit Durall et al.'s two classifiers on spectral features and return their validation AUC.
+
+    train_features: (N, D) float; train_labels: (N,) in {0 = REAL, 1 = FAKE}; the same for the
+    validation set. Both classifiers standardise the features with statistics of the *training*
+    set (``StandardScaler`` in a pipeline) and use scikit-learn's defaults otherwise:
+
+    * ``"logistic"``: ``make_pipeline(StandardScaler(), LogisticRegression())``
+    * ``"svm"``: ``make_pipeline(StandardScaler(), SVC(kernel="rbf"))``
+
+    Each is fitted on the training set and scored on the validation set with its
+    ``decision_function`` (a signed distance; no probability calibration needed for an AUC).
+    Returns ``{"logistic": auc, "svm": auc}`` with ``sklearn.metrics.roc_auc_score``.
+
+    Example: profiles of 2x-upsampled textures against native ones give AUCs near 1 for both.
+    """
+    # TODO 3.7: build the two pipelines (make_pipeline, StandardScaler, LogisticRegression,
+    #   SVC(kernel="rbf")), fit each on the training arrays, score the validation features with
+    #   decision_function and compute roc_auc_score(val_labels, scores)
+    raise TodoError('3.7: build the two pipelines (make_pipeline, StandardScaler, LogisticRegression, SVC(kernel="rbf")), fit each on the training arrays, score the validation features with decision_function and compute roc_auc_score(val_labels, scores) (IMPLEMENTATION_GUIDE.md, 3.7 Spectral classifiers)')
