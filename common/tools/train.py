@@ -53,7 +53,8 @@ from common.training import TrainConfig, fit
 from grader import tree
 
 PHASE_DEFAULTS = {"phase1_cnn_detection": ("xceptionnet", "runs/phase1", SYNTHETIC_SPATIAL_METHODS),
-                  "phase2_temporal_analysis": ("frame_difference", "runs/phase2", ("TemporalFlicker",))}
+                  "phase2_temporal_analysis": ("frame_difference", "runs/phase2", ("TemporalFlicker",)),
+                  "phase3_frequency_analysis": ("spectrum_logistic", "runs/phase3", ("GANUpsample",))}
 """Per phase: the default ``--model``, ``--output-dir`` and mini-forensics manipulations."""
 
 

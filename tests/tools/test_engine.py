@@ -72,3 +72,37 @@ def test_a_phase_entry_point_refuses_another_phases_model(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "error: model 'frame_difference' belongs to phase2_temporal_analysis: run phase2_temporal_analysis/train.py"]
     assert not (tmp_path / "run").exists(), "a refused run must create nothing"
+
+
+@pytest.fixture(scope="module")
+def phase3_run(tmp_path_factory) -> tuple[Path, Path]:
+    from common.synthetic import write_benchmark
+    from common.tools.train import main
+
+    root = tmp_path_factory.mktemp("phase3") / "mini-forensics"
+    write_benchmark(root, progress=False, n_clips=12, seed=0, n_frames=8, size=96, methods=["GANUpsample"])
+    output = tmp_path_factory.mktemp("phase3_run")
+    assert main(["--dataset", "synthetic", "--data-root", str(root), "--model", "spectrum_logistic", "--frames", "4",
+                 "--epochs", "4", "--lr", "0.05", "--batch-size", "8", "--device", "cpu", "--output-dir", str(output),
+                 "--quiet", "--solutions"], phase="phase3_frequency_analysis") == 0
+    return root, output
+
+
+def test_phase3_trains_on_native_crops_and_evaluate_reproduces_it(phase3_run):
+    """The spectral kind: caches keep each face at its own size; evaluate.py scores the same vectors."""
+    from common.checkpoint import load_checkpoint
+    from common.tools.evaluate import main
+    from common.torch_data import read_face_cache
+
+    root, output = phase3_run
+    caches = sorted((output / "face_cache").glob("faces_native_*/*.npz"))
+    assert caches, "a spectral detector's cache lives in its own faces_native_* folder"
+    cache = read_face_cache(caches[0])
+    sides = cache.meta["crop_sizes"]
+    assert len(sides) == len(cache.faces) and max(sides) == cache.faces.shape[1], "each crop's own side is recorded"
+    assert main(["--checkpoint", str(output / "spectrum_logistic_best.pt"), "--test-data", str(root), "--device",
+                 "cpu", "--output-dir", str(output / "eval"), "--quiet", "--solutions"],
+                phase="phase3_frequency_analysis") == 0
+    stored = load_checkpoint(output / "spectrum_logistic_best.pt").extra["test_metrics"]
+    metrics = json.loads((output / "eval" / "metrics.json").read_text())
+    assert metrics["frame"]["log_loss"] == pytest.approx(stored["frame"]["log_loss"], abs=1e-6)
