@@ -162,6 +162,9 @@ def check_stub_swap(tasks: dict[str, Task], workers: int) -> list[str]:
 
 
 MIN_KILL_RATE = 0.95
+"""Share of the run mutants (listed equivalents excluded, as mutation scores are counted) to kill."""
+MAX_EQUIVALENT_SHARE = 0.10
+"""At most this share of all mutants may be listed as equivalent (each with its reason)."""
 MUTANT_TIMEOUT_S = 30  # per graded test: a mutant that loops forever is killed by the timeout
 
 
@@ -193,24 +196,29 @@ def check_mutants(tasks: dict[str, Task], workers: int, per_task: int | None) ->
     jobs = [m for task_id in tasks for m in chosen[task_id]]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = dict(zip(jobs, pool.map(mutant_killed, jobs)))
-    problems, killed_total, made_total = [], 0, 0
+    problems, killed_total, run_total, listed_total = [], 0, 0, 0
     for task_id in tasks:
         killed = sum(results[m][0] for m in chosen[task_id])
         listed = len(equivalent[task_id])
         survivors = [m for m in chosen[task_id] if not results[m][0]]
         scope = "all" if per_task is None else f"sample of {len(chosen[task_id])} of {len(made[task_id]) - listed}"
-        print(f"    task {task_id}: {killed} of {len(chosen[task_id]) + listed} mutants killed "
-              f"({scope}; {listed} listed as equivalent)", flush=True)
+        print(f"    task {task_id}: {killed} of {len(chosen[task_id])} mutants killed "
+              f"({scope}; {listed} more listed as equivalent)", flush=True)
         killed_total += killed
-        made_total += len(chosen[task_id]) + listed
+        run_total += len(chosen[task_id])
+        listed_total += listed
         for m in survivors:
             problems.append(f"task {task_id}: mutant {m.id!r} survived ({m.file} {m.description}: "
                             f"-> {m.replacement}); strengthen the tests or list it in grader/equivalent_mutants.py")
-    rate = killed_total / made_total if made_total else 1.0
-    print(f"    mutants: {killed_total} of {made_total} killed ({100 * rate:.1f}%, at least {100 * MIN_KILL_RATE:.0f}% "
-          f"required)", flush=True)
+    made_total = sum(len(found) for found in made.values())
+    rate = killed_total / run_total if run_total else 1.0
+    print(f"    mutants: {killed_total} of {run_total} run killed ({100 * rate:.1f}%, at least {100 * MIN_KILL_RATE:.0f}% "
+          f"required); {listed_total} of the {made_total} made are listed as equivalent, not run", flush=True)
     if rate < MIN_KILL_RATE:
         problems.append(f"only {100 * rate:.1f}% of the mutants were killed (at least {100 * MIN_KILL_RATE:.0f}% required)")
+    if listed_total > MAX_EQUIVALENT_SHARE * made_total:
+        problems.append(f"{listed_total} of {made_total} mutants are listed as equivalent (at most "
+                        f"{100 * MAX_EQUIVALENT_SHARE:.0f}%): kill them with tests instead")
     for task_id, listed in EQUIVALENT.items():
         unknown = set(listed) - {m.id for m in made.get(task_id, [])}
         problems += [f"task {task_id}: grader/equivalent_mutants.py lists {i!r}, which is no longer made" for i in sorted(unknown)]

@@ -89,10 +89,11 @@ def test_both_small_cnns_learn_to_separate_bright_from_dark_images():
         assert loss.item() < SMALL_CNN_FIT_MAX_LOSS, f"{type(model).__name__} could not fit a trivially separable batch (loss {loss.item():.3f})"
 
 
-def block_by_hand(image: np.ndarray, pool: int, bn_shift: float) -> np.ndarray:
-    """The Keras MesoNet block on one channel with an identity 3x3 kernel, no conv bias, and a
-    BatchNorm with mean 0, variance 1, scale 1, shift ``bn_shift``: max-pool(relu(x) + shift)."""
-    activated = np.maximum(image, 0.0) + bn_shift
+def block_by_hand(image: np.ndarray, pool: int, bn_shift: float, conv_bias: float = 0.0) -> np.ndarray:
+    """The Keras MesoNet block on one channel with an identity 3x3 kernel, a conv bias, and a
+    BatchNorm with mean 0, variance 1, scale 1, shift ``bn_shift``: max-pool(relu(x + bias) + shift).
+    The bias makes the order of convolution and ReLU matter (relu(x) + bias is another function)."""
+    activated = np.maximum(image + conv_bias, 0.0) + bn_shift
     h, w = activated.shape
     return activated.reshape(h // pool, pool, w // pool, pool).max(axis=(1, 3))
 
@@ -107,7 +108,7 @@ def test_meso_block_is_conv_relu_batchnorm_then_max_pool_as_in_the_papers_code(p
     with torch.no_grad():
         conv.weight.zero_()
         conv.weight[0, 0, 1, 1] = 1.0  # identity kernel
-        conv.bias.zero_()
+        conv.bias.fill_(-0.3)
         norm.running_mean.zero_()
         norm.running_var.fill_(1.0)
         norm.weight.fill_(1.0)
@@ -115,7 +116,7 @@ def test_meso_block_is_conv_relu_batchnorm_then_max_pool_as_in_the_papers_code(p
     image = np.random.default_rng(pool).normal(size=(8, 8))
     with torch.no_grad():
         out = block(torch.from_numpy(image).float()[None, None])[0, 0].numpy()
-    expected = block_by_hand(image, pool, bn_shift=-0.5)
+    expected = block_by_hand(image, pool, bn_shift=-0.5, conv_bias=-0.3)
     assert out.shape == expected.shape, f"a pool of {pool} must divide the side by {pool}: got {out.shape}"
     np.testing.assert_allclose(out, expected, atol=MESO_BLOCK_VS_HAND_ATOL, err_msg=(
         "the block must be conv -> ReLU -> BatchNorm -> max-pool (ReLU before BatchNorm, as in the "

@@ -81,6 +81,16 @@ def test_square_crop_box_is_shifted_inside_at_the_top_left_corner():
     # w = 40, h = 50 -> side 65; centre (20, 35): x1 = round(20 - 32.5) = -12 -> shifted to 0, y1 = 3
     assert fx.square_crop_box((0, 10, 40, 60), 1.3, (100, 100)) == (0, 3, 65, 68), \
         "a square that sticks out on the left must be shifted right (not shrunk)"
+    # w = 50, h = 40 -> side 65; centre (35, 20): x1 = 3, y1 = round(20 - 32.5) = -12 -> shifted to 0
+    assert fx.square_crop_box((10, 0, 60, 40), 1.3, (100, 100)) == (3, 0, 68, 65), \
+        "a square that sticks out at the top must be shifted down to y1 = 0 (not 1, not shrunk)"
+
+
+@task_1_1
+def test_square_crop_box_of_an_empty_box_is_one_pixel():
+    # w = h = 0 -> side round(0) = 0, kept at the minimum of 1; centre (30, 30): x1 = round(29.5) = 30
+    assert fx.square_crop_box((30, 30, 30, 30), 1.3, (100, 100)) == (30, 30, 31, 31), \
+        "a degenerate box still gets a 1-pixel square (the side is kept within 1..min(H, W))"
 
 
 @task_1_1

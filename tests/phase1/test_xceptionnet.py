@@ -180,6 +180,13 @@ def test_middle_blocks_keep_the_identity_shortcut_and_entry_blocks_project():
     entry = xc.Block(128, 256, reps=2, stride=2)
     assert isinstance(entry.shortcut[0], torch.nn.Conv2d) and entry.shortcut[0].stride == (2, 2)
     assert entry.shortcut[0].kernel_size == (1, 1), "the projection shortcut is a strided 1x1 convolution"
+    # either change alone needs a projection: more channels at stride 1, or stride 2 at the same width
+    wider = xc.Block(8, 16, reps=1, stride=1)
+    assert wider.shortcut is not None and wider.shortcut[0].stride == (1, 1), \
+        "8 -> 16 channels at stride 1: the identity cannot be added, a 1x1 projection is needed"
+    strided = xc.Block(8, 8, reps=1, stride=2)
+    assert strided.shortcut is not None and strided.shortcut[0].stride == (2, 2), \
+        "stride 2 at the same width: the shortcut must be strided too (the channels OR the stride change)"
 
 
 @task_1_4
