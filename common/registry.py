@@ -26,7 +26,6 @@ Kinds (what a detector looks at; :mod:`common.detectors` has one class per kind)
 """
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,19 +77,13 @@ class Model:
 
 def _models_of_phase(init_file: Path, phase: str) -> list[Model]:
     """Read ``MODELS`` from a phase ``__init__.py`` without importing it (a literal list of ``Model`` calls)."""
-    module = ast.parse(init_file.read_text(encoding="utf-8"), filename=str(init_file))
-    for node in module.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "MODELS" for t in node.targets):
-            rows = []
-            for call in node.value.elts:  # type: ignore[attr-defined]
-                args = [ast.literal_eval(a) for a in call.args]
-                kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-                row = Model(*args, **kwargs, phase=phase)
-                if row.kind not in KINDS:
-                    raise ValueError(f"{init_file}: model '{row.name}' has unknown kind '{row.kind}' ({', '.join(KINDS)})")
-                rows.append(row)
-            return rows
-    return []
+    from grader.tasks import literal_calls
+
+    rows = [Model(*args, **kwargs, phase=phase) for args, kwargs in literal_calls(init_file, "MODELS")]
+    for row in rows:
+        if row.kind not in KINDS:
+            raise ValueError(f"{init_file}: model '{row.name}' has unknown kind '{row.kind}' ({', '.join(KINDS)})")
+    return rows
 
 
 def all_models() -> dict[str, Model]:

@@ -43,18 +43,21 @@ class Task:
         return int(major), int(minor)
 
 
-def _tasks_of_phase(init_file: Path) -> list[Task]:
-    """Read ``TASKS`` from a phase ``__init__.py`` without importing it (a literal list of Task calls)."""
+def literal_calls(init_file: Path, variable: str) -> list[tuple[list, dict]]:
+    """``(args, kwargs)`` of each call in the literal list ``variable = [Name(...), ...]`` of a phase
+    ``__init__.py``, read without importing it (``TASKS`` here, ``MODELS`` in ``common.registry``)."""
     module = ast.parse(init_file.read_text(encoding="utf-8"), filename=str(init_file))
     for node in module.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "TASKS" for t in node.targets):
-            tasks = []
-            for call in node.value.elts:  # type: ignore[attr-defined]
-                args = [ast.literal_eval(a) for a in call.args]
-                kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-                tasks.append(Task(*args, **kwargs))
-            return tasks
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == variable for t in node.targets):
+            return [([ast.literal_eval(a) for a in call.args],
+                     {k.arg: ast.literal_eval(k.value) for k in call.keywords})
+                    for call in node.value.elts]  # type: ignore[attr-defined]
     return []
+
+
+def _tasks_of_phase(init_file: Path) -> list[Task]:
+    """Read ``TASKS`` from a phase ``__init__.py`` without importing it (a literal list of Task calls)."""
+    return [Task(*args, **kwargs) for args, kwargs in literal_calls(init_file, "TASKS")]
 
 
 def all_tasks(root: Path | None = None) -> dict[str, Task]:
