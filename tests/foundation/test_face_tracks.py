@@ -135,3 +135,15 @@ def test_one_swapped_person_among_real_ones_makes_the_video_fake_and_is_named():
     result = _stub_detector("track").score(_video(with_swapped=True, with_spurious=True))
     assert result.video_score == pytest.approx(round(0.9 * 255) / 255), "the swapped person's track must decide"
     assert result.verdict_track == 1, "the verdict must name the swapped person's track"
+
+
+def test_cpu_batches_hold_one_large_crop_or_many_small_inputs():
+    """Worked by hand from CPU_BATCH_ELEMENTS = 393,216: 3 x 299 x 299 = 268,203 values -> 1 per batch;
+    3 x 64 x 64 = 12,288 -> 32; a 65-number feature vector -> capped by batch_size (64)."""
+    detector = _stub_detector("track")
+    detector.batch_size = 64
+    assert detector.batch_size_for(torch.zeros(5, 3, 299, 299)) == 1
+    assert detector.batch_size_for(torch.zeros(5, 3, 64, 64)) == 32
+    assert detector.batch_size_for(torch.zeros(5, 65)) == 64
+    detector.device = torch.device("cuda")  # no GPU needed: only the rule is asked
+    assert detector.batch_size_for(torch.zeros(5, 3, 299, 299)) == 64, "a GPU takes the whole batch_size"
