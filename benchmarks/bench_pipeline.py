@@ -15,8 +15,8 @@ rendered at 360 px, enlarged 2x and set on a textured 720p background):
    60 s) and with the number of sampled frames (16, 32, 64);
 4. videos per hour for a folder of clips, and the peak resident memory of the process.
 
-The reports of both ways name the same faces (checked: box IoU >= 0.9 on every sampled frame)
-before any figure is printed. ``--quick`` uses a 4-second 640x360 clip and fewer repeats (a
+The reports of both ways name the same faces (checked: box IoU >= 0.75 on every sampled frame,
+the minimum printed) before any figure is printed. ``--quick`` uses a 4-second 640x360 clip and fewer repeats (a
 smoke run). Nothing here is a timed test: the figures go into the README and the issue notes.
 """
 from __future__ import annotations
@@ -48,6 +48,9 @@ from common.tools.detect import analyse_folder, analyse_video, load_detectors, m
 from common.video import iter_frames, sample_indices, write_video  # noqa: E402
 
 STAGES = ("decode", "faces", "crops", "model", "report", "total")
+SAME_FACE_MIN_IOU = 0.75
+"""MTCNN on a frame shrunk to 960 px and on the full 1280 px frame: boxes of the same face overlap by
+this much or more (measured 0.8-0.9: the detector's box size varies with the scale it sees)."""
 
 
 def talking_head_clip(path: Path, seconds: float, width: int, height: int, fps: float = 25.0) -> Path:
@@ -159,10 +162,13 @@ def main() -> None:
         both_timings, _ = best_of(lambda: run_ours(short, both), repeats)
         naive_timings, naive_boxes = best_of(lambda: naive(short, cnn[0].model, cnn[0].prep, args.frames, device), 1)
         ours_boxes = [[face["box"] for face in frame["faces"]] for frame in cnn_report["frames"]]
+        overlaps = []
         for mine, theirs in zip(ours_boxes, naive_boxes):
-            assert len(mine) == len(theirs) and all(box_overlap(a, b) >= 0.9 for a, b in zip(mine, theirs)), \
-                f"the two ways found different faces: {mine} vs {theirs}"
-        print("\n1-2. seconds per video and stage (both ways find the same faces: IoU >= 0.9 on every frame)")
+            assert len(mine) == len(theirs), f"the two ways found different numbers of faces: {mine} vs {theirs}"
+            overlaps += [box_overlap(a, b) for a, b in zip(mine, theirs)]
+        assert min(overlaps) >= SAME_FACE_MIN_IOU, f"the two ways found different faces (IoU {min(overlaps):.2f})"
+        print(f"\n1-2. seconds per video and stage (both ways find the same faces: box IoU {min(overlaps):.2f} or "
+              f"more, MTCNN on frames shrunk to 960 px against full size)")
         print_stages({"ours: XceptionNet": cnn_timings, "ours: XceptionNet + frame difference (one track)": both_timings,
                       "naive: every frame, MTCNN and model per frame": naive_timings})
         print(f"naive / ours: end to end {naive_timings['total'] / cnn_timings['total']:.1f}x, "
