@@ -258,6 +258,7 @@ class FaceTrack:
     timings_s: dict[str, float]
     frames_decoded: int = 0
     frames_detected: int = 0
+    _tracks: list[Track] | None = field(default=None, repr=False)
 
     def frames_at(self, indices: Sequence[int] | np.ndarray) -> list[TrackedFrame]:
         """The tracked frames of ``indices`` (each must be part of the track)."""
@@ -265,8 +266,11 @@ class FaceTrack:
         return [by_index[int(i)] for i in indices]
 
     def tracks(self) -> list[Track]:
-        """Every face track, the subject named and the minor ones marked (:func:`summarise_tracks`)."""
-        return summarise_tracks(self.frames, self.info.width, self.info.height)
+        """Every face track, the subject named and the minor ones marked (:func:`summarise_tracks`;
+        worked out once, on first use: the track's frames do not change after :func:`build_track`)."""
+        if self._tracks is None:
+            self._tracks = summarise_tracks(self.frames, self.info.width, self.info.height)
+        return self._tracks
 
     def subject_track_id(self) -> int | None:
         """The main face: the track seen in the most frames (ties: the larger mean area); None if no face."""
