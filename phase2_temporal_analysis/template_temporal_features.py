@@ -7,9 +7,18 @@ texture, colour and position flicker; the energy of the frame-to-frame differenc
 is higher and burstier than in real footage. These cheap signals are the first temporal cue a
 detector can use, before learning one with an LSTM or a 3-D CNN.
 
+Three signals, each a task:
+
+* 2.1 the frame-difference energy: how much the face's pixels change per frame;
+* 2.2 the temporal flicker: how much of a per-frame statistic of the face (its mean brightness or
+  colour) changes *faster* than a person can, the power above a cut-off frequency;
+* 2.3 the landmark jitter: how much the face's landmarks move against each other once the head's
+  own motion (translation, rotation, scale) is removed.
+
 Papers: D. Guera, E. Delp, "Deepfake Video Detection Using Recurrent Neural Networks", AVSS 2018;
 E. Sabir et al., "Recurrent Convolutional Strategies for Face Manipulation Detection in Videos",
-CVPR workshops 2019.
+CVPR workshops 2019; S. Umeyama, "Least-squares estimation of transformation parameters between two
+point patterns", TPAMI 1991 (the similarity fit of 2.3).
 
 Guide: IMPLEMENTATION_GUIDE.md, phase 2.
 """
@@ -38,6 +47,140 @@ def frame_difference_energy(frames: np.ndarray) -> np.ndarray:
     # TODO 2.1: convert to float64 (uint8 subtraction wraps around!), np.diff along time, take
     #   the absolute value and average over every axis but time, then divide by scale
     raise TodoError('2.1: convert to float64 (uint8 subtraction wraps around!), np.diff along time, take the absolute value and average over every axis but time, then divide by scale (IMPLEMENTATION_GUIDE.md, 2.1 Frame-difference energy)')
+
+
+def high_frequency_energy(series: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray | float:
+    """Power of a per-frame series above ``cutoff_hz``, in the series' units squared.
+
+    series: (T,) or (T, C) float, one value (or C values) per frame, sampled at ``fps`` frames per
+    second. Returns a float for (T,) input, (C,) float64 for (T, C).
+
+    The power is the one-sided power spectrum of the series with its mean removed, the quantity
+    ``scipy.signal.periodogram(x, fs, scaling="spectrum")`` gives: bin k of ``rfft`` has power
+    ``|X_k|^2 / T^2``, doubled for every bin that has a negative-frequency twin (all but DC and, for
+    even T, the Nyquist bin). Summed over *all* bins it is the series' variance (Parseval); summed
+    over the bins whose frequency ``k * fps / T`` is above the cut-off it is the variance that
+    changes faster than ``cutoff_hz``.
+
+    Example: 50 frames at 25 fps of ``0.1 * sin(2 pi 5 t)`` (5 Hz, exactly bin 10) have variance
+    0.1^2 / 2 = 0.005, all of it at 5 Hz: the energy above 2 Hz is 0.005, above 6 Hz it is 0.
+    """
+    values = np.asarray(series, dtype=np.float64)
+    if values.ndim not in (1, 2) or len(values) < 2:
+        raise ValueError(f"expected a series of shape (T,) or (T, C) with T >= 2, got {values.shape}")
+    n = len(values)
+    # TODO 2.2: remove the mean over time, take |np.fft.rfft|^2 / T^2 along time, double every
+    #   bin except DC and (for even T) the last one, and sum the bins whose np.fft.rfftfreq(T, 1 /
+    #   fps) is above cutoff_hz
+    raise TodoError('2.2: remove the mean over time, take |np.fft.rfft|^2 / T^2 along time, double every bin except DC and (for even T) the last one, and sum the bins whose np.fft.rfftfreq(T, 1 / fps) is above cutoff_hz (IMPLEMENTATION_GUIDE.md, 2.2 Temporal flicker energy)')
+
+
+def landmark_jitter(landmarks: np.ndarray) -> np.ndarray:
+    """How much the landmarks move against each other between consecutive frames, in pixels.
+
+    landmarks: (T, K, 2) float, K >= 2 points (x, y) of one face per frame (MTCNN's 5). Returns
+    (T-1,) float64: entry t is the root-mean-square distance, in pixels, between the points of frame
+    t+1 and the points of frame t mapped onto them by the best similarity transform (scale s,
+    rotation R, translation; least squares, Umeyama 1991). A head that moves, turns or comes
+    closer has zero jitter; a face re-synthesised in every frame, whose features wobble
+    independently of the head, does not.
+
+    The fit, for centred points x_i (frame t) and y_i (frame t+1): take the SVD U S V^T of the
+    2x2 cross-covariance sum_i y_i x_i^T; R = U D V^T with D = diag(1, sign(det(U V^T))) (a
+    rotation, never a mirror); s = trace(D S) / sum_i |x_i|^2; the residual of point i is
+    s R x_i - y_i.
+
+    Example: a frame whose 5 points are those of the previous frame rotated by 10 degrees, scaled
+    by 1.2 and shifted by (3, -1) pixels has jitter 0.
+    """
+    points = np.asarray(landmarks, dtype=np.float64)
+    if points.ndim != 3 or points.shape[2] != 2 or points.shape[1] < 2:
+        raise ValueError(f"expected landmarks of shape (T, K, 2) with K >= 2, got {points.shape}")
+    jitter = np.zeros(max(len(points) - 1, 0))
+    for t in range(len(points) - 1):
+        source = points[t] - points[t].mean(axis=0)
+        target = points[t + 1] - points[t + 1].mean(axis=0)
+        # TODO 2.3: SVD of the cross-covariance target.T @ source; the rotation U D V^T with D =
+        #   diag(1, sign(det(U V^T))); the scale trace(D S) / (source**2).sum(); jitter[t] = RMS
+        #   over points of the distance between scale * source @ R.T and target
+        raise TodoError('2.3: SVD of the cross-covariance target.T @ source; the rotation U D V^T with D = diag(1, sign(det(U V^T))); the scale trace(D S) / (source**2).sum(); jitter[t] = RMS over points of the distance between scale * source @ R.T and target (IMPLEMENTATION_GUIDE.md, 2.3 Landmark jitter)')
+    return jitter
+
+
+# ------------------------------------------------------------------------------------------------
+# Provided: per-frame statistics of the face, and the clip feature vector of the temporal detector
+# ------------------------------------------------------------------------------------------------
+
+FLICKER_CUTOFF_HZ = 3.0
+"""Brightness and colour of a real face change slowly (head motion, light, the pulse at 0.7-4 Hz is
+tiny); a face rendered frame by frame flickers at every frequency up to half the frame rate."""
+
+FACE_STATISTIC_NAMES = ("red", "green", "blue", "luma")
+
+
+def face_statistics(crops: np.ndarray, inner: float = 1 / 1.3) -> np.ndarray:
+    """Mean red, green, blue and luma of the central face region of each crop, in [0, 1].
+
+    crops: (T, S, S, 3) uint8 face crops (a square of 1.3 times the face box, as the course cuts
+    them). ``inner``: side of the central square kept, as a fraction of S (1 / 1.3 keeps the face
+    box, not the background around it). Returns (T, 4) float64; luma is 0.299 R + 0.587 G + 0.114 B.
+
+    Example: a crop that is (255, 0, 0) everywhere gives [1, 0, 0, 0.299].
+    """
+    crops = np.asarray(crops)
+    if crops.ndim != 4 or crops.shape[-1] != 3:
+        raise ValueError(f"expected crops of shape (T, S, S, 3), got {crops.shape}")
+    side = crops.shape[1]
+    margin = int(round(side * (1 - inner) / 2))
+    centre = crops[:, margin:side - margin, margin:side - margin].astype(np.float64) / 255.0
+    rgb = centre.mean(axis=(1, 2))
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    return np.column_stack([rgb, luma])
+
+
+TEMPORAL_FEATURE_NAMES = ("log10 mean energy", "log10 std energy", "log10 max energy",
+                          "log10 90th percentile energy") + tuple(f"log10 {name} flicker" for name in FACE_STATISTIC_NAMES)
+
+
+def temporal_clip_features(crops: np.ndarray, fps: float = 25.0) -> np.ndarray:
+    """Eight numbers for one clip of a tracked face: the 4 frame-difference statistics of
+    :func:`clip_features` (task 2.1) and the log10 flicker energy (task 2.2) above
+    :data:`FLICKER_CUTOFF_HZ` of each face statistic (:func:`face_statistics`).
+
+    crops: (T, S, S, 3) uint8, T >= 2 consecutive frames at ``fps``. Returns (8,) float32. The clip
+    detectors of the course see crops at the video's own rate; mini-forensics is 25 fps.
+
+    Example: a face whose brightness jumps by 2% at random every frame has flicker energies about
+    log10(0.02^2 * 0.76) = -3.5 (the share of white noise above 3 of 12.5 Hz is 0.76); a real one,
+    about -5 or less.
+    """
+    crops = np.asarray(crops)
+    statistics = face_statistics(crops)
+    flicker = np.log10(high_frequency_energy(statistics, fps, FLICKER_CUTOFF_HZ) + 1e-7)
+    return np.concatenate([clip_features(crops), flicker]).astype(np.float32)
+
+
+class StandardisedLogistic(nn.Module):
+    """Logistic regression on standardised features: (B, D) -> (B,) logits.
+
+    A ``BatchNorm1d`` without learned scale and shift standardises each feature with the training
+    set's running mean and variance (in eval mode, those stored statistics), so plain gradient
+    descent works whatever the features' units; then one linear layer. It is scikit-learn's
+    ``StandardScaler`` + ``LogisticRegression`` written as a network the shared training loop fits.
+    """
+
+    def __init__(self, n_features: int) -> None:
+        super().__init__()
+        self.standardise = nn.BatchNorm1d(n_features, affine=False)
+        self.linear = nn.Linear(n_features, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.standardise(features)).squeeze(1)
+
+
+def build_temporal_classifier() -> StandardisedLogistic:
+    """The ``temporal_features`` detector: :class:`StandardisedLogistic` on :func:`temporal_clip_features`."""
+    return StandardisedLogistic(len(TEMPORAL_FEATURE_NAMES))
 
 
 # ------------------------------------------------------------------------------------------------

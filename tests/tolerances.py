@@ -255,3 +255,77 @@ SINGLE_JPEG_MAX_SCORE = 0.4
 # Validation AUC of both scikit-learn classifiers on Durall profiles of 2x-upsampled vs. native
 # textures (the brief's bar; measured values in the test's docstring).
 SPECTRAL_CLASSIFIER_MIN_AUC = 0.95
+
+# --- phase 2 (temporal analysis, tasks 2.2-2.9) -------------------------------------------------
+
+# Flicker energy against scipy.signal.periodogram (the same float64 sums in another order).
+SPECTRUM_VS_SCIPY = dict(rtol=1e-9, atol=1e-14)
+# Landmark jitter (SVD similarity fit) against scipy.spatial.procrustes (another SVD on
+# standardised points, scaled back to pixels): float64 rounding of a few hundred operations.
+PROCRUSTES_VS_SCIPY = dict(rtol=1e-7, atol=1e-9)
+
+# --- phase 5 (advanced methods, tasks 5.2-5.11) -----------------------------------------------
+
+# Dynamic routing in float32 torch against a float64 numpy loop (Procedure 1): two to four
+# softmax/squash rounds of unit-variance predictions; float32 rounding of 10-term sums.
+ROUTING_VS_NUMPY = dict(rtol=1e-4, atol=1e-5)
+# Optical flow of a smooth texture moved by a known sub-pixel affine motion (bicubic warp), in
+# pixels: the issue's bound. Our Lucas-Kanade and OpenCV's are both ~0.04 px from the truth on the
+# tests' textures (bicubic resampling and gradient approximation); Farneback's median error on
+# uint8 frames is 0.05 (translations) to 0.08 (a 2-degree rotation).
+FLOW_VS_TRUTH_PX = 0.1
+# Our Lucas-Kanade against cv2.calcOpticalFlowPyrLK on the same frames and window (they differ in
+# gradient filters - central differences against Scharr - and OpenCV's fixed-point arithmetic on
+# uint8): measured <= 0.01 px.
+FLOW_VS_OPENCV_PX = 0.05
+# Capsule-Forensics logits (float32 network, 256-channel VGG features, 10 capsules) against the
+# numpy routing of the same primary capsules in float64.
+CAPSULE_LOGIT_VS_NUMPY = dict(rtol=1e-4, atol=1e-4)
+# Std of 200 x 80 draws of N(0, 0.01^2) routing-weight noise: the sample std is within 2% with
+# overwhelming probability (relative sd of a sample std over 16,000 draws is 0.56%).
+ROUTING_NOISE_STD_RTOL = 0.05
+
+# --- phase 4 (biological signals, tasks 4.2-4.9; common/landmarks.py) -------------------------
+
+# POS, CHROM, detrending and the region means are a few float64 operations on small numbers.
+PULSE_EXACT = dict(rtol=1e-9, atol=1e-9)
+# Smoothness-priors detrending of a straight line of 200 samples (values up to ~100): the sparse
+# solve of (I + 100^2 D2'D2) leaves rounding of about 1e-8 (measured 2e-10).
+DETREND_LINE_ATOL = 1e-6
+# The rPPG methods must recover a 1% blood-volume pulse under a 5% lighting change: the brief's
+# bar for a pulse "clearly present" (measured correlations: POS 0.999, CHROM 0.99, GREEN 0.2).
+RPPG_MIN_CORRELATION = 0.95
+GREEN_MAX_CORRELATION = 0.6
+# Heart rate of a PPG-like wave (10 s at 25 fps) under Gaussian noise of half its amplitude: the
+# issue's bar; measured worst error 0.42 bpm over seven rates in 52-131 bpm.
+HEART_RATE_ATOL_BPM = 1.0
+# heartpy's peak-to-peak rate and our spectral peak on the same clean 10-s PPG wave, 50-115 bpm:
+# measured differences up to 0.8 bpm (heartpy counts whole beats; at 131 bpm it drifts by 4 bpm).
+HEARTPY_AGREEMENT_BPM = 1.0
+# SNR of two in-band tones (amplitudes 1 and 0.5): analytic 6.02 dB; the band-pass's gain a little
+# off 1 and the Hann leakage outside the +-0.2 Hz bands move it by ~0.3 dB.
+SNR_TWO_TONE_ATOL_DB = 0.5
+# solvePnP (SQPNP) on exactly projected points: the rotation comes back to rounding (measured ~1e-12).
+HEAD_POSE_ROTATION_ATOL = 1e-6
+HEAD_POSE_TRANSLATION_ATOL_MM = 1e-3
+# Angles of relative rotations against scipy's Rotation.magnitude (arccos near 0 loses ~1e-6 deg).
+ROTATION_ANGLE_ATOL_DEG = 1e-4
+# Our R3D-18 against torchvision's r3d_18 with the same weights: the same float32 convolutions in
+# the same order; only the summation order of a backend kernel may differ.
+R3D_PARITY = dict(rtol=1e-4, atol=1e-5)
+# Multi-head self-attention against torch.nn.MultiheadAttention with the same weights: float32,
+# torch fuses the three input projections into one matrix product (different summation order).
+SELF_ATTENTION_VS_TORCH = dict(rtol=1e-5, atol=1e-5)
+
+# --- phase 3 (Fourier attention and the DCT CNN, tasks 3.8-3.12) ---------------------------------
+
+# float32 torch.fft / matmul against numpy / scipy in float64 on maps of unit-variance noise (or
+# magnitudes up to ~20): float32 rounding of sums of at most a few hundred terms.
+FOURIER_ATTENTION_ATOL = 1e-5
+# The whole InceptionV3 + attention + head in float32 against torchvision's own forward with the
+# same weights: identical operations in the same order except the attention, recomputed in float64.
+FOURIER_MODEL_ATOL = 1e-4
+# log(|DCT| + 1e-12) in float32 against scipy's float64 DCT: the log of tiny coefficients amplifies
+# their float32 rounding (a coefficient of 1e-5 off by 1e-7 moves its log by 1e-2), so the
+# comparison is made on coefficients whose magnitude exceeds 1e-3 (relative error ~1e-4 there).
+LOG_DCT_ATOL = 1e-3
