@@ -193,24 +193,27 @@ class Detector:
                                         0.5 if calibrated else checkpoint.threshold),
                         threshold_overridden=threshold is not None, calibration=calibration, **settings)
 
-    def predict(self, inputs: torch.Tensor) -> np.ndarray:
+    def predict(self, inputs: torch.Tensor | tuple[torch.Tensor, ...]) -> np.ndarray:
         """Probability of FAKE for each row of ``inputs`` (N, ...), in batches, fp16 autocast on CUDA.
 
-        Returns ``(N,)`` float64 in [0, 1]. Batches hold ``batch_size`` inputs on a GPU; on the CPU
-        at most :data:`CPU_BATCH_ELEMENTS` input values (:meth:`batch_size_for`).
+        ``inputs`` is one tensor, or a tuple of tensors with N rows each that the network takes as
+        separate arguments (a sequence model's ``(frames, lengths)``). Returns ``(N,)`` float64 in
+        [0, 1]. Batches hold ``batch_size`` inputs on a GPU; on the CPU at most
+        :data:`CPU_BATCH_ELEMENTS` input values (:meth:`batch_size_for`).
         """
         from common.device import autocast_for
 
-        if len(inputs) == 0:
+        arguments = inputs if isinstance(inputs, tuple) else (inputs,)
+        if len(arguments[0]) == 0:
             return np.zeros(0, dtype=np.float64)
-        step = self.batch_size_for(inputs)
+        step = self.batch_size_for(arguments[0])
         scores = []
         with torch.inference_mode():
-            for start in range(0, len(inputs), step):
-                batch = inputs[start:start + step].to(self.device)
+            for start in range(0, len(arguments[0]), step):
+                batch = [argument[start:start + step].to(self.device) for argument in arguments]
                 with autocast_for(self.device):
-                    logits = self.model(batch)
-                scores.append(torch.sigmoid(logits.float().reshape(len(batch), -1)[:, 0]).cpu().numpy())
+                    logits = self.model(*batch)
+                scores.append(torch.sigmoid(logits.float().reshape(len(batch[0]), -1)[:, 0]).cpu().numpy())
         return np.concatenate(scores).astype(np.float64)
 
     def batch_size_for(self, inputs: torch.Tensor) -> int:
@@ -318,15 +321,16 @@ class FrameDetector(Detector):
 
 class ClipDetector(Detector):
     """Scores contiguous clips of the main face (the most persistent track): the registry row's
-    ``features`` function turns the clip's crops into the network's input (or the normalised
-    crops are stacked); a clip with fewer than two faces cannot be scored and says so."""
+    ``features`` function turns the clip's crops into the network's input, or the normalised crops
+    feed it as a padded sequence with its length or as a 3-D volume (the row's ``clip_layout``,
+    :func:`clip_input`); a clip with fewer than two faces cannot be scored and says so."""
 
     kind = "clip"
 
     def frame_plan(self) -> FramePlan:
         return FramePlan("contiguous", count=self.frames, clips=int(self.extra.get("clips", 1)))
 
-    def clip_input(self, crops: np.ndarray) -> torch.Tensor:
+    def clip_input(self, crops: np.ndarray) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """``(T, S, S, 3)`` uint8 crops -> the network's input for one clip (no batch axis)."""
         return clip_input(self.row, self.prep, crops)
 
@@ -347,7 +351,7 @@ class ClipDetector(Detector):
             no_face = all(entry["frames_with_face"] == 0 for entry in windows)
             return DetectorResult("no_face" if no_face else "could_not_run", None, window_scores=windows,
                                   reason=windows[0]["reason"] if windows else "the video has no frames")
-        for entry, probability in zip(scorable, self.predict(torch.stack(inputs))):
+        for entry, probability in zip(scorable, self.predict(stack_inputs(inputs))):
             entry["fake_probability"] = float(probability)
         return DetectorResult("ok", self.aggregate([entry["fake_probability"] for entry in scorable]),
                               window_scores=windows)
@@ -370,15 +374,51 @@ class SpectralDetector(FrameDetector):
         return self.predict(torch.stack([spectral_input(self.row, crop) for crop in crops]))
 
 
-def clip_input(row: Model, prep: Preprocessing, crops: np.ndarray) -> torch.Tensor:
-    """One clip's network input: the row's ``features`` function of the ``(T, S, S, 3)`` uint8 crops
-    (from its exercise file), or the normalised crops ``(T, 3, S, S)``. Training uses it too."""
+def clip_input(row: Model, prep: Preprocessing, crops: np.ndarray) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """One clip's network input from its ``(T, S, S, 3)`` uint8 crops (T <= the row's clip length
+    ``prep.n_frames``: frames without the face are left out). Training uses it too. By the row's
+    ``clip_layout``:
+
+    * ``features``: the row's ``features`` function of the crops (from its exercise file);
+    * ``sequence``: ``(frames, length)``, the normalised crops ``(n_frames, 3, S, S)`` padded with
+      zeros after the T real ones, and ``length = T`` (an int64 scalar tensor);
+    * ``volume``: the normalised crops as ``(3, n_frames, S, S)``, mirror-padded in time when T is
+      short (FTCN's padding: frames 0 1 2 -> 0 1 2 1 0 1 ...).
+
+    Example: 14 crops of 64 px for a 16-frame ``sequence`` row give a (16, 3, 64, 64) tensor
+    whose last 2 frames are zero, and length 14.
+    """
     from common.models import model_features
 
-    features = model_features(row)
-    if features is not None:
-        return torch.as_tensor(np.asarray(features(crops), dtype=np.float32))
-    return prep.normalise(crops, "cpu")
+    if row.clip_layout == "features":
+        return torch.as_tensor(np.asarray(model_features(row)(crops), dtype=np.float32))
+    frames = prep.normalise(crops[:prep.n_frames], "cpu")
+    length = len(frames)
+    if row.clip_layout == "sequence":
+        padded = torch.zeros((prep.n_frames, *frames.shape[1:]), dtype=frames.dtype)
+        padded[:length] = frames
+        return padded, torch.tensor(length, dtype=torch.int64)
+    return frames[mirror_indices(length, prep.n_frames)].permute(1, 0, 2, 3).contiguous()
+
+
+def mirror_indices(length: int, steps: int) -> np.ndarray:
+    """Indices that stretch ``length`` frames to ``steps`` by bouncing back and forth.
+
+    Example: ``mirror_indices(3, 7)`` is [0, 1, 2, 1, 0, 1, 2]; ``mirror_indices(1, 3)`` [0, 0, 0].
+    """
+    if length <= 1:
+        return np.zeros(steps, dtype=np.int64)
+    period = 2 * (length - 1)
+    phase = np.arange(steps) % period
+    return np.where(phase < length, phase, period - phase).astype(np.int64)
+
+
+def stack_inputs(inputs: list) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """A list of single inputs (tensors, or tuples such as ``(frames, length)``) -> one batch:
+    a stacked tensor, or a tuple of stacked tensors."""
+    if isinstance(inputs[0], tuple):
+        return tuple(torch.stack(parts) for parts in zip(*inputs))
+    return torch.stack(inputs)
 
 
 def spectral_input(row: Model, crop: np.ndarray) -> torch.Tensor:
@@ -441,3 +481,90 @@ def check_settings(aggregation: str, face_policy: str) -> None:
         raise CourseError(f"unknown aggregation '{aggregation}': choose one of {', '.join(AGGREGATIONS)}")
     if face_policy not in FACE_POLICIES:
         raise CourseError(f"unknown face policy '{face_policy}': choose one of {', '.join(FACE_POLICIES)}")
+
+
+# ---------------------------------------------------------------- signal detectors (phase 4)
+
+#: A signal detector needs at least this share of its window (a 10-s window: 8 s of video).
+MIN_SIGNAL_WINDOW_SHARE = 0.8
+#: ... and landmarks in at least this share of the window's frames.
+MIN_LANDMARK_SHARE = 0.5
+
+
+def signal_input(row: Model, crops: list[np.ndarray | None], fps: float,
+                 window_s: float) -> tuple[torch.Tensor | None, str | None, dict]:
+    """One window's network input for a signal detector (training uses it too).
+
+    ``crops``: the main face's ``(S, S, 3)`` uint8 crop for every frame of the window, ``None``
+    where the frame has no face (it stays in the window as a frame without landmarks, so the time
+    axis keeps the video's rate). Landmarks come from :class:`common.landmarks.FaceMeshLandmarker`;
+    the row's ``features(crops, series, fps)`` turns them into a ``(D,)`` vector.
+
+    Returns ``(features or None, reason or None, details)``: ``None`` with a reason when the window
+    is shorter than :data:`MIN_SIGNAL_WINDOW_SHARE` of ``window_s`` or landmarks were found in fewer
+    than :data:`MIN_LANDMARK_SHARE` of its frames; ``details`` has ``landmark_frames`` and
+    ``failed_frames`` (positions in the window).
+    """
+    from common.landmarks import FaceMeshLandmarker
+    from common.models import model_features
+
+    needed = MIN_SIGNAL_WINDOW_SHARE * window_s
+    if len(crops) < needed * fps:
+        return None, (f"the video gives {len(crops) / fps:.1f} s for a {window_s:g}-s window; detector "
+                      f"'{row.name}' needs at least {needed:g} s"), {}
+    shape = next((crop.shape for crop in crops if crop is not None), None)
+    if shape is None:
+        return None, "no face in any frame of the window", {}
+    images = [crop if crop is not None else np.zeros(shape, np.uint8) for crop in crops]
+    with FaceMeshLandmarker() as landmarker:
+        series = landmarker.detect(images)
+    for position, crop in enumerate(crops):
+        if crop is None:
+            series.ok[position], series.reasons[position] = False, "no face in this frame"
+    details = {"landmark_frames": int(series.ok.sum()), "failed_frames": series.failed_frames}
+    if series.ok.mean() < MIN_LANDMARK_SHARE:
+        return None, (f"landmarks found in only {int(series.ok.sum())} of {len(crops)} frames of the window "
+                      f"(at least {MIN_LANDMARK_SHARE:.0%} needed)"), details
+    features = model_features(row)(np.stack(images), series, fps)
+    return torch.as_tensor(np.asarray(features, dtype=np.float32)), None, details
+
+
+class SignalDetector(Detector):
+    """Reads a window of several seconds of the main face at the video's own frame rate (blinks,
+    pulse, head pose): dense landmarks on every crop of the window, the registry row's ``features``
+    of them, one score for the window (:func:`signal_input`). A video too short for the window, or
+    one where landmarks fail in most frames, gets ``could_not_run`` with the reason."""
+
+    kind = "signal"
+
+    @property
+    def window_s(self) -> float:
+        """Seconds of video the detector reads (the checkpoint's ``window_s``)."""
+        return float(self.checkpoint.model_config.get("window_s", self.row.config.get("window_s", 10.0)))
+
+    def frame_plan(self) -> FramePlan:
+        return FramePlan("window", seconds=self.window_s)
+
+    def score(self, track: FaceTrack) -> DetectorResult:
+        fps = float(track.info.fps or 25.0)
+        runs = self.frame_plan().runs(track.info.frame_count, fps)
+        if not runs:
+            return DetectorResult("could_not_run", None, window_scores=[], reason="the video has no frames")
+        run, spec = runs[0], self.crop_spec()
+        faces = track.face_per_frame(run, "subject")
+        entry = {"start": int(run[0]), "stop": int(run[-1]), "frames": len(run),
+                 "frames_with_face": sum(face is not None for face in faces), "fake_probability": None, "reason": None}
+        if entry["frames_with_face"] == 0:
+            entry["reason"] = f"no face in any of the {len(run)} frames of the window"
+            return DetectorResult("no_face", None, window_scores=[entry], reason=entry["reason"])
+        features, reason, details = signal_input(self.row, [face.crops[spec] if face is not None else None
+                                                            for face in faces], fps, self.window_s)
+        entry.update(details)
+        if features is None:
+            entry["reason"] = reason
+            return DetectorResult("could_not_run", None, window_scores=[entry], reason=reason)
+        entry["fake_probability"] = float(self.predict(features[None])[0])
+        return DetectorResult("ok", self.aggregate([entry["fake_probability"]]), window_scores=[entry])
+
+
+DETECTOR_CLASSES["signal"] = SignalDetector

@@ -53,6 +53,9 @@ def cache_plan(row: Model, prep: Preprocessing) -> tuple[FramePlan, str, str]:
         return FramePlan("contiguous", count=prep.n_frames), "subject", prep.cache_folder_name("_clip")
     if row.kind == "spectral":
         return FramePlan("spaced", count=prep.n_frames), "largest", f"faces_native_{prep.n_frames}f_scale{prep.scale:g}"
+    if row.kind == "signal":
+        seconds = float(row.config.get("window_s", 10.0))
+        return FramePlan("window", seconds=seconds), "subject", f"faces_{prep.size}px_{seconds:g}s_scale{prep.scale:g}_signal"
     raise CourseError(f"model '{row.name}' is of kind '{row.kind}', which this engine cannot train yet")
 
 
@@ -125,6 +128,41 @@ class SpectralDataset(Dataset):
         return self.items[index]
 
 
+class EncodedDataset(Dataset):
+    """A dataset whose inputs went once through a frozen encoder: ``(encoded input, label, video_id)``.
+
+    For a row with ``trains="head"``: ``model.encode(*inputs)`` (e.g. a frozen CNN over every
+    real frame of a clip, giving ``(T, D)`` features) is run once per item here, in batches, so
+    that training the ``head`` costs nothing per epoch for the encoder (task 1.6's idea). An input
+    that is a tuple keeps its other parts: ``(frames, length)`` becomes ``(features, length)``.
+    """
+
+    def __init__(self, model: nn.Module, dataset: Dataset, *, device: str | torch.device = "cpu",
+                 batch_size: int = 32):
+        from common.device import autocast_for, resolve_device
+
+        device = resolve_device(device)
+        self.items: list[tuple[Any, torch.Tensor, str]] = []
+        loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+        model.eval().to(device)
+        with torch.inference_mode():
+            for inputs, labels, video_ids in loader:
+                parts = list(inputs) if isinstance(inputs, (tuple, list)) else [inputs]
+                with autocast_for(device):
+                    encoded = model.encode(*[part.to(device) for part in parts]).float().cpu()
+                for row in range(len(labels)):
+                    item = (encoded[row], *[part[row] for part in parts[1:]])
+                    self.items.append((item if len(item) > 1 else item[0], labels[row], video_ids[row]))
+        self.labels = [int(label) for _, label, _ in self.items]
+        self.video_ids = [video_id for _, _, video_id in self.items]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[Any, torch.Tensor, str]:
+        return self.items[index]
+
+
 def make_dataset(row: Model, prep: Preprocessing, cache_dir: str | Path, records: Sequence[VideoRecord], *,
                  transform: Any = None, files_in_memory: int = 8) -> Dataset:
     """The training or evaluation dataset of a detector: face crops (frame), clips (clip) or
@@ -133,6 +171,8 @@ def make_dataset(row: Model, prep: Preprocessing, cache_dir: str | Path, records
         return ClipDataset(row, prep, cache_dir, records)
     if row.kind == "spectral":
         return SpectralDataset(row, cache_dir, records)
+    if row.kind == "signal":
+        return SignalDataset(row, cache_dir, records)
     return FaceCropDataset(cache_dir, records, transform=transform or prep.eval_transform(),
                            files_in_memory=files_in_memory)
 
@@ -161,7 +201,7 @@ def score_inputs(model: nn.Module, row: Model, prep: Preprocessing, cache_dir: s
         raise DatasetLayoutError(f"no face was found in any of the {len(records)} videos; nothing to score")
     labels, scores = predict(model, dataset, device=device, batch_size=batch_size, num_workers=num_workers)
     paths = {record_id(record): str(record.path) for record in records}
-    if row.kind == "clip":
+    if row.kind in ("clip", "signal"):
         frame_indices = np.asarray(dataset.frame_indices, dtype=np.int64)
     else:
         frame_indices = np.concatenate([read_face_cache(path).frame_indices for path in dataset.files])
@@ -189,6 +229,54 @@ def evaluate_detector(model: nn.Module, row: Model, records: Sequence[VideoRecor
     scored = score_inputs(model, row, prep, cache_dir, records, device=device, batch_size=batch_size,
                           num_workers=num_workers)
     report = report_from_scores(scored, aggregation, threshold, calibration)
-    report["unit"] = "clip" if row.kind == "clip" else "frame"
+    report["unit"] = {"clip": "clip", "signal": "window"}.get(row.kind, "frame")
     report["faces"] = caches.summary()
     return report, scored, caches
+
+
+class SignalDataset(Dataset):
+    """One item per video for a signal detector: the row's features of its cached window,
+    ``(x (D,), label, video_id)``, computed once here (face-mesh landmarks on every crop,
+    :func:`common.detectors.signal_input`). A window too short or without landmarks in most frames
+    is left out and listed in :attr:`skipped` with its reason; when no video is left, one
+    :class:`DatasetLayoutError` says why (mini-forensics: generate 10-s clips, ``--synthetic-frames 250``).
+    """
+
+    def __init__(self, row: Model, cache_dir: str | Path, records: Sequence[VideoRecord]):
+        from common.detectors import signal_input
+        from common.video import probe_video
+
+        self.items: list[tuple[torch.Tensor, torch.Tensor, str]] = []
+        self.video_ids: list[str] = []
+        self.labels: list[int] = []
+        self.frame_indices: list[int] = []
+        self.skipped: dict[str, str] = {}
+        window_s = float(row.config.get("window_s", 10.0))
+        for record in records:
+            cache = read_face_cache(Path(cache_dir) / f"{record_id(record)}.npz")
+            planned = sorted(set(cache.frame_indices.tolist()) | set(cache.meta.get("no_face_indices", []))
+                             | set(cache.meta.get("undecodable_indices", [])))
+            by_index = dict(zip(cache.frame_indices.tolist(), cache.faces))
+            try:
+                fps = float(probe_video(record.path).fps or 25.0)
+            except CourseError as error:
+                self.skipped[str(record.path)] = str(error)
+                continue
+            features, reason, _ = signal_input(row, [by_index.get(index) for index in planned], fps, window_s)
+            if features is None:
+                self.skipped[str(record.path)] = reason
+                continue
+            self.items.append((features, torch.tensor(float(cache.label)), record_id(record)))
+            self.video_ids.append(record_id(record))
+            self.labels.append(int(cache.label))
+            self.frame_indices.append(int(planned[0]))
+        if records and not self.items:
+            reason = next(iter(self.skipped.values()), "no window")
+            raise DatasetLayoutError(f"model '{row.name}' could not score any of the {len(records)} videos: {reason} "
+                                     f"(mini-forensics: generate clips of 10 s or more with --synthetic-frames 250)")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+        return self.items[index]

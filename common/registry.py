@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KINDS = ("frame", "clip", "signal", "spectral", "fusion")
+CLIP_LAYOUTS = ("features", "sequence", "volume")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ class Model:
         scale: crop margin, square side over face box side (1.3, as FaceForensics++).
         features: clip detectors: the function of ``file`` that turns a (T, S, S, 3) uint8 crop
             sequence into the network's input; ``None`` feeds the normalised crops.
+        clip_layout: clip detectors without ``features``: how the normalised crops reach the
+            network, ``"sequence"`` (``model(frames (B, T, 3, S, S), lengths (B,))``, clips padded
+            with zeros after their real frames) or ``"volume"`` (``model(clips (B, 3, T, S, S))``,
+            a short clip mirror-padded to ``frames``, as FTCN pads).
+        trains: ``"all"`` the whole network, or ``"head"``: the network has a frozen ``encoder``
+            (with an ``encode`` method) and a ``head``; training encodes every input once and fits
+            only the head on the stored features (task 1.6's feature caching).
         phase: the phase package, filled in by :func:`all_models`.
     """
 
@@ -67,6 +75,8 @@ class Model:
     frames: int = 32
     scale: float = 1.3
     features: str | None = None
+    clip_layout: str = "features"
+    trains: str = "all"
     phase: str = ""
 
     @property
@@ -83,6 +93,12 @@ def _models_of_phase(init_file: Path, phase: str) -> list[Model]:
     for row in rows:
         if row.kind not in KINDS:
             raise ValueError(f"{init_file}: model '{row.name}' has unknown kind '{row.kind}' ({', '.join(KINDS)})")
+        if row.kind == "clip" and (row.clip_layout == "features") != bool(row.features):
+            raise ValueError(f"{init_file}: clip model '{row.name}' needs either a features function or a "
+                             f"clip_layout of 'sequence' or 'volume'")
+        if row.clip_layout not in CLIP_LAYOUTS or row.trains not in ("all", "head"):
+            raise ValueError(f"{init_file}: model '{row.name}': clip_layout must be one of {', '.join(CLIP_LAYOUTS)} "
+                             f"and trains 'all' or 'head'")
     return rows
 
 

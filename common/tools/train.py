@@ -43,7 +43,7 @@ from common.calibration import fit_platt
 from common.checkpoint import load_checkpoint, save_checkpoint
 from common.datasets import DATASET_NAMES
 from common.device import resolve_device, seed_everything
-from common.engine import cache_faces, evaluate_detector, make_dataset
+from common.engine import EncodedDataset, cache_faces, evaluate_detector, make_dataset
 from common.errors import CourseError, DatasetLayoutError
 from common.experiment import (DEFAULT_SPLIT_FRACTIONS, SYNTHETIC_SPATIAL_METHODS, check_trainable_splits,
                                ensure_synthetic_benchmark, format_table, load_records, print_split,
@@ -53,8 +53,9 @@ from common.training import TrainConfig, fit
 from grader import tree
 
 PHASE_DEFAULTS = {"phase1_cnn_detection": ("xceptionnet", "runs/phase1", SYNTHETIC_SPATIAL_METHODS),
-                  "phase2_temporal_analysis": ("frame_difference", "runs/phase2", ("TemporalFlicker",)),
-                  "phase3_frequency_analysis": ("spectrum_logistic", "runs/phase3", ("GANUpsample",))}
+                  "phase2_temporal_analysis": ("temporal_features", "runs/phase2", ("TemporalFlicker", "Deepfake")),
+                  "phase3_frequency_analysis": ("spectrum_logistic", "runs/phase3", ("GANUpsample",)),
+                  "phase4_biological_signals": ("biological", "runs/phase4", ("Physiological",))}
 """Per phase: the default ``--model``, ``--output-dir`` and mini-forensics manipulations."""
 
 
@@ -171,9 +172,17 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     checkpoint_path = Path(args.checkpoint) if args.checkpoint else output_dir / f"{args.model}_best.pt"
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                                seed=args.seed, num_workers=args.workers, progress=not args.quiet)
-    result = fit(model, train_set, val_set, config=train_config, device=device, checkpoint_path=checkpoint_path,
+    trained, fit_path = model, checkpoint_path
+    if row.trains == "head":  # a frozen encoder: encode every input once, fit only the head
+        started_encoding = time.perf_counter()
+        train_set = EncodedDataset(model, train_set, device=device)
+        val_set = EncodedDataset(model, val_set, device=device)
+        print(f"encoded {len(train_set) + len(val_set)} inputs with the frozen encoder "
+              f"({time.perf_counter() - started_encoding:.0f} s); training the head only")
+        trained, fit_path = model.head, checkpoint_path.with_name(f".{checkpoint_path.stem}_head.pt")
+    result = fit(trained, train_set, val_set, config=train_config, device=device, checkpoint_path=fit_path,
                  architecture=args.model, model_config=config, param_groups=param_groups)
-    saved = load_checkpoint(checkpoint_path, expected_architecture=args.model)
+    saved = load_checkpoint(fit_path, expected_architecture=args.model)
 
     # Platt scaling on the validation *videos*: calibrated video probabilities, FAKE from 0.5
     validation, _, _ = evaluate_detector(model, row, splits["val"], prep, cache_root, aggregation="mean",
@@ -199,6 +208,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     }
     save_checkpoint(checkpoint_path, model, architecture=args.model, model_config=config, metrics=saved.metrics,
                     threshold=saved.threshold, training_config=saved.training_config, extra=extra)
+    if fit_path != checkpoint_path:
+        fit_path.unlink(missing_ok=True)  # the head alone; the checkpoint holds the whole network
     summary = {
         "checkpoint": str(checkpoint_path), "architecture": args.model, "kind": row.kind, "model_config": config,
         "best_epoch": result.best_epoch, "epochs_run": len(result.history), "history": result.history,
