@@ -31,7 +31,7 @@ from common.calibration import Calibration
 from common.datasets import VideoRecord
 from common.detectors import clip_input, spectral_input
 from common.errors import CourseError, DatasetLayoutError
-from common.experiment import report_from_scores
+from common.experiment import per_method_metrics, report_from_scores
 from common.face_track import FramePlan
 from common.faces import FaceCacheResult, build_face_cache
 from common.metrics import AGGREGATIONS
@@ -229,6 +229,10 @@ def evaluate_detector(model: nn.Module, row: Model, records: Sequence[VideoRecor
     scored = score_inputs(model, row, prep, cache_dir, records, device=device, batch_size=batch_size,
                           num_workers=num_workers)
     report = report_from_scores(scored, aggregation, threshold, calibration)
+    methods = {record_id(record): record.method for record in records}
+    for video in report["videos"]:
+        video["method"] = methods.get(video["id"])
+    report["per_method"] = per_method_metrics(report["videos"])
     report["unit"] = {"clip": "clip", "signal": "window"}.get(row.kind, "frame")
     report["faces"] = caches.summary()
     return report, scored, caches
