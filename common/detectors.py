@@ -94,6 +94,9 @@ class Detector:
         aggregation: frame or window scores -> video score (:data:`common.metrics.AGGREGATIONS`).
         face_policy: several faces: score each persistent face track and keep the most suspicious
             (``track``, the default), or per frame the most suspicious face (``max``) or the ``largest``.
+        clips: clip detectors: contiguous clips scored per video, evenly spread over it (``--clips``;
+            one, the middle of the video, by default); their window scores are the video's scores
+            over time, aggregated into its score.
         threshold: decision threshold on the video probability: 0.5 for a calibrated checkpoint (its
             Platt scaling was fitted on validation videos), else the checkpoint's stored threshold;
             ``--threshold`` overrides either.
@@ -119,6 +122,7 @@ class Detector:
     threshold: float = 0.5
     threshold_overridden: bool = False
     batch_size: int = 64
+    clips: int = 1
     calibration: Calibration | None = None
     extra: dict = field(default_factory=dict)
 
@@ -161,7 +165,7 @@ class Detector:
         and return the detector of its kind (:data:`DETECTOR_CLASSES`).
 
         ``settings``: ``frames``, ``aggregation``, ``face_policy``, ``threshold`` (None: the
-        checkpoint's), ``batch_size``.
+        checkpoint's), ``batch_size``, ``clips``.
 
         Raises:
             CheckpointError: missing, foreign, unsafe or mismatched checkpoint (one line).
@@ -328,7 +332,7 @@ class ClipDetector(Detector):
     kind = "clip"
 
     def frame_plan(self) -> FramePlan:
-        return FramePlan("contiguous", count=self.frames, clips=int(self.extra.get("clips", 1)))
+        return FramePlan("contiguous", count=self.frames, clips=self.clips)
 
     def clip_input(self, crops: np.ndarray) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """``(T, S, S, 3)`` uint8 crops -> the network's input for one clip (no batch axis)."""

@@ -61,7 +61,7 @@ SUMMARY_COLUMNS = ("video", "verdict", "video_score", "threshold", "frames_sampl
 def load_detectors(checkpoints: Sequence[str | Path], device: str = "auto", **settings: Any) -> list[Detector]:
     """Load every checkpoint as a detector of its kind; names are the file stems (made distinct).
 
-    ``settings`` (``frames``, ``aggregation``, ``face_policy``, ``threshold``, ``batch_size``) apply
+    ``settings`` (``frames``, ``aggregation``, ``face_policy``, ``threshold``, ``batch_size``, ``clips``) apply
     to every detector. Raises CheckpointError / DeviceError (one line).
     """
     detectors: list[Detector] = []
@@ -322,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="several faces: score each persistent face track and keep the most FAKE one (track, "
                              "default; brief, small or doubtful detections are reported, not scored), or per frame "
                              "the most FAKE face (max) or the largest (largest)")
+    parser.add_argument("--clips", type=int, default=1,
+                        help="clip detectors: contiguous clips per video, evenly spread (default 1, the middle); "
+                             "the report lists each clip's score, the video's scores over time")
     parser.add_argument("--threshold", type=float, default=None,
                         help="decision threshold on the video score (default: each checkpoint's)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -336,6 +339,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise CourseError(f"--frames must be at least 1, got {args.frames}")
     if args.batch_size < 1:
         raise CourseError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.clips < 1:
+        raise CourseError(f"--clips must be at least 1, got {args.clips}")
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise CourseError(f"--threshold must lie in [0, 1], got {args.threshold}")
     check_settings(args.aggregation, args.face_policy)
@@ -393,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         list_inputs(source)  # a folder without videos or images: one line before anything is loaded
         processes, device = start_distributed(device)  # under torchrun: one process per GPU (or CPU share)
     detectors = load_detectors(args.model, device, frames=args.frames, aggregation=args.aggregation,
-                               face_policy=args.face_policy, threshold=args.threshold, batch_size=args.batch_size)
+                               face_policy=args.face_policy, threshold=args.threshold, batch_size=args.batch_size,
+                               clips=args.clips)
     if source.is_dir():
         try:
             return _run_folder(source, detectors, output, not args.quiet, active_name(), processes)

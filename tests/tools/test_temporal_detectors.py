@@ -135,3 +135,23 @@ def test_detect_video_runs_a_sequence_and_a_3d_detector_on_one_decode(trained, t
         assert entry["kind"] == "clip" and entry["status"] == "ok", entry.get("reason")
         window = entry["window_scores"][0]
         assert window["stop"] - window["start"] + 1 == 8 and 0.0 <= window["fake_probability"] <= 1.0
+
+
+def test_clips_flag_scores_the_video_over_time(trained, tmp_path):
+    from common.synthetic import make_clip
+    from common.tools.detect import main
+    from common.video import write_video
+
+    _, output = trained
+    clip = make_clip("real", seed=6, n_frames=40, size=96)
+    video = write_video(tmp_path / "real.mp4", clip.frames, fps=25.0)
+    report_path = tmp_path / "report.json"
+    assert main(["--input", str(video), "--model", str(output / "c3d_best.pt"), "--clips", "3", "--output",
+                 str(report_path), "--device", "cpu", "--quiet", "--solutions"]) == 0
+    entry = json.loads(report_path.read_text())["detectors"][0]
+    windows = entry["window_scores"]
+    # 40 frames, 3 clips of 8 evenly spread: starts 0, 16, 32 (sample_indices over the 33 possible starts)
+    assert [(w["start"], w["stop"]) for w in windows] == [(0, 7), (16, 23), (32, 39)]
+    raw = entry["raw_video_score"] if entry["raw_video_score"] is not None else entry["video_score"]
+    assert raw == pytest.approx(np.mean([w["fake_probability"] for w in windows]), abs=1e-9), \
+        "the video score is the mean of its clips' scores"
