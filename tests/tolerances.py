@@ -329,3 +329,15 @@ FOURIER_MODEL_ATOL = 1e-4
 # their float32 rounding (a coefficient of 1e-5 off by 1e-7 moves its log by 1e-2), so the
 # comparison is made on coefficients whose magnitude exceeds 1e-3 (relative error ~1e-4 there).
 LOG_DCT_ATOL = 1e-3
+
+# --- phase 5 (continued: attacks, adversarial training, Grad-CAM) ------------------------------
+
+# FGSM/PGD images against torchattacks 3.5.1 on the same model and inputs: the same sign steps, so
+# equal up to float32 rounding of x + alpha * sign(g) and the clamps (one 8-bit level is 3.9e-3).
+ATTACK_VS_TORCHATTACKS = dict(rtol=0.0, atol=1e-6)
+# One SGD step (lr 0.5) on the PGD batch against the same step on torchattacks' PGD batch: float32
+# rounding of the same operations in another order.
+ADVERSARIAL_STEP_VS_ORACLE = dict(rtol=1e-5, atol=1e-6)
+# Grad-CAM maps in [0, 1] against pytorch-grad-cam 1.5.7 on the same layer: float32 rounding,
+# and the library's numpy means of float32 gradients against torch's.
+GRADCAM_VS_LIBRARY_ATOL = 1e-5
