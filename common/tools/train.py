@@ -55,7 +55,8 @@ from grader import tree
 PHASE_DEFAULTS = {"phase1_cnn_detection": ("xceptionnet", "runs/phase1", SYNTHETIC_SPATIAL_METHODS),
                   "phase2_temporal_analysis": ("temporal_features", "runs/phase2", ("TemporalFlicker", "Deepfake")),
                   "phase3_frequency_analysis": ("spectrum_logistic", "runs/phase3", ("GANUpsample",)),
-                  "phase4_biological_signals": ("biological", "runs/phase4", ("Physiological",))}
+                  "phase4_biological_signals": ("biological", "runs/phase4", ("Physiological",)),
+                  "phase5_advanced_methods": ("attention_cnn", "runs/phase5", SYNTHETIC_SPATIAL_METHODS)}
 """Per phase: the default ``--model``, ``--output-dir`` and mini-forensics manipulations."""
 
 
