@@ -179,7 +179,8 @@ def _check_model(check: _Checker, model: dict, where: str) -> None:
     if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
         check.add(f"{where}.sha256", "must be 64 lowercase hexadecimal digits")
     check.number(model, "threshold", where, low=0.0, high=1.0)
-    check.integer(model, "input_size", where, low=1)
+    if model.get("kind") != "fusion":  # a fusion reads scores, not face crops
+        check.integer(model, "input_size", where, low=1)
 
 
 def _check_face(check: _Checker, face: Any, where: str, video: dict | None) -> None:

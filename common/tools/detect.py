@@ -35,7 +35,7 @@ import io
 import platform
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -257,11 +257,13 @@ def list_inputs(folder: Path) -> list[Path]:
 
 def analyse_folder(folder: str | Path, detectors: Sequence[Detector], output_dir: str | Path, *,
                    progress: bool = True, processes: Distributed | None = None,
+                   postprocess: Callable[[dict], dict] | None = None,
                    **options: Any) -> tuple[list[dict] | None, Path]:
     """Analyse every video of ``folder`` (not recursive); write ``<name>.json`` reports and ``summary.csv``.
 
     A video that cannot be read does not stop the others: its row in the summary has verdict
-    ``ERROR`` and the one-line reason. Under ``torchrun`` (``processes``, see
+    ``ERROR`` and the one-line reason. ``postprocess`` completes each report before it is written
+    (``multi_modal_detect.py`` adds the fused verdict). Under ``torchrun`` (``processes``, see
     :mod:`common.distributed`) process k of N analyses videos k, k + N, k + 2N, ... and rank 0
     gathers the rows and writes the one ``summary.csv``, in the folder's order.
 
@@ -285,6 +287,8 @@ def analyse_folder(folder: str | Path, detectors: Sequence[Detector], output_dir
         except VideoError as error:
             rows.append((position, summary_row(video, None, None, str(error))))
             continue
+        if postprocess is not None:
+            report = postprocess(report)
         report_path = write_report(output_dir / names[video], report)
         rows.append((position, summary_row(video, report, report_path)))
     gathered = gather_to_main(rows, processes)

@@ -1,0 +1,223 @@
+"""Late fusion: one calibrated verdict from the video scores of detectors of every kind.
+
+Each phase's detector sees its own trace: a CNN the blending of a swapped face, a clip model the
+flicker, the spectrum the upsampling grid, the pulse a missing heartbeat. A *stacker* learns how
+much to trust each one: a logistic regression on the detectors' video scores (as log-odds), fitted
+on the **validation** videos only (never on test), with one more input per detector that says
+whether it could run at all. A detector that could not run on a video (no face in its frames, a
+clip too short for a pulse, an image for a clip model) is not imputed silently: its log-odds input
+is 0 (no evidence either way), its "missing" input is 1, and the report lists it as not
+contributing, with its reason.
+
+The stacker's output is then calibrated: Platt scaling fitted on *out-of-fold* stacker scores of
+the same validation videos (5-fold cross-fitting), so that the calibration does not learn from
+scores the stacker has already fitted. A video is FAKE when its fused probability reaches 0.5.
+
+Without a fitted fusion (no ``--fusion-model``) the fused probability is the mean of the
+detectors' calibrated probabilities, and the report says so.
+
+A fusion model is a small JSON file (no pickle): the detectors it was fitted with (name, kind,
+architecture, checkpoint SHA-256, in order), the stacker's weights, the calibration and the
+validation figures. Loading it with other checkpoints is refused with a one-line error.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from common.report import write_text_atomic
+from common.calibration import Calibration, fit_platt
+from common.errors import CheckpointError, CourseError
+
+FUSION_FORMAT = "deepfake-course-fusion"
+FUSION_VERSION = 1
+SCORE_CLIP = 1e-4
+"""Scores are clipped to [1e-4, 1 - 1e-4] before the log-odds: a detector's 0 or 1 is +-9.2."""
+
+
+def log_odds(probability: float) -> float:
+    """log(p / (1 - p)) of a probability clipped to [1e-4, 1 - 1e-4]. Example: 0.5 -> 0, 0.9 -> 2.197."""
+    p = min(max(float(probability), SCORE_CLIP), 1.0 - SCORE_CLIP)
+    return math.log(p / (1.0 - p))
+
+
+def fusion_inputs(entries: Sequence[dict], names: Sequence[str]) -> np.ndarray:
+    """The stacker's input for one video: per detector (in ``names`` order) its log-odds (0 when it
+    has no score) and a 1/0 "could not run" flag.
+
+    entries: the report's detector entries (``name``, ``status``, ``video_score``). Returns (2 D,)
+    float64: [log-odds_1 .. log-odds_D, missing_1 .. missing_D].
+
+    Example: two detectors, the first scored 0.9, the second could not run -> [2.197, 0, 0, 1].
+    """
+    by_name = {entry["name"]: entry for entry in entries}
+    scores, missing = [], []
+    for name in names:
+        entry = by_name.get(name)
+        usable = entry is not None and entry.get("status") == "ok" and entry.get("video_score") is not None
+        scores.append(log_odds(entry["video_score"]) if usable else 0.0)
+        missing.append(0.0 if usable else 1.0)
+    return np.array(scores + missing, dtype=np.float64)
+
+
+def detector_fingerprint(entry: dict) -> dict[str, str]:
+    """What identifies a detector in a fusion model: name, kind, architecture, checkpoint SHA-256."""
+    return {key: str(entry.get(key)) for key in ("name", "kind", "architecture", "sha256")}
+
+
+@dataclass
+class LateFusion:
+    """A fitted stacker over named detectors (see the module docstring).
+
+    Attributes:
+        detectors: fingerprints (:func:`detector_fingerprint`) of the fused detectors, in order.
+        coefficients: 2 D stacker weights (log-odds weights, then "missing" weights).
+        intercept: the stacker's bias.
+        calibration: Platt scaling of the stacker's raw probability (out-of-fold on validation).
+        validation: figures measured on the validation videos (counts, AUCs).
+    """
+
+    detectors: list[dict[str, str]]
+    coefficients: list[float]
+    intercept: float
+    calibration: Calibration
+    validation: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [d["name"] for d in self.detectors]
+
+    def raw_probability(self, inputs: np.ndarray) -> np.ndarray:
+        """Stacker probability of (N, 2 D) or (2 D,) inputs, before calibration."""
+        z = np.asarray(inputs, dtype=np.float64) @ np.asarray(self.coefficients) + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def fuse(self, entries: Sequence[dict]) -> dict[str, Any]:
+        """Fused probability of FAKE for one video, and each detector's part in it.
+
+        Returns ``{"video_score", "raw_video_score", "contributions": [{name, kind, status, score,
+        log_odds, weight, contribution, contributed, reason}]}``; a detector's ``contribution`` is its
+        weight times its log-odds (what it added to the stacker's logit), or its "missing" weight
+        when it could not run.
+        """
+        inputs = fusion_inputs(entries, self.names)
+        raw = float(self.raw_probability(inputs))
+        by_name = {entry["name"]: entry for entry in entries}
+        d = len(self.names)
+        contributions = []
+        for i, name in enumerate(self.names):
+            entry = by_name.get(name, {})
+            ran = inputs[d + i] == 0.0
+            contributions.append({
+                "name": name, "kind": entry.get("kind"), "status": entry.get("status", "absent"),
+                "score": entry.get("video_score"), "log_odds": float(inputs[i]) if ran else None,
+                "weight": float(self.coefficients[i]),
+                "contribution": float(self.coefficients[i] * inputs[i] if ran else self.coefficients[d + i]),
+                "contributed": bool(ran), "reason": None if ran else entry.get("reason", "not in this run")})
+        return {"video_score": self.calibration.apply(raw), "raw_video_score": raw, "contributions": contributions}
+
+    def check_detectors(self, entries: Sequence[dict], source: str) -> None:
+        """Refuse (one line) detectors other than those the fusion was fitted with."""
+        given = [detector_fingerprint(entry) for entry in entries]
+        if given != self.detectors:
+            wanted = ", ".join(f"{d['name']} ({d['architecture']}, {d['sha256'][:8]})" for d in self.detectors)
+            got = ", ".join(f"{d['name']} ({d['architecture']}, {d['sha256'][:8]})" for d in given)
+            raise CheckpointError(f"fusion model '{source}' was fitted on {wanted}; this run has {got}: "
+                                  f"give the same checkpoints in the same order, or fit a new fusion model")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FUSION_FORMAT, "version": FUSION_VERSION, "detectors": self.detectors,
+                "coefficients": [float(c) for c in self.coefficients], "intercept": float(self.intercept),
+                "calibration": self.calibration.to_dict(), "validation": self.validation}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LateFusion":
+        return cls(list(data["detectors"]), [float(c) for c in data["coefficients"]], float(data["intercept"]),
+                   Calibration.from_dict(data["calibration"]), dict(data.get("validation", {})))
+
+
+def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *, folds: int = 5,
+               seed: int = 0) -> LateFusion:
+    """Fit the stacker and its calibration on validation videos.
+
+    Args:
+        video_entries: per video, the report's detector entries (the same detectors, same order).
+        labels: 1 FAKE, 0 REAL, per video.
+        folds: cross-fitting folds for the out-of-fold scores that calibrate the stacker.
+        seed: fold assignment.
+
+    Raises:
+        CourseError: fewer than 2 videos of a class (one line).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = np.asarray(labels, dtype=np.int64)
+    if min(int((labels == 0).sum()), int((labels == 1).sum())) < 2:
+        raise CourseError(f"fitting a fusion needs at least 2 real and 2 fake validation videos, got "
+                          f"{int((labels == 0).sum())} real and {int((labels == 1).sum())} fake")
+    fingerprints = [detector_fingerprint(entry) for entry in video_entries[0]]
+    names = [f["name"] for f in fingerprints]
+    inputs = np.stack([fusion_inputs(entries, names) for entries in video_entries])
+
+    def stacker() -> LogisticRegression:
+        return LogisticRegression(C=1.0, max_iter=1000)
+
+    folds = max(2, min(folds, int((labels == 0).sum()), int((labels == 1).sum())))
+    out_of_fold = np.zeros(len(labels))
+    for train, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(inputs, labels):
+        out_of_fold[held] = stacker().fit(inputs[train], labels[train]).predict_proba(inputs[held])[:, 1]
+    model = stacker().fit(inputs, labels)
+    calibration = fit_platt(out_of_fold.tolist(), labels.tolist(), "fusion")
+    validation = {"n_videos": int(len(labels)), "n_fake": int(labels.sum()), "folds": int(folds),
+                  "out_of_fold_auc": float(roc_auc_score(labels, out_of_fold)),
+                  "detector_auc": {}}
+    for i, name in enumerate(names):
+        ran = inputs[:, len(names) + i] == 0
+        both = ran & np.isin(labels, [0, 1])
+        if len(set(labels[both].tolist())) == 2:
+            validation["detector_auc"][name] = float(roc_auc_score(labels[both], inputs[both, i]))
+        validation.setdefault("could_not_run", {})[name] = int((~ran).sum())
+    return LateFusion(fingerprints, model.coef_[0].tolist(), float(model.intercept_[0]), calibration, validation)
+
+
+def mean_fusion(entries: Sequence[dict]) -> dict[str, Any]:
+    """The fallback without a fitted fusion: the mean of the calibrated video probabilities of the
+    detectors that ran (each weighted 1); ``video_score`` is None when none ran."""
+    ran = [entry for entry in entries if entry.get("status") == "ok" and entry.get("video_score") is not None]
+    score = float(np.mean([entry["video_score"] for entry in ran])) if ran else None
+    weight = 1.0 / len(ran) if ran else 0.0
+    contributions = [{"name": entry["name"], "kind": entry.get("kind"), "status": entry.get("status"),
+                      "score": entry.get("video_score"), "log_odds": None,
+                      "weight": weight if entry in ran else 0.0,
+                      "contribution": weight * entry["video_score"] if entry in ran else 0.0,
+                      "contributed": entry in ran, "reason": None if entry in ran else entry.get("reason")}
+                     for entry in entries]
+    return {"video_score": score, "raw_video_score": score, "contributions": contributions}
+
+
+def save_fusion(path: str | Path, fusion: LateFusion) -> Path:
+    """Write a fusion model as JSON, atomically."""
+    return write_text_atomic(path, json.dumps(fusion.to_dict(), indent=2) + "\n")
+
+
+def load_fusion(path: str | Path) -> LateFusion:
+    """Read a fusion model; a one-line :class:`CheckpointError` for a missing or foreign file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"fusion model '{path}': no such file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"fusion model '{path}': not a JSON fusion model ({error})") from None
+    if not isinstance(data, dict) or data.get("format") != FUSION_FORMAT:
+        raise CheckpointError(f"fusion model '{path}': not a fusion model written by this course")
+    if data.get("version") != FUSION_VERSION:
+        raise CheckpointError(f"fusion model '{path}': version {data.get('version')}, this course reads {FUSION_VERSION}")
+    return LateFusion.from_dict(data)

@@ -1,0 +1,227 @@
+"""``phase5_advanced_methods/multi_modal_detect.py``: every cue on one face track, one fused verdict.
+
+    python phase5_advanced_methods/multi_modal_detect.py \\
+        --visual-model xception.pt --temporal-model lstm.pt --frequency-model fft.pt \\
+        [--biological pulse.pt] [--model OTHER.pt ...] [--fusion-model fusion.json] \\
+        --input video.mp4 [--output report.json]
+
+    # fit the fusion on a dataset's validation videos first (never its test videos):
+    python phase5_advanced_methods/multi_modal_detect.py --visual-model ... --temporal-model ... \\
+        --frequency-model ... --fit-fusion runs/mini-forensics --fusion-model fusion.json
+
+Each checkpoint is a detector of its registry kind (frame, clip, spectral, signal); the video is
+decoded once and its faces found once for all of them (:func:`common.tools.detect.analyse_video`).
+Their video scores are fused (:mod:`common.fusion`): by the fitted stacker of ``--fusion-model``,
+or, without one, by the mean of their calibrated probabilities. The report is
+``detect_video.py``'s version 2 report with one more entry in ``detectors``: ``fusion`` (kind
+``fusion``), which lists each detector's weight and contribution and decides the verdict. A
+folder input gives one report per video and ``summary.csv``, as ``detect_video.py`` does.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+from typing import Any, Sequence
+
+from common.errors import CourseError, VideoError
+from common.fusion import LateFusion, fit_fusion, load_fusion, mean_fusion, save_fusion
+from common.report import detector_verdict
+
+MODALITY_FLAGS = (("visual_model", "visual"), ("temporal_model", "temporal"), ("frequency_model", "frequency"),
+                  ("biological", "biological"))
+"""Command-line flags of the outline and the modality each names."""
+
+FUSED_THRESHOLD = 0.5
+
+
+def fusion_entry(entries: Sequence[dict], fusion: LateFusion | None, source: Path | None) -> dict[str, Any]:
+    """The report's ``fusion`` detector entry for one video's detector entries."""
+    fused = fusion.fuse(entries) if fusion is not None else mean_fusion(entries)
+    score = fused["video_score"]
+    status = "ok" if score is not None else "could_not_run"
+    identity = (hashlib.sha256(Path(source).read_bytes()).hexdigest() if source is not None else
+                hashlib.sha256("".join(entry["sha256"] for entry in entries).encode()).hexdigest())
+    return {
+        "name": "fusion", "kind": "fusion", "architecture": "late_fusion" if fusion is not None else "mean",
+        "checkpoint": str(source) if source is not None else "", "sha256": identity,
+        "threshold": FUSED_THRESHOLD, "checkpoint_threshold": FUSED_THRESHOLD, "threshold_overridden": False,
+        "aggregation": "stacked logistic regression, Platt-calibrated" if fusion is not None else
+                       "mean of calibrated probabilities",
+        "status": status, "reason": None if score is not None else "none of the detectors could score this video",
+        "raw_video_score": fused["raw_video_score"], "video_score": score,
+        "verdict": detector_verdict(status, score, FUSED_THRESHOLD),
+        "contributions": fused["contributions"],
+    }
+
+
+def add_fusion(report: dict, fusion: LateFusion | None, source: Path | None, modalities: dict[str, str]) -> dict:
+    """Append the ``fusion`` entry to a report, mark each detector's modality, and let fusion decide."""
+    for entry in report["detectors"]:
+        entry["modality"] = modalities.get(entry["name"], entry["kind"])
+    entry = fusion_entry(report["detectors"], fusion, source)
+    report["detectors"].append(entry)
+    report.update({"decided_by": "fusion", "video_score": entry["video_score"], "verdict": entry["verdict"],
+                   "threshold": entry["threshold"], "threshold_overridden": False, "aggregation": entry["aggregation"]})
+    return report
+
+
+def print_modalities(report: dict) -> None:
+    """One line per detector (modality, score, verdict, or why it could not run), then the fused verdict."""
+    for entry in report["detectors"][:-1]:
+        score = "-" if entry["video_score"] is None else f"{entry['video_score']:.3f}"
+        note = entry["reason"] or entry["verdict"]
+        print(f"  {entry['modality']:<10s} {entry['name']} ({entry['kind']}): {score}  {note}")
+    fused = report["detectors"][-1]
+    parts = ", ".join(f"{c['name']} {c['contribution']:+.2f}" for c in fused["contributions"] if c["contributed"])
+    missing = [c["name"] for c in fused["contributions"] if not c["contributed"]]
+    score = "-" if fused["video_score"] is None else f"{fused['video_score']:.3f}"
+    print(f"fused ({fused['architecture']}): {fused['verdict']} (probability {score}, threshold 0.5; "
+          f"contributions {parts or 'none'}{'; could not run: ' + ', '.join(missing) if missing else ''})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from grader.tree import add_tree_argument
+
+    parser = argparse.ArgumentParser(prog="multi_modal_detect.py",
+                                     description="Fuse detectors of every phase into one calibrated verdict.")
+    parser.add_argument("--visual-model", help="frame detector checkpoint (phase 1, e.g. xception.pt)")
+    parser.add_argument("--temporal-model", help="clip detector checkpoint (phase 2, e.g. lstm.pt)")
+    parser.add_argument("--frequency-model", help="spectral or frame detector checkpoint (phase 3, e.g. fft.pt)")
+    parser.add_argument("--biological", help="signal detector checkpoint (phase 4: blinks, pulse, combined)")
+    parser.add_argument("--model", action="append", default=[], help="any other detector checkpoint (repeatable)")
+    parser.add_argument("--fusion-model", help="fusion model JSON (from --fit-fusion); without it: mean of probabilities")
+    parser.add_argument("--fit-fusion", metavar="DATA_ROOT",
+                        help="fit the fusion on this dataset's validation videos and write --fusion-model")
+    parser.add_argument("--dataset", default=None, help="layout of --fit-fusion's dataset (default: detected)")
+    parser.add_argument("--split-seed", type=int, default=0, help="the split of --fit-fusion (as train.py --seed)")
+    parser.add_argument("--input", help="a video file, or a folder of videos")
+    parser.add_argument("--output", help="report .json (a folder for a folder input); default: print only")
+    parser.add_argument("--frames", type=int, default=None, help="evenly spaced frames for frame detectors")
+    parser.add_argument("--clips", type=int, default=1, help="clips per video for clip detectors")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_tree_argument(parser)
+    return parser
+
+
+def _checkpoints(args: argparse.Namespace) -> tuple[list[str], dict[int, str]]:
+    """The checkpoints in flag order and the modality of each position."""
+    paths, modalities = [], {}
+    for flag, modality in MODALITY_FLAGS:
+        value = getattr(args, flag)
+        if value:
+            modalities[len(paths)] = modality
+            paths.append(value)
+    for value in args.model:
+        modalities[len(paths)] = "other"
+        paths.append(value)
+    return paths, modalities
+
+
+def _check_arguments(args: argparse.Namespace, paths: list[str]) -> None:
+    from common.tools.detect import _folder_output, _single_output, check_output_folder
+
+    if not paths:
+        raise CourseError("give at least one detector: --visual-model, --temporal-model, --frequency-model, "
+                          "--biological or --model")
+    if not args.input and not args.fit_fusion:
+        raise CourseError("nothing to do: give --input (a video or folder) and/or --fit-fusion DATA_ROOT")
+    if args.fit_fusion:
+        if not args.fusion_model:
+            raise CourseError("--fit-fusion writes the fitted fusion to --fusion-model PATH: give one")
+        if not Path(args.fit_fusion).is_dir():
+            raise CourseError(f"--fit-fusion '{args.fit_fusion}': no such dataset folder")
+        check_output_folder(Path(args.fusion_model).parent if str(Path(args.fusion_model).parent) else Path("."),
+                            f"fusion model '{args.fusion_model}'")
+    elif args.fusion_model and not Path(args.fusion_model).is_file():
+        raise CourseError(f"--fusion-model '{args.fusion_model}': no such file (fit one with --fit-fusion)")
+    if args.input:
+        source = Path(args.input)
+        if not source.exists():
+            raise VideoError(f"cannot read video '{source}': no such file or folder")
+        if args.output:
+            (_folder_output if source.is_dir() else _single_output)(Path(args.output))
+        elif source.is_dir():
+            raise CourseError("a folder input needs --output FOLDER for its reports and summary.csv")
+    if args.clips < 1 or (args.frames is not None and args.frames < 1):
+        raise CourseError("--clips and --frames must be at least 1")
+
+
+def fit_on_validation(detectors: list, data_root: str | Path, dataset: str | None, seed: int, *,
+                      progress: bool = True, tree: str = "templates") -> tuple[LateFusion, list[str]]:
+    """Run every detector on the validation videos of a dataset and fit the fusion on their scores.
+
+    Returns ``(fusion, skipped)``: videos that could not be read are listed, not used.
+    """
+    from tqdm import tqdm
+
+    from common.experiment import load_records, split_for_training
+    from common.tools.detect import analyse_video, make_face_detector
+
+    _, records = load_records(dataset, data_root)
+    validation = split_for_training(records, seed)["val"]
+    face_detector = make_face_detector(detectors)
+    entries, labels, skipped = [], [], []
+    for record in tqdm(validation, desc="validation videos", unit="video", disable=not progress):
+        try:
+            report = analyse_video(record.path, detectors, face_detector=face_detector, tree=tree)
+        except VideoError as error:
+            skipped.append(f"{record.path}: {error}")
+            continue
+        entries.append(report["detectors"])
+        labels.append(record.label)
+    return fit_fusion(entries, labels), skipped
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (module docstring). Exit 0 on success; bad input: one ``error:`` line, exit 2."""
+    from common.device import resolve_device
+    from common.tools.detect import analyse_folder, analyse_video, load_detectors, write_report
+    from grader.tree import activate_from_args, active_name
+
+    args = build_parser().parse_args(argv)
+    activate_from_args(args)
+    paths, positions = _checkpoints(args)
+    _check_arguments(args, paths)
+    device = resolve_device(args.device)
+    detectors = load_detectors(paths, device, frames=args.frames, clips=args.clips)
+    modalities = {detectors[i].name: modality for i, modality in positions.items()}
+    fusion, source = None, None
+    if args.fit_fusion:
+        fusion, skipped = fit_on_validation(detectors, args.fit_fusion, args.dataset, args.split_seed,
+                                            progress=not args.quiet, tree=active_name())
+        source = save_fusion(args.fusion_model, fusion)
+        figures = fusion.validation
+        print(f"fusion fitted on {figures['n_videos']} validation videos ({figures['n_fake']} fake; "
+              f"out-of-fold AUC {figures['out_of_fold_auc']:.3f}): {source}")
+        for name, weight in zip(fusion.names, fusion.coefficients):
+            print(f"  {name}: weight {weight:+.3f} per unit of log-odds; validation AUC "
+                  f"{figures['detector_auc'].get(name, float('nan')):.3f}")
+        for line in skipped:
+            print(f"  skipped: {line}")
+    elif args.fusion_model:
+        source = Path(args.fusion_model)
+        fusion = load_fusion(source)
+    if not args.input:
+        return 0
+    if fusion is not None:
+        fusion.check_detectors([{**detector.describe(), "name": detector.name} for detector in detectors],
+                               str(source))
+
+    def finish(report: dict) -> dict:
+        return add_fusion(report, fusion, source, modalities)
+
+    input_path = Path(args.input)
+    if input_path.is_dir():
+        rows, summary = analyse_folder(input_path, detectors, Path(args.output), progress=not args.quiet,
+                                       tree=active_name(), postprocess=finish)
+        for row in rows or []:
+            print(f"{row['verdict']:9s} {row['video_score'] or '-':>9s}  {row['video']}")
+        print(f"summary: {summary}")
+        return 0
+    report = finish(analyse_video(input_path, detectors, tree=active_name()))
+    print_modalities(report)
+    if args.output:
+        print(f"report: {write_report(Path(args.output), report)}")
+    return 0

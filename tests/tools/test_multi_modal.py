@@ -1,0 +1,133 @@
+"""multi_modal_detect.py: detectors of several kinds on one track, a fusion fitted on validation
+videos only, a fused verdict that says who contributed, and one-line errors for bad input.
+
+Oracles: the fused probability recomputed by hand from the fusion file's weights and the report's
+detector scores; the mean of the calibrated probabilities without a fusion; the report schema.
+Runs on the reference solutions only (``pytest --solutions``).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("solutions_tree")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_checkpoint, clip_checkpoint, tmp_path_factory):
+    """A fusion of the tiny frame CNN and the frame-difference clip detector, fitted on the
+    validation split (2 real, 2 fake) of a 24-clip benchmark."""
+    from common.synthetic import write_benchmark
+    from common.tools.multi_modal import main
+
+    root = tmp_path_factory.mktemp("fusion_data") / "mini-forensics"
+    write_benchmark(root, progress=False, n_clips=24, seed=0, n_frames=8, size=96, methods=["TemporalFlicker"])
+    fusion = tmp_path_factory.mktemp("fusion") / "fusion.json"
+    assert main(["--visual-model", str(tiny_checkpoint), "--temporal-model", str(clip_checkpoint), "--fit-fusion",
+                 str(root), "--fusion-model", str(fusion), "--frames", "8", "--device", "cpu", "--quiet",
+                 "--solutions"]) == 0
+    return fusion
+
+
+def test_the_fusion_is_fitted_on_the_validation_videos_only(fitted):
+    data = json.loads(fitted.read_text())
+    assert data["validation"]["n_videos"] == 4 and data["validation"]["n_fake"] == 2
+    assert [d["name"] for d in data["detectors"]] == ["tiny_baseline", "flicker"]
+    assert len(data["coefficients"]) == 4, "a log-odds weight and a could-not-run weight per detector"
+
+
+def test_fused_verdict_recomputed_by_hand_and_the_report_validates(fitted, tiny_checkpoint, clip_checkpoint,
+                                                                   clip_files, tmp_path, capsys):
+    from common.report import validate_report
+    from common.tools.multi_modal import main
+
+    output = tmp_path / "report.json"
+    assert main(["--visual-model", str(tiny_checkpoint), "--temporal-model", str(clip_checkpoint), "--fusion-model",
+                 str(fitted), "--input", str(clip_files["fake"].path), "--output", str(output), "--frames", "8",
+                 "--device", "cpu", "--quiet", "--solutions"]) == 0
+    report = json.loads(output.read_text())
+    assert validate_report(report) == []
+    assert report["decided_by"] == "fusion"
+    visual, temporal, fused = report["detectors"]
+    assert (visual["modality"], temporal["modality"]) == ("visual", "temporal")
+    data = json.loads(fitted.read_text())
+    logits = [math.log(e["video_score"] / (1 - e["video_score"])) for e in (visual, temporal)]
+    z = sum(w * x for w, x in zip(data["coefficients"], logits + [0.0, 0.0])) + data["intercept"]
+    raw = 1 / (1 + math.exp(-z))
+    a, b = data["calibration"]["a"], data["calibration"]["b"]
+    expected = 1 / (1 + math.exp(-(a * math.log(raw / (1 - raw)) + b)))
+    assert fused["video_score"] == pytest.approx(expected, abs=1e-9)
+    assert report["video_score"] == fused["video_score"] and report["verdict"] == fused["verdict"]
+    assert [c["contributed"] for c in fused["contributions"]] == [True, True]
+    printed = capsys.readouterr().out
+    assert "visual" in printed and "temporal" in printed and "fused (late_fusion)" in printed
+
+
+def test_without_a_fusion_model_the_fused_score_is_the_mean_and_a_missing_detector_is_listed(
+        tiny_checkpoint, clip_checkpoint, clip_files, tmp_path):
+    from common.tools.multi_modal import main
+
+    output = tmp_path / "one_frame.json"
+    assert main(["--visual-model", str(tiny_checkpoint), "--temporal-model", str(clip_checkpoint), "--input",
+                 str(clip_files["one_frame"].path), "--output", str(output), "--frames", "8", "--device", "cpu",
+                 "--quiet", "--solutions"]) == 0
+    report = json.loads(output.read_text())
+    visual, temporal, fused = report["detectors"]
+    assert temporal["status"] != "ok", "one frame cannot make a clip"
+    assert fused["architecture"] == "mean" and fused["video_score"] == pytest.approx(visual["video_score"])
+    missing = [c for c in fused["contributions"] if not c["contributed"]]
+    assert [c["name"] for c in missing] == ["flicker"] and missing[0]["reason"]
+
+
+def test_a_folder_gives_one_report_per_video_and_a_summary(fitted, tiny_checkpoint, clip_checkpoint, clip_files,
+                                                          tmp_path):
+    import shutil
+
+    from common.tools.multi_modal import main
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("real", "fake"):
+        shutil.copy(clip_files[name].path, folder / f"{name}.mp4")
+    assert main(["--visual-model", str(tiny_checkpoint), "--temporal-model", str(clip_checkpoint), "--fusion-model",
+                 str(fitted), "--input", str(folder), "--output", str(tmp_path / "reports"), "--frames", "8",
+                 "--device", "cpu", "--quiet", "--solutions"]) == 0
+    rows = list(csv.DictReader((tmp_path / "reports" / "summary.csv").open()))
+    assert [Path(r["video"]).name for r in rows] == ["fake.mp4", "real.mp4"]
+    for row in rows:
+        report = json.loads(Path(row["report"]).read_text())
+        assert report["decided_by"] == "fusion" and row["verdict"] == report["verdict"]
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ([], "give at least one detector"),
+    (["--visual-model", "MODEL"], "nothing to do"),
+    (["--visual-model", "MODEL", "--fit-fusion", "DATA"], "--fit-fusion writes the fitted fusion to --fusion-model"),
+    (["--visual-model", "MODEL", "--input", "VIDEO", "--fusion-model", "missing.json"], "no such file"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(arguments, message, tiny_checkpoint, clip_files, tmp_path):
+    replaced = [str(tiny_checkpoint) if a == "MODEL" else str(clip_files["real"].path) if a == "VIDEO" else
+                str(tmp_path) if a == "DATA" else a for a in arguments]
+    result = subprocess.run([sys.executable, str(ROOT / "phase5_advanced_methods" / "multi_modal_detect.py"),
+                             *replaced, "--output", str(tmp_path / "out.json"), "--solutions"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().startswith("error:") and message in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_a_fusion_refuses_other_detectors(fitted, tiny_checkpoint, clip_checkpoint, clip_files):
+    from common.errors import CheckpointError
+    from common.tools.multi_modal import main
+
+    with pytest.raises(CheckpointError, match="was fitted on"):
+        main(["--visual-model", str(clip_checkpoint), "--temporal-model", str(tiny_checkpoint), "--fusion-model",
+              str(fitted), "--input", str(clip_files["real"].path), "--device", "cpu", "--quiet", "--solutions"])
