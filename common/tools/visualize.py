@@ -19,10 +19,13 @@ carries the result of the *nearest* sampled frame (ties go to the earlier one); 
 which one (``boxes from frame 38``). Boxes therefore lag behind fast head motion between samples.
 
 Optional Grad-CAM (Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep Networks via
-Gradient-based Localization") with the ``grad-cam`` package (pytorch-grad-cam): the gradient of the
-FAKE logit with respect to the last convolution layer's feature maps weights those maps; their
-weighted sum, rectified, is a coarse map of the face regions that pushed the score towards FAKE. It
-is drawn as a JET heat map over each face crop. The summary PNG shows the score timeline and, with
+Gradient-based Localization"): the gradient of the FAKE logit with respect to the last convolution
+layer's feature maps weights those maps; their weighted sum, rectified, is a coarse map of the face
+regions that pushed the score towards FAKE. It is drawn as a JET heat map over each face crop. The
+maps come from the course's one Grad-CAM, task 5.10 (``grad_cam`` in
+``phase5_advanced_methods/template_explainability.py``, yours or the reference solution's with
+``--solutions``, borrowed through :mod:`common.exercises`); the phase-5 tests check it against
+pytorch-grad-cam. The summary PNG shows the score timeline and, with
 ``--gradcam``, a few face crops with their heat maps.
 """
 from __future__ import annotations
@@ -494,11 +497,11 @@ def gradcam_maps(model, crops: np.ndarray, prep, device) -> np.ndarray:
         device: the model's device.
 
     Returns:
-        ``(B, S, S)`` float32 maps in [0, 1] (pytorch-grad-cam normalises each map to its maximum).
+        ``(B, S, S)`` float32 maps in [0, 1] (each min-max scaled, as pytorch-grad-cam presents them).
     """
     import torch
-    from pytorch_grad_cam import GradCAM
-    from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
+
+    from common import exercises
 
     class _OneLogit(torch.nn.Module):
         """Present ``(B, 1)`` outputs as ``(B,)`` so each sample's target is its FAKE logit."""
@@ -513,8 +516,7 @@ def gradcam_maps(model, crops: np.ndarray, prep, device) -> np.ndarray:
     _disable_inplace_activations(model)
     wrapped = _OneLogit(model).eval()
     tensor = prep.normalise(crops, "cpu")
-    with GradCAM(model=wrapped, target_layers=[last_conv_layer(model)]) as cam:
-        maps = cam(input_tensor=tensor.to(device), targets=[BinaryClassifierOutputTarget(1)] * len(crops))
+    maps = exercises.grad_cam(wrapped, tensor.to(device), last_conv_layer(model))
     return np.asarray(maps, dtype=np.float32)
 
 
