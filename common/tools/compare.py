@@ -1,0 +1,228 @@
+"""``compare_detectors.py``: every phase's detector on one mini-forensics split, and their fusion.
+
+    python compare_detectors.py [--models baseline,temporal_features,spectrum_logistic,...] \\
+        [--data-root runs/compare/mini-forensics] [--output-dir runs/compare] [--reuse] [--device auto]
+
+1. the benchmark: one mini-forensics split with every manipulation (FaceSwap, GANUpsample,
+   TemporalFlicker, Physiological, Deepfake) and real clips, identities split 70/15/15 (generated
+   when ``--data-root`` is not given);
+2. each detector is trained on the *same* training split with its phase's ``train.py`` pipeline
+   and a recipe that fits a CPU (:data:`RECIPES`), or reloaded from ``--output-dir`` with
+   ``--reuse``;
+3. all detectors run together on every validation and test video, one face track per video
+   (:func:`common.tools.detect.analyse_video`, exactly as ``multi_modal_detect.py`` runs them);
+4. the fusion is fitted on the validation videos only (:mod:`common.fusion`) and applied to the
+   test videos;
+5. the table: video AUC of each detector and of the fusion on each manipulation (its test fakes
+   against all test real videos) and over all fakes, accuracy of the calibrated verdict at 0.5,
+   and training time; written as ``comparison.md`` and ``comparison.json``.
+
+A detector that could not run on a test video (no face, a clip too short) counts as 0.5 there (no
+evidence either way), and the table says on how many videos that happened.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.errors import CourseError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train one registered detector quickly on mini-forensics: its phase and train.py flags."""
+
+    phase: str
+    flags: tuple[str, ...]
+
+
+RECIPES: dict[str, Recipe] = {
+    "baseline": Recipe("phase1_cnn_detection", ("--image-size", "64", "--frames", "16", "--epochs", "10",
+                                                 "--batch-size", "32", "--no-augment")),
+    "frame_difference": Recipe("phase2_temporal_analysis", ("--epochs", "40", "--patience", "10", "--lr", "0.05",
+                                                            "--batch-size", "16")),
+    "temporal_features": Recipe("phase2_temporal_analysis", ("--epochs", "40", "--patience", "10", "--lr", "0.01",
+                                                             "--batch-size", "16")),
+    "flow_statistics": Recipe("phase2_temporal_analysis", ("--epochs", "40", "--patience", "10", "--lr", "0.01",
+                                                           "--batch-size", "16")),
+    "spectrum_logistic": Recipe("phase3_frequency_analysis", ("--epochs", "30", "--lr", "0.05", "--batch-size", "64")),
+}
+"""Fast CPU recipes (the guide's measured settings); ``--models`` may name only these."""
+
+DEFAULT_MODELS = ("baseline", "temporal_features", "flow_statistics", "spectrum_logistic")
+ALL_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Physiological", "Deepfake")
+NOT_RUN_SCORE = 0.5
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from grader.tree import add_tree_argument
+
+    parser = argparse.ArgumentParser(prog="compare_detectors.py",
+                                     description="Train every phase's detector on one mini-forensics split, fuse "
+                                                 "them, and tabulate video AUC per manipulation.")
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                        help=f"comma-separated registered models with a recipe: {', '.join(RECIPES)}")
+    parser.add_argument("--data-root", default=None, help="a mini-forensics benchmark (default: generate one)")
+    parser.add_argument("--clips", type=int, default=300, help="clips of a generated benchmark")
+    parser.add_argument("--clip-frames", type=int, default=16, help="frames per generated clip")
+    parser.add_argument("--output-dir", default="runs/compare")
+    parser.add_argument("--reuse", action="store_true", help="reuse checkpoints already in --output-dir")
+    parser.add_argument("--no-fusion", action="store_true", help="skip the fused row")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--quiet", action="store_true")
+    add_tree_argument(parser)
+    return parser
+
+
+def parse_models(text: str) -> list[str]:
+    """``"a,b"`` -> ``["a", "b"]``; a one-line error for a model without a recipe."""
+    models = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in models if name not in RECIPES]
+    if not models or unknown:
+        raise CourseError(f"--models: {', '.join(unknown) or 'none given'}: choose among {', '.join(RECIPES)}")
+    return models
+
+
+def train_or_reuse(model: str, data_root: Path, output_dir: Path, *, device: str, seed: int, reuse: bool,
+                   quiet: bool) -> tuple[Path, float | None]:
+    """The checkpoint of ``model`` trained on ``data_root``'s split, and its training seconds (None if reused)."""
+    from common.tools import train
+
+    checkpoint = output_dir / f"{model}.pt"
+    if reuse and checkpoint.is_file():
+        return checkpoint, None
+    recipe = RECIPES[model]
+    argv = ["--dataset", "synthetic", "--data-root", str(data_root), "--model", model, *recipe.flags,
+            "--device", device, "--seed", str(seed), "--output-dir", str(output_dir / model),
+            "--checkpoint", str(checkpoint)]
+    if quiet:
+        argv.append("--quiet")
+    started = time.perf_counter()
+    train.train(train.build_parser(recipe.phase).parse_args(argv))
+    return checkpoint, time.perf_counter() - started
+
+
+def score_videos(detectors: list, records: list, *, progress: bool, tree: str) -> list[dict]:
+    """Every detector on every video (one face track each): ``[{"label", "method", "entries"}]``."""
+    from tqdm import tqdm
+
+    from common.errors import VideoError
+    from common.tools.detect import analyse_video, make_face_detector
+
+    face_detector = make_face_detector(detectors)
+    rows = []
+    for record in tqdm(records, desc="test videos", unit="video", disable=not progress):
+        try:
+            report = analyse_video(record.path, detectors, face_detector=face_detector, tree=tree)
+        except VideoError as error:
+            rows.append({"label": record.label, "method": record.method, "entries": None, "error": str(error)})
+            continue
+        rows.append({"label": record.label, "method": record.method, "entries": report["detectors"]})
+    return rows
+
+
+def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[str, Any]:
+    """AUC per manipulation and over all fakes, accuracy at 0.5 and at the best threshold, for one
+    detector's (calibrated) scores of the test videos (None = could not run, counted as 0.5)."""
+    from common.experiment import per_method_metrics
+    from common.metrics import binary_metrics
+
+    used = [s if s is not None else NOT_RUN_SCORE for s in scores]
+    videos = [{"label": r["label"], "method": r["method"], "score": s} for r, s in zip(rows, used)]
+    labels = np.array([v["label"] for v in videos])
+    overall = binary_metrics(labels, np.array(used), 0.5)
+    best = max(float(np.mean((np.array(used) >= t) == labels)) for t in sorted(set(used)) + [1.1])
+    return {"detector": name, "per_method": {m: e["roc_auc"] for m, e in per_method_metrics(videos).items()},
+            "all_fakes_auc": overall["roc_auc"], "accuracy_at_0.5": overall["accuracy"],
+            "accuracy_best_threshold": best, "could_not_run": sum(s is None for s in scores)}
+
+
+def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, float | None]) -> str:
+    """The comparison as a Markdown table."""
+    def cell(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    header = ["detector", *methods, "all fakes", "acc@0.5", "acc best*", "not run", "train s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        trained = seconds.get(row["detector"])
+        lines.append("| " + " | ".join([row["detector"], *[cell(row["per_method"].get(m)) for m in methods],
+                                        cell(row["all_fakes_auc"]), cell(row["accuracy_at_0.5"]),
+                                        cell(row["accuracy_best_threshold"]), str(row["could_not_run"]),
+                                        "-" if trained is None else f"{trained:.0f}"]) + " |")
+    lines.append("")
+    lines.append("Video AUC of each manipulation's test fakes against all test real videos; acc@0.5: accuracy of "
+                 "the calibrated verdict; acc best*: at the test set's best threshold (an oracle).")
+    return "\n".join(lines) + "\n"
+
+
+def compare(args: argparse.Namespace) -> dict[str, Any]:
+    """The whole comparison for parsed arguments (module docstring); returns what comparison.json holds."""
+    from common.experiment import ensure_synthetic_benchmark, load_records, split_for_training
+    from common.fusion import save_fusion
+    from common.tools.detect import load_detectors
+    from common.tools.multi_modal import add_fusion, fit_on_validation
+    from grader.tree import active_name
+
+    models = parse_models(args.models)
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    data_root = Path(args.data_root) if args.data_root else ensure_synthetic_benchmark(
+        output_dir / "mini-forensics", n_clips=args.clips, n_frames=args.clip_frames, seed=args.seed,
+        progress=not args.quiet, methods=ALL_METHODS)
+    started = time.perf_counter()
+    checkpoints, seconds = [], {}
+    for model in models:
+        print(f"training {model} ...")
+        checkpoint, trained = train_or_reuse(model, data_root, output_dir, device=args.device, seed=args.seed,
+                                             reuse=args.reuse, quiet=args.quiet)
+        checkpoints.append(checkpoint)
+        seconds[model] = trained
+    detectors = load_detectors(checkpoints, args.device)
+    fusion = None
+    if not args.no_fusion and len(detectors) > 1:
+        fusion, _ = fit_on_validation(detectors, data_root, "synthetic", args.seed, progress=not args.quiet,
+                                      tree=active_name())
+        save_fusion(output_dir / "fusion.json", fusion)
+    _, records = load_records("synthetic", data_root)
+    test = split_for_training(records, args.seed)["test"]
+    scored = [row for row in score_videos(detectors, test, progress=not args.quiet, tree=active_name())
+              if row["entries"] is not None]
+    rows = []
+    for position, detector in enumerate(detectors):
+        scores = [row["entries"][position]["video_score"] if row["entries"][position]["status"] == "ok" else None
+                  for row in scored]
+        rows.append(table_row(models[position], scores, scored))
+    if fusion is not None:
+        fused = [add_fusion({"detectors": [dict(e) for e in row["entries"]]}, fusion, output_dir / "fusion.json",
+                            {})["video_score"] for row in scored]
+        rows.append(table_row("fusion", fused, scored))
+    methods = [m for m in ALL_METHODS if any(r["method"] == m for r in scored)]
+    markdown = format_markdown(rows, methods, seconds)
+    result = {"data_root": str(data_root), "test_videos": len(scored), "models": models, "rows": rows,
+              "train_seconds": seconds, "fusion": fusion.to_dict() if fusion is not None else None,
+              "seconds": round(time.perf_counter() - started, 1)}
+    (output_dir / "comparison.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    (output_dir / "comparison.md").write_text(markdown)
+    print(markdown)
+    print(f"written: {output_dir / 'comparison.md'}, {output_dir / 'comparison.json'} ({result['seconds']:.0f} s)")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    from grader.tree import activate_from_args
+
+    args = build_parser().parse_args(argv)
+    activate_from_args(args)
+    parse_models(args.models)
+    if args.data_root and not Path(args.data_root).is_dir():
+        raise CourseError(f"--data-root '{args.data_root}': no such folder")
+    compare(args)
+    return 0
