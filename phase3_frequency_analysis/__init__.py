@@ -1,6 +1,7 @@
 """Phase 3 - frequency analysis: upsampling in generators leaves fingerprints in the spectrum.
 
-Papers: Durall et al. 2020 (azimuthal average of the spectrum), Frank et al. 2020 (DCT spectrum).
+Papers: Durall et al. 2020 (azimuthal average of the spectrum), Frank et al. 2020 (DCT spectrum);
+course seed 000 (InceptionV3 with Fourier attention).
 """
 from common.registry import Model
 from grader.tasks import Task
@@ -20,6 +21,16 @@ TASKS = [
          guide="3.6 DCT statistics and double JPEG"),
     Task("3.7", "Spectral classifiers", points=2, file="template_spectral_features.py",
          guide="3.7 Spectral classifiers"),
+    Task("3.8", "Magnitude spectrum of feature maps", points=2, file="template_fourier_attention.py",
+         guide="3.8 Magnitude spectrum of feature maps"),
+    Task("3.9", "Fourier attention layer", points=3, file="template_fourier_attention.py",
+         guide="3.9 Fourier attention layer"),
+    Task("3.10", "InceptionV3 with Fourier attention", points=2, file="template_fourier_attention.py",
+         guide="3.10 InceptionV3 with Fourier attention"),
+    Task("3.11", "Frozen, then partially unfrozen", points=2, file="template_fourier_attention.py",
+         guide="3.11 Frozen, then partially unfrozen"),
+    Task("3.12", "Log-DCT input in torch", points=2, file="template_spectral_features.py",
+         guide="3.12 Log-DCT input in torch"),
 ]
 
 # One row per detector (read without importing, like TASKS); see common/registry.py.
@@ -28,4 +39,12 @@ MODELS = [
           input_size=128, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), frames=32, features="face_spectrum_features",
           description="logistic regression on Durall's spectral profile + high-frequency ratio of the "
                       "un-resized face crop (tasks 3.1-3.3)"),
+    Model("fourier_inception", kind="frame", file="template_fourier_attention.py", builder="FourierInception",
+          input_size=299, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), config={"pretrained": False},
+          description="seed 000: InceptionV3 + Fourier attention + dense head (tasks 3.8-3.11); "
+                      ">= 75 px, train on CPU with --image-size 160"),
+    Model("dct_cnn", kind="frame", file="template_spectral_features.py", builder="DCTConvNet",
+          input_size=64, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), config={"input_size": 64}, sized=True,
+          description="small CNN on the standardised log-DCT of the face crop (Frank et al. 2020; task 3.12); "
+                      "train with --augment none"),
 ]

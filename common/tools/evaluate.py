@@ -15,6 +15,15 @@ probabilities, the calibration figures: Brier score, ECE, accuracy at the stored
 0.5 and at the test set's best threshold; videos without a face), ``roc_frame.png``,
 ``roc_video.png``, ``confusion_frame.png``, ``confusion_video.png``, ``reliability_video.png``.
 
+Compression (``--reencode raw,crf23,crf40,half``): the chosen videos are also re-encoded
+(:mod:`common.compression`: H.264 CRF 23 and 40 as FaceForensics++'s c23 and c40, or half
+resolution) into ``<output-dir>/reencoded/<variant>/`` and scored again; ``reencoded.json`` and the
+console get one row per variant (frame and video AUC, accuracy at the stored threshold).
+
+Figures (``--figures DIR``, phases that provide them: phase 3): mean spectra of the real and fake
+test faces, their radial profiles with their spread and DCT coefficient histograms, as PNGs
+(``phase3_frequency_analysis/spectral_figures.py``).
+
 Which videos: with ``--split auto`` (default) the dataset's own test split when it has one; else,
 when the checkpoint was trained on this same folder, the test part of the same group split as
 training; else every video (a folder of held-out test videos). ``--split all|train|val|test``
@@ -23,10 +32,12 @@ forces a choice.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 from pathlib import Path
 
 from common.calibration import checkpoint_calibration
+from common.compression import parse_reencodings, reencode_records
 from common.datasets import DATASET_NAMES
 from common.device import resolve_device
 from common.engine import evaluate_detector
@@ -54,8 +65,48 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
     parser.add_argument("--cache-dir", default=None, help="face-crop cache folder (default: the training run's)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--reencode", default=None, metavar="LIST",
+                        help="also score the videos re-encoded: comma-separated raw|crf23|crf40|half|crfN "
+                             "(H.264 CRF 23/40 = FaceForensics++ c23/c40; half = half resolution)")
+    parser.add_argument("--figures", default=None, metavar="DIR",
+                        help="phase 3: write mean spectra, radial profiles and DCT histograms of the real and "
+                             "fake test faces as PNGs in DIR")
     tree.add_tree_argument(parser)
     return parser
+
+
+FIGURE_MODULE = "spectral_figures"
+"""A phase that draws figures of its test faces provides ``<phase>/spectral_figures.py`` with
+``write_figures(crops, labels, output_dir, note)`` and ``cached_crops(cache_files)``."""
+
+
+def figure_module(phase: str):
+    """The phase's figure module (from the active tree), or a one-line CourseError when it has none."""
+    try:
+        return importlib.import_module(f"{phase}.{FIGURE_MODULE}")
+    except ModuleNotFoundError as error:
+        if error.name not in (f"{phase}.{FIGURE_MODULE}", phase):
+            raise
+        raise CourseError(f"--figures: {phase} draws no figures (phase3_frequency_analysis does)") from None
+
+
+def reencoded_summary(name: str, description: str, report: dict) -> dict:
+    """One row of the compression table: AUCs and accuracy of one re-encoded variant."""
+    return {"variant": name, "description": description, "videos": report["video"]["n"],
+            "frame_auc": report["frame"]["roc_auc"], "video_auc": report["video"]["roc_auc"],
+            "video_accuracy": report["video"]["accuracy"]}
+
+
+def format_reencoded(rows: list[dict]) -> str:
+    """The compression table for the console."""
+    def cell(value):
+        return "   n/a" if value is None else f"{value:6.3f}"
+
+    lines = [f"{'variant':<9}{'videos':>7}  {'frame AUC':>9}  {'video AUC':>9}  {'video acc':>9}  description"]
+    for row in rows:
+        lines.append(f"{row['variant']:<9}{row['videos']:>7}  {cell(row['frame_auc']):>9}  {cell(row['video_auc']):>9}  "
+                     f"{cell(row['video_accuracy']):>9}  {row['description']}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> int:
@@ -68,6 +119,8 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
         raise CourseError(f"unknown aggregation '{args.aggregation}': choose one of {', '.join(AGGREGATIONS)}")
     if args.split not in SPLIT_CHOICES:
         raise CourseError(f"unknown split '{args.split}': choose one of {', '.join(SPLIT_CHOICES)}")
+    variants = parse_reencodings(args.reencode) if args.reencode is not None else []
+    figures = figure_module(phase) if args.figures else None
     device = resolve_device(args.device)
     model, checkpoint = load_detector(args.checkpoint, device, expected_architecture=args.model)
     preprocessing = checkpoint_preprocessing(checkpoint)
@@ -79,11 +132,16 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
         raise DatasetLayoutError(f"no videos to evaluate in '{args.test_data}' ({why})")
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.checkpoint).resolve().parent / "eval"
     print(f"evaluating {checkpoint.architecture} ({args.checkpoint}) on {len(chosen)} videos: {why}")
-    report, scored, caches = evaluate_detector(
-        model, get_spec(checkpoint.architecture), chosen, preprocessing,
-        face_cache_root(args.cache_dir, checkpoint.extra, output_dir),
-        aggregation=args.aggregation, threshold=checkpoint.threshold, device=device, batch_size=args.batch_size,
-        progress=not args.quiet, num_workers=args.workers, calibration=checkpoint_calibration(checkpoint))
+    row = get_spec(checkpoint.architecture)
+    cache_root = face_cache_root(args.cache_dir, checkpoint.extra, output_dir)
+
+    def evaluate(records):
+        return evaluate_detector(
+            model, row, records, preprocessing, cache_root,
+            aggregation=args.aggregation, threshold=checkpoint.threshold, device=device, batch_size=args.batch_size,
+            progress=not args.quiet, num_workers=args.workers, calibration=checkpoint_calibration(checkpoint))
+
+    report, scored, caches = evaluate(chosen)
     print(caches.describe())
     report.update({"checkpoint": str(args.checkpoint), "architecture": checkpoint.architecture, "dataset": dataset,
                    "test_data": str(args.test_data), "videos_chosen": why, "preprocessing": preprocessing.to_dict()})
@@ -92,4 +150,23 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
     write_plots(scored, report, output_dir)
     print(format_table(report))
     print(f"wrote {output_dir / 'metrics.json'} and ROC / confusion plots in {output_dir}")
+    if figures is not None:
+        crops, labels = figures.cached_crops(list(caches))
+        size = "at their own size" if row.kind == "spectral" else f"resized to {preprocessing.size} px"
+        written = figures.write_figures(crops, labels, args.figures, note=f"\n{len(crops)} test faces {size}")
+        print(f"wrote {', '.join(path.name for path in written)} in {args.figures}")
+    if variants:
+        rows = []
+        for variant in variants:
+            if not variant.changes_video:
+                rows.append(reencoded_summary(variant.name, variant.description, report))
+                continue
+            records = reencode_records(chosen, variant, args.test_data, output_dir / "reencoded", progress=not args.quiet)
+            rows.append(reencoded_summary(variant.name, variant.description, evaluate(records)[0]))
+        (output_dir / "reencoded.json").write_text(json.dumps({"checkpoint": str(args.checkpoint),
+                                                              "architecture": checkpoint.architecture,
+                                                              "aggregation": args.aggregation, "variants": rows},
+                                                             indent=2) + "\n", encoding="utf-8")
+        print(format_reencoded(rows))
+        print(f"wrote {output_dir / 'reencoded.json'}")
     return 0

@@ -6,10 +6,14 @@ machine on those profiles separates faces from upsampling generators (on FaceFor
 DeepFakeDetection frames they report 0.86 accuracy with the SVM and 0.79 with logistic
 regression, and both collapse under strong compression, which removes high frequencies). This
 file provides the feature vector and a torch logistic regression for the course's detector
-interface, and asks for the scikit-learn route the paper uses (task 3.7).
+interface, and asks for the scikit-learn route the paper uses (task 3.7). Frank et al. (ICML
+2020) go one step further and train a small CNN on the log-DCT of the image: task 3.12 computes
+that input in torch, so that the network (provided, registered as ``dct_cnn``) takes face crops
+like any frame detector.
 
 Paper: R. Durall, M. Keuper, J. Keuper, "Watch your Up-Convolution: CNN Based Generative Deep
-Neural Networks are Failing to Reproduce Spectral Distributions", CVPR 2020.
+Neural Networks are Failing to Reproduce Spectral Distributions", CVPR 2020. J. Frank et al.,
+"Leveraging Frequency Analysis for Deep Fake Image Recognition", ICML 2020.
 
 Guide: IMPLEMENTATION_GUIDE.md, phase 3.
 """
@@ -109,3 +113,80 @@ def evaluate_spectral_classifiers(train_features: np.ndarray, train_labels: np.n
         aucs[name] = float(roc_auc_score(val_labels, classifier.decision_function(val_features)))
     return aucs
     # END SOLUTION
+
+
+# ------------------------------------------------------------------------------------------------
+# 3.12 A small CNN on Frank et al.'s log-DCT input (registered as "dct_cnn")
+# ------------------------------------------------------------------------------------------------
+
+def dct_basis(n: int) -> torch.Tensor:
+    """The orthonormal DCT-II matrix of task 3.4 as a float32 tensor (built here with scipy).
+
+    Returns (n, n): row u is the cosine of u half-periods, so ``basis @ x`` is the DCT of a
+    column vector x and ``basis @ X @ basis.T`` the 2-D DCT of an (n, n) map.
+    """
+    import scipy.fft
+
+    return torch.from_numpy(scipy.fft.dct(np.eye(n), norm="ortho", axis=0)).float()
+
+
+def log_dct(images: torch.Tensor, basis: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Frank et al.'s log-DCT of a batch of images, in torch: ``log(|D X D^T| + eps)`` per channel.
+
+    images: (B, C, S, S); basis: (S, S) from :func:`dct_basis`. Returns (B, C, S, S) float32, entry
+    [..., 0, 0] the DC term, frequencies growing down and to the right: the same numbers as task
+    3.5's ``log_dct_spectrum`` of each channel (``scipy.fft.dctn(..., norm="ortho")``).
+
+    Always float32 with autocast switched off: under CUDA's fp16 autocast a matrix product would
+    run in half precision, and 1e-12 is 0 in fp16 (log(0) = -inf for every zero coefficient).
+
+    Example: a 4x4 channel of ones has DCT 4 at [0, 0] and 0 elsewhere: log 4 ~ 1.386 there and
+    log(1e-12) ~ -27.63 at the 15 other coefficients.
+    """
+    # BEGIN SOLUTION 3.12: inside torch.autocast(device_type=images.device.type, enabled=False), multiply the float32 images by the basis on the left and its transpose on the right (matmul broadcasts over B and C), then torch.log of the absolute value plus eps
+    with torch.autocast(device_type=images.device.type, enabled=False):
+        basis = basis.to(device=images.device, dtype=torch.float32)
+        coefficients = basis @ images.float() @ basis.T
+        return torch.log(coefficients.abs() + eps)
+    # END SOLUTION
+
+
+class DCTConvNet(nn.Module):
+    """A small CNN on the standardised log-DCT of the face crop (Frank et al. 2020's idea).
+
+    Steps: :func:`log_dct` of the (B, 3, S, S) crop; every coefficient standardised with the mean and
+    variance of the training images (Frank et al.'s per-coefficient normalisation, here a
+    ``BatchNorm1d`` over the 3 S S coefficients without affine parameters: batch statistics in
+    training, their running averages afterwards); then three ``Conv3x3 -> ReLU -> AvgPool2`` stages
+    (16, 32, 32 channels) and ``Dropout -> Linear(32 (S/8)^2, 1)``. There is no global pooling:
+    in the DCT domain a position *is* a frequency, and the last layer keeps where the energy is.
+
+    Args:
+        input_size: S, a multiple of 8 (the crop side; the registry's default is 64 px, the phase-1 baseline's).
+        dropout: before the last layer.
+
+    Shapes: forward (B, 3, S, S) float32 crops in [0, 1] -> (B,) logits.
+    """
+
+    def __init__(self, input_size: int = 64, dropout: float = 0.3) -> None:
+        super().__init__()
+        if input_size % 8 or input_size < 8:
+            raise ValueError(f"input_size must be a positive multiple of 8, got {input_size}")
+        self.input_size = input_size
+        self.register_buffer("basis", dct_basis(input_size))
+        self.standardise = nn.BatchNorm1d(3 * input_size * input_size, affine=False)
+        layers: list[nn.Module] = []
+        for cin, cout in ((3, 16), (16, 32), (32, 32)):
+            layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2)]
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(32 * (input_size // 8) ** 2, 1))
+
+    def spectrum(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) crops -> (B, 3, S, S) standardised log-DCT (the convolutions' input)."""
+        if tuple(images.shape[-2:]) != (self.input_size, self.input_size):
+            raise ValueError(f"expected crops of {self.input_size}x{self.input_size}, got {tuple(images.shape[-2:])}")
+        spectra = log_dct(images, self.basis)
+        return self.standardise(spectra.flatten(1)).view_as(spectra)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(self.spectrum(images))).squeeze(1)
