@@ -73,8 +73,9 @@ FEATURE_CHANNELS = 2048
 def channel_magnitude_spectrum(features: torch.Tensor) -> torch.Tensor:
     """Centred magnitude spectrum of every channel of a batch of feature maps.
 
-    features: (B, C, H, W) real. Returns (B, C, H, W) float32: ``|fftshift(fft2(x))|`` over the two
-    spatial axes only (dims -2 and -1; never the batch or channel axes), with ``norm="ortho"`` (the
+    features: (B, C, H, W) real, or any (..., H, W) (e.g. (T, B, C, H, W) for a clip). Returns the
+    same shape in float32: ``|fftshift(fft2(x))|`` over the two spatial axes only (dims -2 and -1,
+    the last two; never the batch or channel axes), with ``norm="ortho"`` (the
     transform divided by sqrt(H W), so a map's energy is the same in both domains and the values do
     not grow with the map's size). DC sits at (H//2, W//2). Computed in float32 whatever the input's
     dtype (``torch.fft`` has no half-precision kernel for most sizes).
@@ -91,7 +92,8 @@ def channel_magnitude_spectrum(features: torch.Tensor) -> torch.Tensor:
 def spectral_descriptor(features: torch.Tensor) -> torch.Tensor:
     """One number per sample and channel: the mean ``log(1 + |F|)`` over its non-DC frequencies.
 
-    features: (B, C, H, W). Returns (B, C) float32. With ``spectrum = channel_magnitude_spectrum``::
+    features: (B, C, H, W), or any (..., H, W). Returns (B, C) (the leading axes) float32. With
+    ``spectrum = channel_magnitude_spectrum``::
 
         descriptor[b, c] = (sum over (u, v) of log1p(spectrum[b, c, u, v]) - log1p(DC)) / (H W - 1)
 
@@ -234,8 +236,8 @@ class FourierInception(nn.Module):
             raise ValueError(f"InceptionV3 needs inputs of at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} pixels, "
                              f"got {tuple(images.shape[-2:])}")
         # TODO 3.10: run self.backbone, then self.attention on its maps, average over the
-        #   spatial dims (-2, -1), run self.head and drop the last axis of its (B, 1) output
-        raise TodoError('3.10: run self.backbone, then self.attention on its maps, average over the spatial dims (-2, -1), run self.head and drop the last axis of its (B, 1) output (IMPLEMENTATION_GUIDE.md, 3.10 InceptionV3 with Fourier attention)')
+        #   spatial dims (2, 3), run self.head and drop the last axis of its (B, 1) output
+        raise TodoError('3.10: run self.backbone, then self.attention on its maps, average over the spatial dims (2, 3), run self.head and drop the last axis of its (B, 1) output (IMPLEMENTATION_GUIDE.md, 3.10 InceptionV3 with Fourier attention)')
 
     # -------------------------------------------------------------------------- 3.11 the schedule
 

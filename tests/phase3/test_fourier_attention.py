@@ -91,6 +91,16 @@ def test_spectrum_matches_numpy_over_the_spatial_axes_only():
 
 
 @pytest.mark.task("3.8")
+def test_spectrum_and_descriptor_of_a_clip_of_maps_use_the_last_two_axes():
+    maps = random_maps(21, (2, 3, 4, 5, 6))  # (T, B, C, H, W)
+    np.testing.assert_allclose(fa.channel_magnitude_spectrum(maps).numpy(), numpy_spectrum(maps.double().numpy()),
+                               atol=FOURIER_ATTENTION_ATOL, err_msg="dims -2 and -1, whatever comes before them")
+    descriptor = fa.spectral_descriptor(maps)
+    assert descriptor.shape == (2, 3, 4)
+    np.testing.assert_allclose(descriptor.numpy(), numpy_descriptor(maps.double().numpy()), atol=FOURIER_ATTENTION_ATOL)
+
+
+@pytest.mark.task("3.8")
 def test_spectrum_of_half_precision_maps_is_float32():
     maps = random_maps(1, (2, 3, 4, 4)).half()
     result = fa.channel_magnitude_spectrum(maps)
