@@ -117,7 +117,7 @@ def adversarial_training_step(model: nn.Module, optimizer: torch.optim.Optimizer
     loss = detector_loss(model, adversarial, labels, mean, std)
     loss.backward()
     optimizer.step()
-    return float(loss)
+    return float(loss.detach())
     # END SOLUTION
 
 
