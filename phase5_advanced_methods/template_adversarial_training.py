@@ -135,10 +135,10 @@ def robustness_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     model.eval()
     curve = []
     for eps in epsilons:
-        # TODO 5.9: for each batch of images: when eps > 0 replace it by its PGD images (alpha =
-        #   eps / 4, steps, random_start, mean, std); count the right verdicts with accuracy()
-        #   times the batch length; append the total right over the number of images
-        raise TodoError('5.9: for each batch of images: when eps > 0 replace it by its PGD images (alpha = eps / 4, steps, random_start, mean, std); count the right verdicts with accuracy() times the batch length; append the total right over the number of images (IMPLEMENTATION_GUIDE.md, 5.9 Adversarial training and robustness)')
+        # TODO 5.9: for each batch of images: unless eps is 0 replace it by its PGD images
+        #   (alpha = eps / 4, steps, random_start, mean, std); count the right verdicts with
+        #   accuracy() times the batch length; append the total right over the number of images
+        raise TodoError('5.9: for each batch of images: unless eps is 0 replace it by its PGD images (alpha = eps / 4, steps, random_start, mean, std); count the right verdicts with accuracy() times the batch length; append the total right over the number of images (IMPLEMENTATION_GUIDE.md, 5.9 Adversarial training and robustness)')
     return curve
 
 

@@ -129,11 +129,11 @@ class MultiHeadSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         batch, steps, dim = x.shape
         # TODO 5.7: project x with self.query, self.key and self.value and split each into
-        #   heads, (B, heads, T, dim / heads) (view, then transpose axes 1 and 2); the attention
-        #   mask is the inverse of key_padding_mask, shaped (B, 1, 1, T); run
-        #   scaled_dot_product_attention; merge the heads back to (B, T, dim) and apply self.out;
-        #   return it and the weights averaged over the heads
-        raise TodoError('5.7: project x with self.query, self.key and self.value and split each into heads, (B, heads, T, dim / heads) (view, then transpose axes 1 and 2); the attention mask is the inverse of key_padding_mask, shaped (B, 1, 1, T); run scaled_dot_product_attention; merge the heads back to (B, T, dim) and apply self.out; return it and the weights averaged over the heads (IMPLEMENTATION_GUIDE.md, 5.7 Multi-head self-attention)')
+        #   heads, (B, heads, T, dim / heads) (view as (B, T, heads, dim / heads), then permute
+        #   the axes to (0, 2, 1, 3)); the attention mask is the inverse of key_padding_mask,
+        #   shaped (B, 1, 1, T); run scaled_dot_product_attention; merge the heads back to (B, T,
+        #   dim) and apply self.out; return it and the weights averaged over the heads
+        raise TodoError('5.7: project x with self.query, self.key and self.value and split each into heads, (B, heads, T, dim / heads) (view as (B, T, heads, dim / heads), then permute the axes to (0, 2, 1, 3)); the attention mask is the inverse of key_padding_mask, shaped (B, 1, 1, T); run scaled_dot_product_attention; merge the heads back to (B, T, dim) and apply self.out; return it and the weights averaged over the heads (IMPLEMENTATION_GUIDE.md, 5.7 Multi-head self-attention)')
 
 
 class AttentionCNN(nn.Module):

@@ -37,6 +37,10 @@ VGG19_CUT = 19
 2x2 max-pool), so 256 channels at 1/8 of the input side."""
 
 
+LENGTH_FLOOR = 1e-12
+"""Smallest capsule length the logit's log sees (a zero capsule would give log 0 = -inf)."""
+
+
 def squash(s: torch.Tensor, dim: int = -1, eps: float = 1e-8) -> torch.Tensor:
     """Squash a capsule's vector: keep its direction, map its length into [0, 1).
 
@@ -155,15 +159,16 @@ class CapsuleForensics(nn.Module):
     def predictions(self, u: torch.Tensor) -> torch.Tensor:
         """u_hat_ji = W_ji u_i: (B, n_in, 8) -> (B, n_out, n_in, 4).
 
-        In training mode (``self.training``) the routing weights get Gaussian noise of std
-        ``routing_noise`` first and the predictions go through ``self.dropout`` afterwards; in eval
+        In training mode (``self.training``) the routing weights are replaced by a draw of
+        ``torch.normal(weights, routing_noise)`` (Gaussian noise of that std) first and the predictions go through ``self.dropout`` afterwards; in eval
         mode neither happens. Example: W_ji = identity rows (4 x 8) and u_i = (1, 2, ..., 8) give
         u_hat_ji = (1, 2, 3, 4) in eval mode.
         """
-        # TODO 5.4: take self.routing_weights, in training add torch.randn_like noise times
-        #   self.routing_noise; multiply each (4 x 8) weight by its input capsule (e.g.
-        #   torch.einsum over 'jidk,bik->bjid'); in training apply self.dropout to the result
-        raise TodoError("5.4: take self.routing_weights, in training add torch.randn_like noise times self.routing_noise; multiply each (4 x 8) weight by its input capsule (e.g. torch.einsum over 'jidk,bik->bjid'); in training apply self.dropout to the result (IMPLEMENTATION_GUIDE.md, 5.4 Capsule-Forensics)")
+        # TODO 5.4: take self.routing_weights, in training draw noisy weights around them with
+        #   torch.normal (std self.routing_noise); multiply each (4 x 8) weight by its input
+        #   capsule (e.g. torch.einsum over 'jidk,bik->bjid'); in training apply self.dropout to
+        #   the result
+        raise TodoError("5.4: take self.routing_weights, in training draw noisy weights around them with torch.normal (std self.routing_noise); multiply each (4 x 8) weight by its input capsule (e.g. torch.einsum over 'jidk,bik->bjid'); in training apply self.dropout to the result (IMPLEMENTATION_GUIDE.md, 5.4 Capsule-Forensics)")
 
     def capsules(self, x: torch.Tensor) -> torch.Tensor:
         """The output capsules v (B, n_classes, class_dim): row REAL and row FAKE."""
@@ -172,6 +177,7 @@ class CapsuleForensics(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v = self.capsules(x)
-        # TODO 5.4: the lengths of the two output capsules (norm over the last axis, plus 1e-8
-        #   so the log stays finite); return log(length of FAKE) - log(length of REAL), shape (B,)
-        raise TodoError('5.4: the lengths of the two output capsules (norm over the last axis, plus 1e-8 so the log stays finite); return log(length of FAKE) - log(length of REAL), shape (B,) (IMPLEMENTATION_GUIDE.md, 5.4 Capsule-Forensics)')
+        # TODO 5.4: the lengths of the two output capsules (norm over the last axis, clamped
+        #   from below at LENGTH_FLOOR so the log stays finite); return log(length of FAKE) -
+        #   log(length of REAL), shape (B,)
+        raise TodoError('5.4: the lengths of the two output capsules (norm over the last axis, clamped from below at LENGTH_FLOOR so the log stays finite); return log(length of FAKE) - log(length of REAL), shape (B,) (IMPLEMENTATION_GUIDE.md, 5.4 Capsule-Forensics)')

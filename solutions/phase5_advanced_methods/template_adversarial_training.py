@@ -144,11 +144,11 @@ def robustness_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     model.eval()
     curve = []
     for eps in epsilons:
-        # BEGIN SOLUTION 5.9: for each batch of images: when eps > 0 replace it by its PGD images (alpha = eps / 4, steps, random_start, mean, std); count the right verdicts with accuracy() times the batch length; append the total right over the number of images
+        # BEGIN SOLUTION 5.9: for each batch of images: unless eps is 0 replace it by its PGD images (alpha = eps / 4, steps, random_start, mean, std); count the right verdicts with accuracy() times the batch length; append the total right over the number of images
         right = 0.0
         for start in range(0, len(images), batch_size):
             batch, batch_labels = images[start:start + batch_size], labels[start:start + batch_size]
-            if eps > 0:
+            if eps:
                 batch = pgd(model, batch, batch_labels, eps=eps, alpha=eps / 4, steps=steps,
                             random_start=random_start, mean=mean, std=std)
             right += accuracy(model, batch, batch_labels, mean, std, threshold) * len(batch)

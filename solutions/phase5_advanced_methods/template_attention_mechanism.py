@@ -132,13 +132,13 @@ class MultiHeadSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         batch, steps, dim = x.shape
-        # BEGIN SOLUTION 5.7: project x with self.query, self.key and self.value and split each into heads, (B, heads, T, dim / heads) (view, then transpose axes 1 and 2); the attention mask is the inverse of key_padding_mask, shaped (B, 1, 1, T); run scaled_dot_product_attention; merge the heads back to (B, T, dim) and apply self.out; return it and the weights averaged over the heads
+        # BEGIN SOLUTION 5.7: project x with self.query, self.key and self.value and split each into heads, (B, heads, T, dim / heads) (view as (B, T, heads, dim / heads), then permute the axes to (0, 2, 1, 3)); the attention mask is the inverse of key_padding_mask, shaped (B, 1, 1, T); run scaled_dot_product_attention; merge the heads back to (B, T, dim) and apply self.out; return it and the weights averaged over the heads
         def split(projected: torch.Tensor) -> torch.Tensor:
-            return projected.view(batch, steps, self.heads, dim // self.heads).transpose(1, 2)
+            return projected.view(batch, steps, self.heads, dim // self.heads).permute(0, 2, 1, 3)
 
         mask = None if key_padding_mask is None else ~key_padding_mask[:, None, None, :]
         output, weights = scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)), mask)
-        merged = output.transpose(1, 2).reshape(batch, steps, dim)
+        merged = output.permute(0, 2, 1, 3).reshape(batch, steps, dim)
         return self.out(merged), weights.mean(dim=1)
         # END SOLUTION
 

@@ -29,6 +29,10 @@ import torch
 from torch import nn
 
 
+LIME_HIDE_COLOR = 0
+"""LIME switches a superpixel off by painting it this value (black), not its mean colour."""
+
+
 def min_max(values: np.ndarray) -> np.ndarray:
     """Shift a map to start at 0 and divide it by (1e-7 + its maximum), as pytorch-grad-cam does.
 
@@ -109,20 +113,20 @@ def explain_with_lime(image: np.ndarray, classifier: Callable[[np.ndarray], np.n
 
     Uses ``lime_image.LimeImageExplainer(random_state=random_state)`` (which seeds the random
     on/off samples; quickshift segmentation with kernel 4, max_dist 200, ratio 0.2 is its default)
-    and ``explain_instance(image, classifier, labels=(1,), top_labels=None, hide_color=0,
+    and ``explain_instance(image, classifier, labels=(1,), top_labels=None, hide_color=LIME_HIDE_COLOR,
     num_samples=num_samples, batch_size=batch_size, random_seed=random_state)``; then
     ``explanation.get_image_and_mask(1, positive_only=True, num_features=num_features,
     hide_rest=False)``. Same inputs and seed, same mask.
     """
     from lime import lime_image
 
-    # BEGIN SOLUTION 5.11: build LimeImageExplainer(random_state=random_state); explain_instance as the docstring says (labels=(1,), top_labels=None, hide_color=0, the sample count, batch size and random_seed); get_image_and_mask for label 1, positive only, num_features, hide_rest False; return the mask as int and explanation.segments
+    # BEGIN SOLUTION 5.11: build LimeImageExplainer(random_state=random_state); keep in `explanation` the result of its explain_instance as the docstring says (labels=(1,), top_labels=None, hide_color=LIME_HIDE_COLOR, the sample count, batch size and random_seed)
     explainer = lime_image.LimeImageExplainer(random_state=random_state)
-    explanation = explainer.explain_instance(image, classifier, labels=(1,), top_labels=None, hide_color=0,
+    explanation = explainer.explain_instance(image, classifier, labels=(1,), top_labels=None, hide_color=LIME_HIDE_COLOR,
                                              num_samples=num_samples, batch_size=batch_size, random_seed=random_state)
+    # END SOLUTION
     _, mask = explanation.get_image_and_mask(1, positive_only=True, num_features=num_features, hide_rest=False)
     return mask.astype(int), explanation.segments
-    # END SOLUTION
 
 
 def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:

@@ -13,14 +13,14 @@ from phase5_advanced_methods import template_explainability as explain
 
 pytestmark = pytest.mark.task("5.11")
 
-MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+MEAN, STD = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)  # unequal per channel: each must land on its own channel
 
 
 class TopLeftBrightness(torch.nn.Module):
     """logit = 8 * (mean of the top-left quadrant of the un-normalised image - 0.3): a known cue."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pixels = x * STD[0] + MEAN[0]
+        pixels = x * torch.tensor(STD).view(1, 3, 1, 1) + torch.tensor(MEAN).view(1, 3, 1, 1)
         side = x.shape[-1] // 2
         return 8.0 * (pixels[:, :, :side, :side].mean(dim=(1, 2, 3)) - 0.3)
 
