@@ -136,3 +136,47 @@ def test_visualize_gradcam_uses_the_exercise_grad_cam(attention_checkpoint, tiny
     monkeypatch.setattr(template_explainability, "grad_cam", marked)
     maps = gradcam_maps(model, crops, prep, torch.device("cpu"))
     assert calls == [(3, 3, prep.size, prep.size)] and np.all(maps == 0.25), "visualize must call task 5.10's grad_cam"
+
+
+def _script(name: str):
+    """A phase-5 script loaded from its file (the phase folder is the template tree, not a package here)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / PHASE / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"phase5_script_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_measure_robustness_writes_the_curves_and_its_clean_accuracy_is_the_detectors(attention_checkpoint, tiny_benchmark,
+                                                                                      tmp_path):
+    from common.models import load_detector
+    from common.preprocessing import checkpoint_preprocessing
+
+    script = _script("measure_robustness")
+    output = tmp_path / "robustness"
+    assert script.main(["--checkpoint", str(attention_checkpoint), "--data-root", str(tiny_benchmark), "--faces-per-video",
+                        "2", "--steps", "1", "--epochs", "1", "--output-dir", str(output), "--solutions"]) == 0
+    results = json.loads((output / "robustness.json").read_text())
+    assert (output / "robustness.png").is_file()
+    assert results["epsilons"] == pytest.approx([0, 1 / 255, 2 / 255, 4 / 255, 8 / 255])
+    for name in ("clean-trained", "adversarially trained"):
+        assert all(len(results[name][stage]) == 5 for stage in ("before_h264", "after_h264"))
+    faces, labels, _ = script.held_out_faces(attention_checkpoint, tiny_benchmark, "test", 2, 0)
+    model, checkpoint = load_detector(attention_checkpoint, "cpu")
+    prep = checkpoint_preprocessing(checkpoint)
+    with torch.no_grad():
+        logits = model(prep.normalise(faces, "cpu")).reshape(-1).numpy()
+    expected = float(((logits > 0).astype(int) == labels).mean())
+    assert results["clean-trained"]["before_h264"][0] == pytest.approx(expected), "eps 0 is the clean accuracy at P = 0.5"
+
+
+def test_measure_robustness_refuses_a_missing_checkpoint_in_one_line(tmp_path, capsys):
+    from common.errors import run_cli
+
+    script = _script("measure_robustness")
+    with pytest.raises(SystemExit) as stopped:
+        run_cli(script.main, ["--checkpoint", str(tmp_path / "none.pt"), "--data-root", str(tmp_path), "--solutions"])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and err.startswith("error: ") and "none.pt" in err and len(err.splitlines()) == 1
