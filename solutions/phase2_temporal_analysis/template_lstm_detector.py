@@ -72,6 +72,11 @@ class RecurrentHead(nn.Module):
         bidirectional: also read the sequence backwards (seed 003's BiLSTM).
         dropout: between recurrent layers and before the output layer.
 
+    Before the recurrent layers each feature is standardised over the real steps of the training
+    clips (a ``BatchNorm1d`` without scale and shift; in eval mode its stored statistics): CNN
+    features are large and far from zero (ResNet-50's average about 7), which would saturate the
+    LSTM's gates and hide the small frame-to-frame changes that carry the temporal cue.
+
     The sequence summary is the final hidden state of the last layer: with a packed batch it is the
     state at each sequence's last *real* step; a bidirectional layer adds its backward direction's
     final state, which has read the real steps from the last back to the first. The summary
@@ -84,6 +89,7 @@ class RecurrentHead(nn.Module):
         if cell not in RECURRENT_LAYERS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(RECURRENT_LAYERS)}")
         self.bidirectional = bidirectional
+        self.standardise = nn.BatchNorm1d(feature_dim, affine=False)
         self.rnn = RECURRENT_LAYERS[cell](feature_dim, hidden, num_layers=layers, batch_first=True,
                                           bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
@@ -100,8 +106,15 @@ class RecurrentHead(nn.Module):
         return final[-1]
         # END SOLUTION
 
+    def standardise_steps(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Standardise the real steps of (B, T, D) features (padding stays zero, and never enters the statistics)."""
+        real = lengths_mask(lengths.to(features.device), features.shape[1])
+        standardised = torch.zeros_like(features)
+        standardised[real] = self.standardise(features[real])
+        return standardised
+
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.output(self.dropout(self.summarise(features, lengths))).squeeze(1)
+        return self.output(self.dropout(self.summarise(self.standardise_steps(features, lengths), lengths))).squeeze(1)
 
 
 # ------------------------------------------------------------------------------------------------
