@@ -191,6 +191,8 @@ class Detector:
         if settings.get("frames") is None or not issubclass(subclass, FrameDetector):
             settings["frames"] = prep.n_frames  # --frames is for frame detectors; a clip keeps its trained length
         settings = {key: value for key, value in settings.items() if value is not None}
+        if chosen.type == "cuda" and row.kind == "frame":
+            model = model.to(memory_format=torch.channels_last)  # NHWC: the layout cuDNN's fp16 kernels prefer
         return subclass(name=name or path.stem, row=row, model=model.eval(), checkpoint=checkpoint,
                         checkpoint_path=path, sha256=sha256_of(path), device=chosen, prep=prep,
                         threshold=float(threshold if threshold is not None else
@@ -198,7 +200,8 @@ class Detector:
                         threshold_overridden=threshold is not None, calibration=calibration, **settings)
 
     def predict(self, inputs: torch.Tensor | tuple[torch.Tensor, ...]) -> np.ndarray:
-        """Probability of FAKE for each row of ``inputs`` (N, ...), in batches, fp16 autocast on CUDA.
+        """Probability of FAKE for each row of ``inputs`` (N, ...), in batches, fp16 autocast on CUDA
+        (and, for frame detectors, channels-last images, as the network was converted at :meth:`load`).
 
         ``inputs`` is one tensor, or a tuple of tensors with N rows each that the network takes as
         separate arguments (a sequence model's ``(frames, lengths)``). Returns ``(N,)`` float64 in
@@ -215,6 +218,8 @@ class Detector:
         with torch.inference_mode():
             for start in range(0, len(arguments[0]), step):
                 batch = [argument[start:start + step].to(self.device) for argument in arguments]
+                if self.device.type == "cuda" and self.row.kind == "frame" and batch[0].dim() == 4:
+                    batch[0] = batch[0].contiguous(memory_format=torch.channels_last)
                 with autocast_for(self.device):
                     logits = self.model(*batch)
                 scores.append(torch.sigmoid(logits.float().reshape(len(batch[0]), -1)[:, 0]).cpu().numpy())
