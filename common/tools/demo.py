@@ -1,17 +1,22 @@
 """``demo.py`` (``make demo``): the whole course pipeline end to end, offline, in a few minutes on a CPU.
 
 1. generate a small *mini-forensics* benchmark (:mod:`common.synthetic`: talking heads made from
-   real face photographs, with face-swap and GAN-upsampling fakes; identities split 70/15/15);
-2. train a phase-1 detector on it briefly (``phase1_cnn_detection/train.py``'s library functions:
-   face cache with MTCNN, validation AUC, safe checkpoint, Youden threshold);
-3. run ``detect_video.py`` on one held-out clip per method, REAL, FaceSwap and GANUpsample
-   (identities never seen in training), and ``visualize_detection.py`` on each (annotated video +
-   summary figure);
-4. print the verdicts and where everything was written (``demo_output/`` by default).
+   real face photographs, with face-swap, GAN-upsampling, temporal-flicker and combined
+   "Deepfake" fakes; identities split 70/15/15);
+2. train a fast detector of each phase on it (each phase's ``train.py`` pipeline and the CPU
+   recipe of ``compare_detectors.py``): phase 1's baseline CNN (frame), phase 2's temporal
+   features (clip), phase 3's spectral logistic regression (spectral);
+3. fit their fusion on the validation videos (``multi_modal_detect.py --fit-fusion``);
+4. run ``multi_modal_detect.py`` on one held-out clip per method (identities never seen in
+   training), printing every modality's score and the fused verdict, and
+   ``visualize_detection.py`` on each report (annotated video + summary figure with every
+   detector's score over time);
+5. print the verdicts and where everything was written (``demo_output/`` by default).
 
-It needs no dataset, no network and no GPU. It runs the reference solutions by default (a fresh
-checkout's templates still have TODOs); ``--templates`` runs your own code instead once you have
-finished phase 1. ``--quick`` is a tiny version (about a minute) used by the tests.
+Phase 4's biological detectors need clips of 10 seconds (a pulse, a blink rate) and are left out
+of the demo's 16-frame clips. It needs no dataset, no network and no GPU. It runs the reference
+solutions by default (a fresh checkout's templates still have TODOs); ``--templates`` runs your
+own code instead once you have finished the phases. ``--quick`` is a tiny version used by the tests.
 """
 from __future__ import annotations
 
@@ -26,60 +31,64 @@ from common.errors import CourseError
 
 @dataclass(frozen=True)
 class DemoSize:
-    """How big the demo is: benchmark clips and their length, frames per video, training epochs."""
+    """How big the demo is: benchmark clips and their length, and per-model training epochs."""
 
     clips: int
     clip_frames: int
-    train_frames: int
-    epochs: int
-    detect_frames: int
+    epochs: dict
 
 
-FULL = DemoSize(clips=240, clip_frames=16, train_frames=16, epochs=15, detect_frames=16)
-QUICK = DemoSize(clips=16, clip_frames=12, train_frames=4, epochs=1, detect_frames=6)
-DEMO_MODEL = "baseline"
-# Both spatial manipulations of mini-forensics (train.py's synthetic default): face swaps, whose
-# face is rendered at a lower resolution and blended in, and GAN upsampling with its periodic grid.
-DEMO_METHODS = ("FaceSwap", "GANUpsample")
-# Face crops at about their size in the 128-px clips: resampling them would smooth away the
-# pixel-level cues (sensor noise, the upsampling grid) the detector must learn.
-DEMO_IMAGE_SIZE = 64
+FULL = DemoSize(clips=240, clip_frames=16, epochs={"baseline": 10, "temporal_features": 40, "spectrum_logistic": 30})
+QUICK = DemoSize(clips=24, clip_frames=8, epochs={"baseline": 1, "temporal_features": 2, "spectrum_logistic": 2})
+DEMO_MODELS = ("baseline", "temporal_features", "spectrum_logistic")
+"""One fast detector per phase that mini-forensics' short clips can feed (see the module docstring)."""
+DEMO_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Deepfake")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="demo.py",
-        description="End-to-end demo on generated data: benchmark -> training -> detect_video -> visualize.",
+        description="End-to-end demo on generated data: benchmark -> a detector per phase -> fusion -> "
+                    "multi_modal_detect -> visualize.",
     )
     parser.add_argument("--output-dir", default="demo_output", help="where everything is written (default demo_output/)")
-    parser.add_argument("--quick", action="store_true", help="tiny version (about a minute; used by the tests)")
+    parser.add_argument("--quick", action="store_true", help="tiny version (used by the tests)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--templates", action="store_true",
-                        help="run your templates instead of the reference solutions (finish phase 1 first)")
+                        help="run your templates instead of the reference solutions (finish the phases first)")
     parser.add_argument("--seed", type=int, default=0, help="benchmark and training seed")
     return parser
 
 
-def train_detector(output_dir: Path, size: DemoSize, device: str, seed: int, quiet: bool) -> dict:
-    """Generate the benchmark and train the demo detector with ``phase1_cnn_detection/train.py``'s pipeline.
+def train_detectors(output_dir: Path, size: DemoSize, device: str, seed: int, quiet: bool) -> dict[str, dict]:
+    """Generate the benchmark and train one detector per phase on its training split.
 
     Returns:
-        The training summary of :func:`common.tools.train.train` (checkpoint path, metrics...).
+        ``{model: training summary}`` (:func:`common.tools.train.train`: checkpoint, test metrics...).
     """
     from common.experiment import ensure_synthetic_benchmark
     from common.tools import train
+    from common.tools.compare import RECIPES
 
     benchmark = ensure_synthetic_benchmark(
         output_dir / "mini-forensics", n_clips=size.clips, n_frames=size.clip_frames, seed=seed, progress=not quiet,
         methods=DEMO_METHODS)
-    argv = ["--dataset", "synthetic", "--data-root", str(benchmark), "--model", DEMO_MODEL,
-            "--image-size", str(DEMO_IMAGE_SIZE), "--epochs", str(size.epochs), "--batch-size", "32",
-            "--frames", str(size.train_frames), "--device", device, "--output-dir", str(output_dir / "training"),
-            "--checkpoint", str(output_dir / "demo_detector.pt"), "--seed", str(seed),
-            "--patience", str(max(size.epochs, 1)), "--no-augment"]
-    if quiet:
-        argv.append("--quiet")
-    return train.train(train.build_parser("phase1_cnn_detection").parse_args(argv))
+    summaries = {}
+    for model in DEMO_MODELS:
+        recipe = RECIPES[model]
+        flags = list(recipe.flags)
+        flags[flags.index("--epochs") + 1] = str(size.epochs[model])
+        if "--frames" in flags:
+            flags[flags.index("--frames") + 1] = str(size.clip_frames)
+        argv = ["--dataset", "synthetic", "--data-root", str(benchmark), "--model", model, *flags,
+                "--device", device, "--output-dir", str(output_dir / "training" / model),
+                "--checkpoint", str(output_dir / "detectors" / f"{model}.pt"), "--seed", str(seed)]
+        (output_dir / "detectors").mkdir(parents=True, exist_ok=True)
+        if quiet:
+            argv.append("--quiet")
+        print(f"      training {model} ({recipe.phase}/train.py)")
+        summaries[model] = train.train(train.build_parser(recipe.phase).parse_args(argv))
+    return summaries
 
 
 def held_out_clips(benchmark: Path) -> dict[str, Path]:
@@ -97,15 +106,34 @@ def held_out_clips(benchmark: Path) -> dict[str, Path]:
     return {"real": chosen["real"], **{method: chosen[method] for method in fakes}}
 
 
-def analyse_and_draw(clips: dict[str, Path], checkpoint: Path, output_dir: Path, size: DemoSize,
+def fit_demo_fusion(checkpoints: list[Path], benchmark: Path, fusion_path: Path, device: str, seed: int,
+                    quiet: bool) -> Path | None:
+    """``multi_modal_detect.py --fit-fusion`` on the benchmark's validation videos; ``None`` (the
+    mean of probabilities is used) when the validation split is too small to fit one."""
+    from common.tools import multi_modal
+
+    flags = [item for flag, path in zip(("--visual-model", "--temporal-model", "--frequency-model"), checkpoints)
+             for item in (flag, str(path))]
+    try:
+        multi_modal.main([*flags, "--fit-fusion", str(benchmark), "--fusion-model", str(fusion_path), "--split-seed",
+                          str(seed), "--device", device, *(["--quiet"] if quiet else [])])
+    except CourseError as error:
+        print(f"      no fusion fitted ({error}): the fused score is the mean of the calibrated probabilities")
+        return None
+    return fusion_path
+
+
+def analyse_and_draw(clips: dict[str, Path], checkpoints: list[Path], fusion: Path | None, output_dir: Path,
                      device: str) -> dict[str, dict]:
-    """Run ``detect_video`` and ``visualize_detection`` (library ``main``s) on each clip.
+    """Run ``multi_modal_detect`` and ``visualize_detection`` (library ``main``s) on each clip.
 
     Returns:
         ``{name: {"clip", "report", "video", "summary", "verdict", "score"}}``.
     """
-    from common.tools import detect, visualize
+    from common.tools import multi_modal, visualize
 
+    flags = [item for flag, path in zip(("--visual-model", "--temporal-model", "--frequency-model"), checkpoints)
+             for item in (flag, str(path))]
     results = {}
     for name, clip in clips.items():
         report = output_dir / "reports" / f"{name}_{clip.stem}.json"
@@ -113,8 +141,10 @@ def analyse_and_draw(clips: dict[str, Path], checkpoint: Path, output_dir: Path,
         summary = output_dir / "plots" / f"{name}_{clip.stem}.png"
         for folder in (report.parent, annotated.parent, summary.parent):
             folder.mkdir(parents=True, exist_ok=True)
-        detect.main(["--input", str(clip), "--model", str(checkpoint), "--output", str(report),
-                     "--frames", str(size.detect_frames), "--device", device, "--quiet"])
+        truth = "REAL" if name == "real" else f"FAKE ({name})"
+        print(f"  {clip.name}, truly {truth}:")
+        multi_modal.main([*flags, *(["--fusion-model", str(fusion)] if fusion else []), "--input", str(clip),
+                          "--output", str(report), "--device", device, "--quiet"])
         visualize.main(["--video", str(clip), "--predictions", str(report), "--output", str(annotated),
                         "--summary", str(summary)])
         written = json.loads(report.read_text())
@@ -137,24 +167,31 @@ def main(argv: list[str] | None = None) -> int:
     output_dir.mkdir(exist_ok=True)
     size = QUICK if args.quick else FULL
     started = time.perf_counter()
-    print(f"[1/3] mini-forensics benchmark and {DEMO_MODEL} detector ({size.epochs} epochs) in {output_dir}/")
-    training = train_detector(output_dir, size, args.device, args.seed, quiet=args.quick)
+    print(f"[1/4] mini-forensics benchmark ({', '.join(DEMO_METHODS)}) and a detector per phase in {output_dir}/")
+    trained = train_detectors(output_dir, size, args.device, args.seed, quiet=args.quick)
+    checkpoints = [Path(trained[model]["checkpoint"]) for model in DEMO_MODELS]
+    print("[2/4] fusion fitted on the validation videos")
+    fusion = fit_demo_fusion(checkpoints, output_dir / "mini-forensics", output_dir / "detectors" / "fusion.json",
+                             args.device, args.seed, quiet=args.quick)
     clips = held_out_clips(output_dir / "mini-forensics")
-    print(f"[2/3] detect_video.py + visualize_detection.py on held-out clips: {', '.join(clips)}")
-    results = analyse_and_draw(clips, Path(training["checkpoint"]), output_dir, size, args.device)
+    print(f"[3/4] multi_modal_detect.py + visualize_detection.py on held-out clips: {', '.join(clips)}")
+    results = analyse_and_draw(clips, checkpoints, fusion, output_dir, args.device)
     seconds = time.perf_counter() - started
-    print(f"[3/3] done in {seconds:.0f} s")
-    test = (training.get("test") or {}).get("video", {})
-    if test.get("roc_auc") is not None:
-        print(f"  detector: {training['checkpoint']} (held-out test split: video AUC {test['roc_auc']:.3f})")
+    print(f"[4/4] done in {seconds:.0f} s")
+    for model, summary in trained.items():
+        test = (summary.get("test") or {}).get("video", {})
+        if test.get("roc_auc") is not None:
+            print(f"  {model}: held-out test split, video AUC {test['roc_auc']:.3f} ({summary['checkpoint']})")
     for name, result in results.items():
         score = "-" if result["score"] is None else f"{result['score']:.3f}"
         truth = "REAL" if name == "real" else f"FAKE ({name})"
-        print(f"  {result['clip'].name}, truly {truth}: verdict {result['verdict']} (score {score})")
+        print(f"  {result['clip'].name}, truly {truth}: fused verdict {result['verdict']} (probability {score})")
         print(f"      report {result['report']}\n      video  {result['video']}\n      plot   {result['summary']}")
-    print("  One clip can be misjudged: the held-out AUC measures the detector, and the calibration, fitted on\n"
-          "  validation people, does not always fit new ones (IMPLEMENTATION_GUIDE.md, 'Calibrated verdicts').")
+    print("  Each detector sees its own trace; the fusion weighs them (IMPLEMENTATION_GUIDE.md, 'All detectors on\n"
+          "  one split'). One clip can be misjudged: a held-out AUC measures a detector, one verdict does not.")
     (output_dir / "demo_summary.json").write_text(json.dumps(
-        {"seconds": round(seconds, 1), "checkpoint": training["checkpoint"], "test": training.get("test"),
+        {"seconds": round(seconds, 1), "checkpoints": [str(c) for c in checkpoints],
+         "fusion": str(fusion) if fusion else None,
+         "test": {model: summary.get("test") for model, summary in trained.items()},
          "results": {k: {kk: str(vv) for kk, vv in v.items()} for k, v in results.items()}}, indent=2, default=str))
     return 0
