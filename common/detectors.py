@@ -21,6 +21,7 @@ once and its faces are found once whatever the number of detectors (:func:`analy
 from __future__ import annotations
 
 import hashlib
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from common.face_track import CropSpec, FaceTrack, FramePlan
 from common.metrics import AGGREGATIONS, aggregate_scores
 from common.preprocessing import Preprocessing, checkpoint_preprocessing
 from common.registry import Model
-from common.report import FACE_POLICIES
+from common.report import FACE_POLICIES, SIGNAL_SCALARS, SIGNAL_SERIES
 
 CPU_BATCH_ELEMENTS = 3 * 2 ** 17
 """On the CPU a forward pass gets at most this many input values (about one 299-px face, 32 faces of
@@ -68,6 +69,8 @@ class DetectorResult:
         reason: why there is no score.
         raw_video_score: the score before calibration (``video_score`` is then the calibrated
             probability), or ``None`` when the detector has no calibration for its aggregation.
+        signals: signal detectors: their window's time series (EAR, pulse) for the report's plots
+            (:func:`report_signals`), else ``None``.
     """
 
     status: str
@@ -78,6 +81,7 @@ class DetectorResult:
     verdict_track: int | None = None
     reason: str | None = None
     raw_video_score: float | None = None
+    signals: dict | None = None
 
 
 @dataclass
@@ -500,8 +504,8 @@ MIN_SIGNAL_WINDOW_SHARE = 0.8
 MIN_LANDMARK_SHARE = 0.5
 
 
-def signal_input(row: Model, crops: list[np.ndarray | None], fps: float,
-                 window_s: float) -> tuple[torch.Tensor | None, str | None, dict]:
+def signal_input(row: Model, crops: list[np.ndarray | None], fps: float, window_s: float,
+                 with_signals: bool = False) -> tuple[torch.Tensor | None, str | None, dict]:
     """One window's network input for a signal detector (training uses it too).
 
     ``crops``: the main face's ``(S, S, 3)`` uint8 crop for every frame of the window, ``None``
@@ -512,7 +516,10 @@ def signal_input(row: Model, crops: list[np.ndarray | None], fps: float,
     Returns ``(features or None, reason or None, details)``: ``None`` with a reason when the window
     is shorter than :data:`MIN_SIGNAL_WINDOW_SHARE` of ``window_s`` or landmarks were found in fewer
     than :data:`MIN_LANDMARK_SHARE` of its frames; ``details`` has ``landmark_frames`` and
-    ``failed_frames`` (positions in the window).
+    ``failed_frames`` (positions in the window), and with ``with_signals`` (when the features
+    were computed) ``signals``: the row's exercise file's provided ``window_signals(crops, series,
+    fps)``, a dict of the window's time series (EAR, pulse; see :func:`report_signals`), or ``None``
+    when the file has no such function.
     """
     from common.landmarks import FaceMeshLandmarker
     from common.models import model_features
@@ -535,14 +542,49 @@ def signal_input(row: Model, crops: list[np.ndarray | None], fps: float,
         return None, (f"landmarks found in only {int(series.ok.sum())} of {len(crops)} frames of the window "
                       f"(at least {MIN_LANDMARK_SHARE:.0%} needed)"), details
     features = model_features(row)(np.stack(images), series, fps)
+    if with_signals:
+        series_of = getattr(importlib.import_module(row.module), "window_signals", None)
+        details["signals"] = series_of(np.stack(images), series, fps) if series_of is not None else None
     return torch.as_tensor(np.asarray(features, dtype=np.float32)), None, details
+
+
+def _json_number(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def report_signals(signals: dict, frame_indices: list[int], fps: float) -> dict:
+    """The report's ``signals`` of a signal detector: its window's time series in JSON.
+
+    ``signals``: what ``window_signals`` returned (``(T,)`` arrays for :data:`SIGNAL_SERIES`, numbers
+    for :data:`SIGNAL_SCALARS`, ``blinks`` as ``(K, 2)`` [start, stop) positions in the window);
+    ``frame_indices``: the window's T video frame indices. Returns ``{"fps", "frame_indices", ...}``
+    with NaN written as ``null`` and blinks as [start, stop) video frame indices.
+    Example: ear [0.3, nan] of frames [40, 41] -> {"fps": 25.0, "frame_indices": [40, 41], "ear": [0.3, None]}.
+    """
+    out: dict = {"fps": float(fps), "frame_indices": [int(i) for i in frame_indices]}
+    for key in SIGNAL_SERIES:
+        if key in signals:
+            values = np.asarray(signals[key], np.float64).reshape(-1)
+            if len(values) != len(frame_indices):
+                raise ValueError(f"signal '{key}' has {len(values)} values for {len(frame_indices)} frames")
+            out[key] = [_json_number(v) for v in values]
+    for key in SIGNAL_SCALARS:
+        if key in signals:
+            out[key] = _json_number(signals[key])
+    if "blinks" in signals:
+        out["blinks"] = [[int(frame_indices[start]), int(frame_indices[stop - 1]) + 1]
+                         for start, stop in np.asarray(signals["blinks"], np.int64).reshape(-1, 2)]
+    return out
 
 
 class SignalDetector(Detector):
     """Reads a window of several seconds of the main face at the video's own frame rate (blinks,
     pulse, head pose): dense landmarks on every crop of the window, the registry row's ``features``
     of them, one score for the window (:func:`signal_input`). A video too short for the window, or
-    one where landmarks fail in most frames, gets ``could_not_run`` with the reason."""
+    one where landmarks fail in most frames, gets ``could_not_run`` with the reason. A scored window
+    also carries its time series (``signals``: the EAR and its blink threshold, the pulse, per frame;
+    from the row's exercise file's ``window_signals``) for the report's plots."""
 
     kind = "signal"
 
@@ -567,13 +609,15 @@ class SignalDetector(Detector):
             entry["reason"] = f"no face in any of the {len(run)} frames of the window"
             return DetectorResult("no_face", None, window_scores=[entry], reason=entry["reason"])
         features, reason, details = signal_input(self.row, [face.crops[spec] if face is not None else None
-                                                            for face in faces], fps, self.window_s)
+                                                            for face in faces], fps, self.window_s, with_signals=True)
+        signals = details.pop("signals", None)
         entry.update(details)
         if features is None:
             entry["reason"] = reason
             return DetectorResult("could_not_run", None, window_scores=[entry], reason=reason)
         entry["fake_probability"] = float(self.predict(features[None])[0])
-        return DetectorResult("ok", self.aggregate([entry["fake_probability"]]), window_scores=[entry])
+        return DetectorResult("ok", self.aggregate([entry["fake_probability"]]), window_scores=[entry],
+                              signals=None if signals is None else report_signals(signals, list(run), fps))
 
 
 DETECTOR_CLASSES["signal"] = SignalDetector

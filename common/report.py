@@ -401,6 +401,48 @@ def _check_detector(check: _Checker, entry: Any, where: str, frame_indices: set[
         check.integer(window, "start", f"{where}.window_scores[{i}]", low=0)
         check.integer(window, "stop", f"{where}.window_scores[{i}]", low=0)
         check.number(window, "fake_probability", f"{where}.window_scores[{i}]", low=0.0, high=1.0, nullable=True)
+    if entry.get("signals") is not None:
+        _check_signals(check, entry["signals"], f"{where}.signals")
+
+
+SIGNAL_SERIES = ("ear", "pulse")
+"""Per-frame series a signal detector's entry may carry in ``signals`` (EAR, rPPG pulse)."""
+SIGNAL_SCALARS = ("ear_threshold", "hr_bpm")
+"""Numbers about those series: the blink threshold on the EAR, the pulse's heart rate."""
+
+
+def _check_signals(check: _Checker, signals: Any, where: str) -> None:
+    """A signal detector's time series: ``fps`` > 0, ``frame_indices`` (T increasing integers),
+    each series of :data:`SIGNAL_SERIES` T numbers or nulls, the scalars numbers or null, and
+    ``blinks`` [start, stop) pairs inside the window."""
+    if not isinstance(signals, Mapping):
+        check.add(where, "must be an object")
+        return
+    check.number(signals, "fps", where, low=1e-6)
+    indices = check.array(signals, "frame_indices", where)
+    if indices is None:
+        return
+    if not all(_is_int(i) and i >= 0 for i in indices) or any(b <= a for a, b in zip(indices, indices[1:])):
+        check.add(f"{where}.frame_indices", "must be strictly increasing frame indices")
+        return
+    for key in SIGNAL_SERIES:
+        if key not in signals:
+            continue
+        values = check.array(signals, key, where)
+        if values is None:
+            continue
+        if len(values) != len(indices):
+            check.add(f"{where}.{key}", f"has {len(values)} values for {len(indices)} frame_indices")
+        if not all(v is None or _is_number(v) for v in values):
+            check.add(f"{where}.{key}", "must hold numbers or null (where landmarks failed)")
+    for key in SIGNAL_SCALARS:
+        if key in signals:
+            check.number(signals, key, where, nullable=True)
+    window = set(indices)
+    for k, pair in enumerate(signals.get("blinks") or []):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(v) for v in pair)
+                and pair[0] in window and pair[0] < pair[1] and pair[1] - 1 in window):
+            check.add(f"{where}.blinks[{k}]", "must be a [start, stop) pair of frame indices of the window")
 
 
 def _validate_v2(report: Mapping) -> list[str]:

@@ -164,5 +164,14 @@ def biological_features(crops: np.ndarray, series, fps: float) -> np.ndarray:
                            consistency_features(crops, series, fps)]).astype(np.float32)
 
 
+def window_signals(crops: np.ndarray, series, fps: float) -> dict:
+    """The combined detector's time series of a window: the blink detector's EAR and the pulse
+    detector's pulse side by side (both ``window_signals``; provided, for the report's plots)."""
+    from phase4_biological_signals.template_blink_detection import window_signals as blink_signals
+    from phase4_biological_signals.template_pulse_detection import window_signals as pulse_signals
+
+    return {**blink_signals(crops, series, fps), **pulse_signals(crops, series, fps)}
+
+
 class BiologicalClassifier(SignalClassifier):
     """The combined biological detector's logistic regression on :func:`biological_features` (see ``SignalClassifier``)."""

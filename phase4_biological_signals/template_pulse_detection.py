@@ -282,5 +282,18 @@ def pulse_features(crops: np.ndarray, series, fps: float) -> np.ndarray:
     return np.array([m["snr_db"] / 10.0, m["correlation"], abs(m["hr_forehead"] - m["hr_cheeks"]) / 30.0], np.float32)
 
 
+def window_signals(crops: np.ndarray, series, fps: float) -> dict:
+    """The pulse detector's time series of a window, for the report and its plots (provided).
+
+    Returns ``{"pulse": (T,) float64 band-passed POS pulse of the whole skin (:func:`pulse_measurements`;
+    NaN in frames whose landmarks failed, where it was only interpolated), "hr_bpm": its heart rate}``.
+    crops: (T, H, W, 3) uint8, the images the landmarks were found in.
+    """
+    m = pulse_measurements(region_mean_rgb(crops, series), fps)
+    pulse = np.asarray(m["pulse"], np.float64).copy()
+    pulse[~np.asarray(series.ok, bool)] = np.nan
+    return {"pulse": pulse, "hr_bpm": float(m["hr_bpm"])}
+
+
 class PulseClassifier(SignalClassifier):
     """The pulse detector's logistic regression on :func:`pulse_features` (see ``SignalClassifier``)."""

@@ -137,6 +137,8 @@ def detector_entry(detector: Detector, result: DetectorResult) -> dict:
     if result.track_scores is not None:
         entry["track_scores"] = result.track_scores
         entry["verdict_track"] = result.verdict_track
+    if result.signals is not None:
+        entry["signals"] = result.signals
     return entry
 
 

@@ -25,8 +25,9 @@ regions that pushed the score towards FAKE. It is drawn as a JET heat map over e
 maps come from the course's one Grad-CAM, task 5.10 (``grad_cam`` in
 ``phase5_advanced_methods/template_explainability.py``, yours or the reference solution's with
 ``--solutions``, borrowed through :mod:`common.exercises`); the phase-5 tests check it against
-pytorch-grad-cam. The summary PNG shows the score timeline and, with
-``--gradcam``, a few face crops with their heat maps.
+pytorch-grad-cam. The summary PNG shows the score timeline, for each signal detector (phase 4) its
+eye aspect ratio with the blink threshold and its pulse over time (the report's ``signals``), and,
+with ``--gradcam``, a few face crops with their heat maps.
 """
 from __future__ import annotations
 
@@ -597,7 +598,8 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
 
     view = ReportView.from_report(report)
     chosen = _chosen_examples(examples, n_examples)
-    rows = 2 if chosen else 1
+    panels = signal_panels(report)
+    rows = 1 + len(panels) + (1 if chosen else 0)
     figure = plt.figure(figsize=(10, 3.2 * rows))
     axis = figure.add_subplot(rows, 1, 1)
     fps = float(report["input"]["video"]["fps"]) or 1.0
@@ -606,7 +608,7 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
     if scored:
         axis.plot([t for t, _ in scored], [s for _, s in scored], "o-", color="tab:red", label="frame score (P(FAKE))")
     missing = [t for t, s in zip(times, view.frame_scores) if s is None]
-    if missing:
+    if missing and (report.get("schema_version", 1) == 1 or drawn_detector(report) is not None):
         axis.plot(missing, [0.0] * len(missing), "x", color="grey", label="no face")
     axis.axhline(view.threshold, linestyle="--", color="black", label=f"threshold {view.threshold:.3g}")
     if view.video_score is not None:
@@ -617,8 +619,10 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
     axis.set_ylabel("P(FAKE)")
     axis.set_title(f"{Path(report['input']['path']).name}: {view.verdict_text()}")
     axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0.0)  # off the data
+    for row, panel in enumerate(panels, start=2):
+        _plot_signal_panel(figure.add_subplot(rows, 1, row), panel)
     for position, (crop, cam, probability) in enumerate(chosen):
-        sub = figure.add_subplot(rows, len(chosen), len(chosen) + position + 1)
+        sub = figure.add_subplot(rows, len(chosen), (rows - 1) * len(chosen) + position + 1)
         blended = crop.astype(np.float32) / 255.0
         colours = cv2.cvtColor(cv2.applyColorMap(np.uint8(np.clip(cam, 0, 1) * 255), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
         sub.imshow(np.clip(0.55 * blended + 0.45 * colours / 255.0, 0, 1))
@@ -626,6 +630,57 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
         sub.axis("off")
     figure.tight_layout()
     return save_figure(figure, path)
+
+
+def signal_panels(report: dict) -> list[dict]:
+    """The extra panels of the summary figure: one per time series of each signal detector's
+    ``signals`` (report schema, "A signal detector's time series"), EAR first, then the pulse.
+
+    Each panel is ``{"detector", "series" ("ear" or "pulse"), "times_s" (T,), "values" (T,) float
+    (NaN where landmarks failed), "threshold" (the EAR's blink threshold or None), "blinks_s"
+    [(start, stop)] seconds, "hr_bpm"}``. Example: a report with one ``blink`` detector whose window
+    has an EAR curve gives one panel; a ``biological`` detector gives two (EAR and pulse).
+    """
+    panels = []
+    for detector in report.get("detectors", []):
+        signals = detector.get("signals")
+        if not signals:
+            continue
+        fps = float(signals["fps"])
+        times = np.asarray(signals["frame_indices"], np.float64) / fps
+        for key in ("ear", "pulse"):
+            if signals.get(key) is None:
+                continue
+            values = np.array([np.nan if v is None else v for v in signals[key]], np.float64)
+            panels.append({"detector": detector["name"], "series": key, "times_s": times, "values": values,
+                           "threshold": signals.get("ear_threshold") if key == "ear" else None,
+                           "blinks_s": [(a / fps, b / fps) for a, b in signals.get("blinks") or []] if key == "ear" else [],
+                           "hr_bpm": signals.get("hr_bpm") if key == "pulse" else None})
+    return panels
+
+
+def _plot_signal_panel(axis, panel: dict) -> None:
+    """Draw one :func:`signal_panels` panel: the EAR with its blink threshold and the blinks shaded,
+    or the pulse with its heart rate in the title."""
+    if panel["series"] == "ear":
+        axis.plot(panel["times_s"], panel["values"], color="tab:blue", label="eye aspect ratio")
+        if panel["threshold"] is not None:
+            axis.axhline(panel["threshold"], linestyle="--", color="black", label=f"blink threshold {panel['threshold']:.3f}")
+        for k, (start, stop) in enumerate(panel["blinks_s"]):
+            axis.axvspan(start, stop, color="tab:orange", alpha=0.3, label="blink" if k == 0 else None)
+        axis.set_ylabel("EAR")
+        axis.set_title(f"{panel['detector']}: eye aspect ratio, {len(panel['blinks_s'])} blink(s)", fontsize=10)
+    else:
+        axis.plot(panel["times_s"], panel["values"], color="tab:red", label="rPPG pulse (POS)")
+        axis.set_ylabel("pulse (a.u.)")
+        rate = f", heart rate {panel['hr_bpm']:.0f} bpm" if panel["hr_bpm"] is not None else ""
+        axis.set_title(f"{panel['detector']}: pulse{rate}", fontsize=10)
+    missing = panel["times_s"][~np.isfinite(panel["values"])]
+    if len(missing):
+        axis.plot(missing, np.full(len(missing), np.nanmin(panel["values"]) if np.isfinite(panel["values"]).any() else 0.0),
+                  "x", color="grey", label="no landmarks")
+    axis.set_xlabel("time (s)")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0.0)
 
 
 def _chosen_examples(examples: Sequence, n: int) -> list:

@@ -169,6 +169,21 @@ def blink_features(crops: np.ndarray, series, fps: float) -> np.ndarray:
     return np.array([summary.rate_per_min / 20.0, closed_share * 10.0, summary.mean_duration_s * 5.0], np.float32)
 
 
+def window_signals(crops: np.ndarray, series, fps: float) -> dict:
+    """The blink detector's time series of a window, for the report and its plots (provided).
+
+    Returns ``{"ear": (T,) float64 mean EAR per frame (NaN where landmarks failed, :func:`ear_curve`),
+    "ear_threshold": the EAR below which a frame is closed (``BLINK_RATIO`` times the median of the
+    finite EAR, as in :func:`detect_blinks`; NaN without landmarks), "blinks": (K, 2) [start, stop)
+    positions in the window (:func:`detect_blinks`)}``. ``crops`` is unused, as in :func:`blink_features`.
+    Example: EAR 0.3 everywhere but 0.1 in frames 2-3 -> threshold 0.21, blinks [[2, 4]].
+    """
+    ear = ear_curve(series)
+    finite = np.isfinite(ear)
+    threshold = BLINK_RATIO * float(np.median(ear[finite])) if finite.any() else float("nan")
+    return {"ear": ear, "ear_threshold": threshold, "blinks": detect_blinks(ear, fps)}
+
+
 class SignalClassifier(nn.Module):
     """Logistic regression on a phase-4 feature vector: (B, D) float32 -> (B, 1) logits.
 

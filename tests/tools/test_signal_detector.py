@@ -49,6 +49,57 @@ def long_clip(tools_dir):
     return path, clip.truth
 
 
+@pytest.fixture(scope="module")
+def biological_checkpoint(tools_dir):
+    """A ``biological`` signal detector (blink, pulse and consistency features) with zero weights:
+    its report carries both the EAR and the pulse."""
+    import torch
+
+    from common.checkpoint import save_checkpoint
+    from common.models import build_model
+
+    config = {"n_features": 9, "window_s": WINDOW_S}
+    model = build_model("biological", **config)
+    with torch.no_grad():
+        model.linear.weight.zero_()
+        model.linear.bias.zero_()
+    preprocessing = {"size": 96, "mean": [0.0] * 3, "std": [1.0] * 3, "scale": 1.6, "n_frames": 32}
+    return save_checkpoint(tools_dir / "biological_signal.pt", model, architecture="biological", model_config=config,
+                           threshold=0.5, extra={"preprocessing": preprocessing})
+
+
+@pytest.fixture(scope="module")
+def signal_report(long_clip, blink_checkpoint, biological_checkpoint, tmp_path_factory):
+    """detect_video.py with the blink and the biological detectors on the 8-s clip, and every
+    landmark series the face mesh returned while it ran (one per detector, in order)."""
+    from common.landmarks import FaceMeshLandmarker
+
+    seen, detect = [], FaceMeshLandmarker.detect
+
+    def recording(self, images):
+        series = detect(self, images)
+        seen.append(series)
+        return series
+
+    path, truth = long_clip
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(FaceMeshLandmarker, "detect", recording)
+    try:
+        report = run_detect(["--input", str(path), "--model", str(blink_checkpoint), "--model",
+                             str(biological_checkpoint)], tmp_path_factory.mktemp("signals") / "report.json")
+    finally:
+        monkeypatch.undo()
+    return report, seen, truth
+
+
+def hand_ear(eyes):
+    """(T,) mean EAR of both eyes from (T, 2, 6, 2) points, written out point by point (Soukupova & Cech)."""
+    eyes = np.asarray(eyes, np.float64)
+    p = [eyes[:, :, k] for k in range(6)]
+    dist = [np.hypot(*(a - b).T).T for a, b in ((p[1], p[5]), (p[2], p[4]), (p[0], p[3]))]
+    return ((dist[0] + dist[1]) / (2.0 * dist[2])).mean(axis=1)
+
+
 def run_detect(arguments, output):
     from common.tools.detect import main
 
@@ -56,11 +107,10 @@ def run_detect(arguments, output):
     return json.loads(output.read_text())
 
 
-def test_signal_detector_reads_a_window_and_counts_the_true_blinks(long_clip, blink_checkpoint, tmp_path):
+def test_signal_detector_reads_a_window_and_counts_the_true_blinks(signal_report):
     from common.report import validate_report
 
-    path, truth = long_clip
-    report = run_detect(["--input", str(path), "--model", str(blink_checkpoint)], tmp_path / "report.json")
+    report, _, truth = signal_report
     assert validate_report(report) == [], "the report with a signal detector breaks the schema"
     entry = report["detectors"][0]
     assert entry["kind"] == "signal" and entry["status"] == "ok", entry.get("reason")
@@ -95,3 +145,63 @@ def test_engine_plans_a_window_of_the_main_face_for_signal_rows():
     assert (plan.mode, plan.seconds, policy) == ("window", 10.0, "subject")
     assert folder == "faces_96px_10s_scale1.6_signal"
     assert len(plan.indices(300, 25.0)) == 250, "10 s at 25 fps"
+
+
+def test_signal_entries_carry_the_ear_and_the_pulse_of_their_window(signal_report):
+    from common.report import validate_report
+
+    report, seen, truth = signal_report
+    assert validate_report(report) == [], "the report with signals breaks the schema"
+    blink, biological = report["detectors"]
+    assert [len(series) for series in seen] == [150, 150], "one face-mesh run of the 6-s window per detector"
+    for entry, series in zip((blink, biological), seen):
+        assert entry["status"] == "ok", entry.get("reason")
+        window, signals = entry["window_scores"][0], entry["signals"]
+        frames = list(range(window["start"], window["stop"] + 1))
+        assert signals["frame_indices"] == frames and signals["fps"] == SIGNAL_FPS
+        assert len(signals["ear"]) == len(frames) == int(round(WINDOW_S * SIGNAL_FPS))
+        expected = hand_ear(series.eyes)
+        got = np.array([np.nan if v is None else v for v in signals["ear"]])
+        np.testing.assert_allclose(got, expected, rtol=1e-9, err_msg="the report's EAR is not the EAR of the landmarks")
+        assert signals["ear_threshold"] == pytest.approx(0.7 * np.median(expected)), "0.7 x the median EAR"
+        closed = np.concatenate([[0], truth.blink_frames[frames[0]:frames[-1] + 1].astype(int), [0]])
+        assert len(signals["blinks"]) == np.count_nonzero(np.diff(closed) == 1), "one blink per true blink"
+    assert "pulse" not in blink["signals"], "the blink detector measures no pulse"
+    pulse = biological["signals"]["pulse"]
+    assert len(pulse) == len(frames) and all(v is not None for v in pulse)
+    assert biological["signals"]["hr_bpm"] == pytest.approx(truth.heart_rate_bpm, abs=3.0), \
+        "the pulse's heart rate is the clip's true one"
+
+
+def test_summary_figure_draws_the_signal_panels(signal_report, long_clip, tmp_path):
+    import matplotlib.image
+
+    from common.tools.visualize import plot_summary, signal_panels
+
+    report = signal_report[0]
+    panels = signal_panels(report)
+    assert [(p["detector"], p["series"]) for p in panels] == [
+        ("blink_signal", "ear"), ("biological_signal", "ear"), ("biological_signal", "pulse")]
+    assert panels[0]["threshold"] == report["detectors"][0]["signals"]["ear_threshold"]
+    with_signals = matplotlib.image.imread(plot_summary(report, tmp_path / "with.png"))
+    bare = {**report, "detectors": [{k: v for k, v in d.items() if k != "signals"} for d in report["detectors"]]}
+    without = matplotlib.image.imread(plot_summary(bare, tmp_path / "without.png"))
+    assert signal_panels(bare) == []
+    assert with_signals.shape[0] == pytest.approx(4 * without.shape[0], rel=0.1), \
+        "three signal panels below the score timeline, each as tall as it (tight bounding boxes trim a little)"
+
+
+def test_the_validator_checks_the_series_against_the_window(signal_report):
+    import copy
+
+    from common.report import validate_report
+
+    report = copy.deepcopy(signal_report[0])
+    signals = report["detectors"][1]["signals"]
+    signals["ear"][3] = None                     # a frame without landmarks is fine
+    assert validate_report(report) == []
+    signals["pulse"] = signals["pulse"][:-1]
+    signals["blinks"].append([signals["frame_indices"][-1], signals["frame_indices"][-1] + 5])
+    problems = validate_report(report)
+    assert any("signals.pulse" in p and "149 values for 150" in p for p in problems), problems
+    assert any("signals.blinks" in p for p in problems), problems
