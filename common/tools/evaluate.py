@@ -32,6 +32,7 @@ forces a choice.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 from pathlib import Path
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.checkpoint).resolve().parent / "eval"
     print(f"evaluating {checkpoint.architecture} ({args.checkpoint}) on {len(chosen)} videos: {why}")
     row = get_spec(checkpoint.architecture)
+    # the checkpoint's own settings over the registry's defaults (a signal detector's window_s, --window-seconds)
+    row = dataclasses.replace(row, config={**row.config, **checkpoint.model_config})
     cache_root = face_cache_root(args.cache_dir, checkpoint.extra, output_dir)
 
     def evaluate(records):

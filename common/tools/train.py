@@ -34,6 +34,7 @@ Outputs in ``--output-dir``: the checkpoint (default ``<model>_best.pt``), ``tra
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -93,6 +94,8 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
                              "blur, JPEG; mild = flip and brightness/contrast only, which keep pixel-level "
                              "artefacts (noise, upsampling grids) intact; none")
     parser.add_argument("--no-augment", action="store_true", help="same as --augment none")
+    parser.add_argument("--window-seconds", type=float, default=None,
+                        help="signal detectors: seconds of video per window (default: the model's, 10)")
     parser.add_argument("--synthetic-clips", type=int, default=240, help="clips of a generated benchmark")
     parser.add_argument("--synthetic-frames", type=int, default=16, help="frames per generated clip")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
@@ -112,6 +115,8 @@ def _model_settings(args: argparse.Namespace) -> tuple[dict, Preprocessing]:
         overrides["unfrozen_blocks"] = args.unfreeze_blocks if args.unfreeze_blocks is not None else (2 if args.pretrained else 5)
     elif args.pretrained and "pretrained" in spec.config:
         overrides["pretrained"] = True
+    if args.window_seconds is not None:
+        overrides["window_s"] = float(args.window_seconds)
     config = models.model_config(args.model, input_size=args.image_size, **overrides)
     return config, model_preprocessing(spec, config, size=args.image_size, scale=args.scale, n_frames=args.frames)
 
@@ -122,6 +127,9 @@ def _validate_arguments(args: argparse.Namespace) -> None:
     spec = models.get_spec(args.model)
     if spec.phase != args.phase:
         raise CourseError(f"model '{args.model}' belongs to {spec.phase}: run {spec.phase}/train.py")
+    if args.window_seconds is not None and (spec.kind != "signal" or not args.window_seconds > 0):
+        raise CourseError(f"--window-seconds needs a signal detector and a positive number of seconds, "
+                          f"got {args.window_seconds:g} for '{args.model}' ({spec.kind})")
     if args.dataset not in DATASET_NAMES:
         raise CourseError(f"unknown dataset '{args.dataset}': choose one of {', '.join(DATASET_NAMES)}")
     if args.dataset != "synthetic" and not args.data_root:
@@ -153,6 +161,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     check_trainable_splits(splits)
 
     config, prep = _model_settings(args)
+    row = dataclasses.replace(row, config={**row.config, **config})  # e.g. a signal window's --window-seconds
     cache_root = output_dir / "face_cache"
     cache_dir, caches = cache_faces(row, prep, splits["train"] + splits["val"], cache_root, device=device,
                                     progress=not args.quiet)
