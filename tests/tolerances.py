@@ -342,3 +342,10 @@ ADVERSARIAL_STEP_VS_ORACLE = dict(rtol=1e-5, atol=1e-6)
 # Grad-CAM maps in [0, 1] against pytorch-grad-cam 1.5.7 on the same layer: float32 rounding,
 # and the library's numpy means of float32 gradients against torch's.
 GRADCAM_VS_LIBRARY_ATOL = 1e-5
+
+# --- phase 4 (continued: colour across the face boundary) ----------------------------------------
+
+# Delta E (CIE76) of OpenCV's float RGB->Lab against scikit-image's on skin colours: OpenCV's a and
+# b come out in steps of 1/64 and its L differs by up to 0.07, so each channel is up to 0.17 off
+# (measured on (200,150,120), (230,150,120), (90,60,40)) and a difference of two colours up to ~0.3.
+LAB_DELTA_E_VS_SKIMAGE = 0.3

@@ -140,6 +140,62 @@ def landmark_instability(mesh: np.ndarray) -> float:
     return float(shapes.std(axis=0).mean())
 
 
+BOUNDARY_BAND_PX = 4
+"""Width in pixels of the bands either side of the face boundary whose colours are compared."""
+
+
+def boundary_colour_gap(image: np.ndarray, face_mask: np.ndarray, band_px: int = BOUNDARY_BAND_PX) -> float:
+    """Colour consistency across a face boundary (provided): how far the colour just inside the
+    boundary of ``face_mask`` is from the colour just outside it.
+
+    A face-swap blends a generated face into the target's head; the blend hides the seam but rarely
+    the colour: the pasted skin is a little redder, paler or greener than the skin around it, a
+    mismatch right at the blending boundary that Face X-ray (Li et al., CVPR 2020) learns to find.
+    image: (H, W, 3) uint8 RGB.  face_mask: (H, W) bool, the face region (e.g. the convex hull of
+    the inner face's landmarks).  band_px: width of each band.
+    The inner band is the mask minus its erosion by ``band_px``, the outer band the dilation minus
+    the mask (OpenCV, an elliptic kernel of side 2 band_px + 1). Both bands' mean colours are
+    converted to CIELAB (L 0-100; ``cv2.cvtColor`` of float RGB in [0, 1]) and the result is their
+    Euclidean distance (CIE76 Delta E; about 2.3 is a just noticeable difference).
+    Returns NaN when either band is empty.
+
+    Example: a face tinted from RGB (200, 150, 120) to (230, 150, 120) on the same skin outside
+    gives Delta E of about 13.4; the same skin on both sides gives 0.
+    """
+    image = np.asarray(image)
+    mask = np.asarray(face_mask, bool).astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band_px + 1, 2 * band_px + 1))
+    inner = mask.astype(bool) & ~cv2.erode(mask, kernel).astype(bool)
+    outer = cv2.dilate(mask, kernel).astype(bool) & ~mask.astype(bool)
+    if not inner.any() or not outer.any():
+        return float("nan")
+    means = np.stack([image[inner].mean(axis=0), image[outer].mean(axis=0)]).astype(np.float32) / 255.0
+    lab = cv2.cvtColor(means[None], cv2.COLOR_RGB2LAB)[0].astype(np.float64)
+    return float(np.linalg.norm(lab[0] - lab[1]))
+
+
+def inner_face_mask(series, t: int, shape: tuple[int, int], indices: tuple[int, ...] = INNER_FACE) -> np.ndarray:
+    """(H, W) bool: the convex hull of the inner face's face-mesh points in frame ``t`` (eyes, nose,
+    mouth: what a face-swap replaces); all False without a mesh or landmarks in that frame."""
+    mask = np.zeros(tuple(shape[:2]), np.uint8)
+    if series.mesh is not None and series.ok[t]:
+        points = series.mesh[t][list(indices)]
+        if np.isfinite(points).all():
+            cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+    return mask.astype(bool)
+
+
+def boundary_colour_gaps(crops: np.ndarray, series, band_px: int = BOUNDARY_BAND_PX) -> np.ndarray:
+    """(T,) float64 :func:`boundary_colour_gap` of the inner face in each crop (NaN where the
+    landmarks failed or there is no mesh)."""
+    gaps = np.full(len(crops), np.nan)
+    for t, crop in enumerate(crops):
+        mask = inner_face_mask(series, t, crop.shape[:2])
+        if mask.any():
+            gaps[t] = boundary_colour_gap(crop, mask, band_px)
+    return gaps
+
+
 def consistency_features(crops: np.ndarray, series, fps: float, step: int = 5) -> np.ndarray:
     """(3,) float32 features of a window (task 4.8-4.9): the median inner/whole pose disagreement over
     every ``step``-th frame with landmarks (in 10s of degrees), the shape instability of the mesh and
