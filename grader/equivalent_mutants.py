@@ -59,6 +59,19 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "frame_difference_energy:const 1->2#0": "reshape(n, -2): NumPy reads any negative size as 'the rest', "
                                                 "like -1",
     },
+    "2.3": {
+        "landmark_jitter:binop MatMult-swapped#1": "det(U Vt) = det(U) det(Vt) = det(Vt U): only the sign of "
+                                                   "the determinant is used",
+        "landmark_jitter:const 0.0->1.0#0": "the scale only multiplies the centred source, which is all zeros "
+                                            "when its spread is 0: any scale gives the same residual",
+    },
+    "4.4": {
+        "detrend:binop Mult->Div#0": "np.ones holds ones: -2 / 1 is -2 * 1",
+    },
+    "4.8": {
+        "head_pose:const 4->5#0": "the distortion coefficients are all zero: four or five zeros are the same "
+                                  "(no) distortion for cv2.solvePnP",
+    },
     "5.1": {
         "scaled_dot_product_attention:swap key.transpose#0": "swapping the last two axes is symmetric: "
                                                              "transpose(-1, -2) is transpose(-2, -1)",

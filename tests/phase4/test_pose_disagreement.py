@@ -52,3 +52,14 @@ def test_an_inner_face_turned_against_the_outline_disagrees_by_that_angle(degree
               **project(consistency.INNER_FACE, pasted.as_matrix(), camera)}
     found = consistency.pose_disagreement(points, camera, whole=OUTLINE)
     assert found == pytest.approx(degrees, abs=1e-3), "inner pose vs outline pose: the pasted face's extra turn"
+
+
+def test_the_same_orientation_is_zero_degrees_never_nan():
+    """R^T R is the identity up to rounding, so (trace - 1) / 2 can come out a hair above 1, where
+    arccos is NaN: the cosine must be clipped to [-1, 1]."""
+    from scipy.spatial.transform import Rotation
+
+    rotations = Rotation.random(200, random_state=11).as_matrix()
+    angles = [consistency.rotation_angle_deg(r, r) for r in rotations]
+    assert not np.isnan(angles).any()
+    assert max(angles) < 1e-5
