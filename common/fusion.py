@@ -190,16 +190,16 @@ def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *
 def mean_fusion(entries: Sequence[dict]) -> dict[str, Any]:
     """The fallback without a fitted fusion: the mean of the calibrated video probabilities of the
     detectors that ran (each weighted 1); ``video_score`` is None when none ran."""
-    ran = [entry for entry in entries if entry.get("status") == "ok" and entry.get("video_score") is not None]
-    score = float(np.mean([entry["video_score"] for entry in ran])) if ran else None
-    weight = 1.0 / len(ran) if ran else 0.0
+    ran = [entry.get("status") == "ok" and entry.get("video_score") is not None for entry in entries]
+    scores = [entry["video_score"] for entry, used in zip(entries, ran) if used]
+    weight = 1.0 / len(scores) if scores else 0.0
     contributions = [{"name": entry["name"], "kind": entry.get("kind"), "status": entry.get("status"),
-                      "score": entry.get("video_score"), "log_odds": None,
-                      "weight": weight if entry in ran else 0.0,
-                      "contribution": weight * entry["video_score"] if entry in ran else 0.0,
-                      "contributed": entry in ran, "reason": None if entry in ran else entry.get("reason")}
-                     for entry in entries]
-    return {"video_score": score, "raw_video_score": score, "contributions": contributions}
+                      "score": entry.get("video_score"), "log_odds": None, "weight": weight if used else 0.0,
+                      "contribution": weight * entry["video_score"] if used else 0.0,
+                      "contributed": used, "reason": None if used else entry.get("reason")}
+                     for entry, used in zip(entries, ran)]
+    return {"video_score": float(np.mean(scores)) if scores else None,
+            "raw_video_score": float(np.mean(scores)) if scores else None, "contributions": contributions}
 
 
 def save_fusion(path: str | Path, fusion: LateFusion) -> Path:

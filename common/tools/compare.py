@@ -90,22 +90,32 @@ def parse_models(text: str) -> list[str]:
     return models
 
 
+def train_with_recipe(model: str, data_root: Path, run_dir: Path, checkpoint: Path, *, device: str, seed: int,
+                      quiet: bool, epochs: int | None = None, frames: int | None = None) -> dict[str, Any]:
+    """Train ``model`` on ``data_root``'s split with its phase's ``train.py`` pipeline and :data:`RECIPES`
+    (``epochs`` and ``frames`` override the recipe's); returns :func:`common.tools.train.train`'s summary."""
+    from common.tools import train
+
+    recipe = RECIPES[model]
+    flags = list(recipe.flags)
+    for flag, value in (("--epochs", epochs), ("--frames", frames)):
+        if value is not None and flag in flags:
+            flags[flags.index(flag) + 1] = str(value)
+    argv = ["--dataset", "synthetic", "--data-root", str(data_root), "--model", model, *flags,
+            "--device", device, "--seed", str(seed), "--output-dir", str(run_dir), "--checkpoint", str(checkpoint)]
+    if quiet:
+        argv.append("--quiet")
+    return train.train(train.build_parser(recipe.phase).parse_args(argv))
+
+
 def train_or_reuse(model: str, data_root: Path, output_dir: Path, *, device: str, seed: int, reuse: bool,
                    quiet: bool) -> tuple[Path, float | None]:
     """The checkpoint of ``model`` trained on ``data_root``'s split, and its training seconds (None if reused)."""
-    from common.tools import train
-
     checkpoint = output_dir / f"{model}.pt"
     if reuse and checkpoint.is_file():
         return checkpoint, None
-    recipe = RECIPES[model]
-    argv = ["--dataset", "synthetic", "--data-root", str(data_root), "--model", model, *recipe.flags,
-            "--device", device, "--seed", str(seed), "--output-dir", str(output_dir / model),
-            "--checkpoint", str(checkpoint)]
-    if quiet:
-        argv.append("--quiet")
     started = time.perf_counter()
-    train.train(train.build_parser(recipe.phase).parse_args(argv))
+    train_with_recipe(model, data_root, output_dir / model, checkpoint, device=device, seed=seed, quiet=quiet)
     return checkpoint, time.perf_counter() - started
 
 

@@ -67,27 +67,18 @@ def train_detectors(output_dir: Path, size: DemoSize, device: str, seed: int, qu
         ``{model: training summary}`` (:func:`common.tools.train.train`: checkpoint, test metrics...).
     """
     from common.experiment import ensure_synthetic_benchmark
-    from common.tools import train
-    from common.tools.compare import RECIPES
+    from common.tools.compare import RECIPES, train_with_recipe
 
     benchmark = ensure_synthetic_benchmark(
         output_dir / "mini-forensics", n_clips=size.clips, n_frames=size.clip_frames, seed=seed, progress=not quiet,
         methods=DEMO_METHODS)
+    (output_dir / "detectors").mkdir(parents=True, exist_ok=True)
     summaries = {}
     for model in DEMO_MODELS:
-        recipe = RECIPES[model]
-        flags = list(recipe.flags)
-        flags[flags.index("--epochs") + 1] = str(size.epochs[model])
-        if "--frames" in flags:
-            flags[flags.index("--frames") + 1] = str(size.clip_frames)
-        argv = ["--dataset", "synthetic", "--data-root", str(benchmark), "--model", model, *flags,
-                "--device", device, "--output-dir", str(output_dir / "training" / model),
-                "--checkpoint", str(output_dir / "detectors" / f"{model}.pt"), "--seed", str(seed)]
-        (output_dir / "detectors").mkdir(parents=True, exist_ok=True)
-        if quiet:
-            argv.append("--quiet")
-        print(f"      training {model} ({recipe.phase}/train.py)")
-        summaries[model] = train.train(train.build_parser(recipe.phase).parse_args(argv))
+        print(f"      training {model} ({RECIPES[model].phase}/train.py)")
+        summaries[model] = train_with_recipe(model, benchmark, output_dir / "training" / model,
+                                             output_dir / "detectors" / f"{model}.pt", device=device, seed=seed,
+                                             quiet=quiet, epochs=size.epochs[model], frames=size.clip_frames)
     return summaries
 
 

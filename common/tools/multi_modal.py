@@ -24,6 +24,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Sequence
 
+from common.detectors import sha256_of
 from common.errors import CourseError, VideoError
 from common.fusion import LateFusion, fit_fusion, load_fusion, mean_fusion, save_fusion
 from common.report import detector_verdict
@@ -40,7 +41,7 @@ def fusion_entry(entries: Sequence[dict], fusion: LateFusion | None, source: Pat
     fused = fusion.fuse(entries) if fusion is not None else mean_fusion(entries)
     score = fused["video_score"]
     status = "ok" if score is not None else "could_not_run"
-    identity = (hashlib.sha256(Path(source).read_bytes()).hexdigest() if source is not None else
+    identity = (sha256_of(source) if source is not None else
                 hashlib.sha256("".join(entry["sha256"] for entry in entries).encode()).hexdigest())
     return {
         "name": "fusion", "kind": "fusion", "architecture": "late_fusion" if fusion is not None else "mean",
