@@ -76,6 +76,9 @@ def gather_to_main(values: list, info: Distributed) -> list | None:
 
 
 def stop_distributed(info: Distributed) -> None:
-    """Leave the process group this process created (a no-op otherwise)."""
+    """Leave the process group this process created (a no-op otherwise), all ranks together: a
+    gloo rank that tears its group down while another is still finishing the last collective can
+    abort the other (seen once in CI as SIGABRT on rank 0), so every rank waits at a barrier first."""
     if info.created_group and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
