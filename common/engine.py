@@ -60,13 +60,17 @@ def cache_plan(row: Model, prep: Preprocessing) -> tuple[FramePlan, str, str]:
 
 
 def cache_faces(row: Model, prep: Preprocessing, records: Sequence[VideoRecord], cache_root: str | Path, *,
-                device: str | torch.device = "cpu", progress: bool = True) -> tuple[Path, FaceCacheResult]:
-    """Cache the face track of every video for this detector; returns ``(cache folder, result)``."""
+                device: str | torch.device = "cpu", progress: bool = True,
+                detect_every: int = 1) -> tuple[Path, FaceCacheResult]:
+    """Cache the face track of every video for this detector; returns ``(cache folder, result)``.
+
+    ``detect_every``: MTCNN on every k-th planned frame, faces interpolated between agreeing
+    keyframes (``detect_video.py --detect-every``; the cache records it)."""
     plan, policy, folder = cache_plan(row, prep)
     cache_dir = Path(cache_root) / folder
     result = build_face_cache(records, cache_dir, n_frames=prep.n_frames, size=prep.size, scale=prep.scale,
                               device=device, progress=progress, plan=plan, policy=policy,
-                              native=row.kind == "spectral")
+                              native=row.kind == "spectral", detect_every=detect_every)
     return cache_dir, result
 
 
@@ -212,11 +216,12 @@ def score_inputs(model: nn.Module, row: Model, prep: Preprocessing, cache_dir: s
 def evaluate_detector(model: nn.Module, row: Model, records: Sequence[VideoRecord], prep: Preprocessing,
                       cache_root: str | Path, *, aggregation: str = "mean", threshold: float = 0.5,
                       device: str | torch.device = "cpu", batch_size: int = 64, progress: bool = True,
-                      num_workers: int = 0, calibration: Calibration | None = None
+                      num_workers: int = 0, calibration: Calibration | None = None, detect_every: int = 1
                       ) -> tuple[dict[str, Any], ScoredInputs, FaceCacheResult]:
     """Cache, score and report: the library function behind every ``evaluate.py`` and train.py's test step.
 
     ``calibration``: the checkpoint's Platt scaling of video scores (video verdicts at calibrated 0.5).
+    ``detect_every``: see :func:`cache_faces`.
 
     Returns:
         ``(report, scored, cache_result)``; ``report`` has ``frame`` (per face crop, or per clip),
@@ -225,7 +230,8 @@ def evaluate_detector(model: nn.Module, row: Model, records: Sequence[VideoRecor
     """
     if aggregation not in AGGREGATIONS:
         raise CourseError(f"unknown aggregation '{aggregation}': choose one of {', '.join(AGGREGATIONS)}")
-    cache_dir, caches = cache_faces(row, prep, records, cache_root, device=device, progress=progress)
+    cache_dir, caches = cache_faces(row, prep, records, cache_root, device=device, progress=progress,
+                                    detect_every=detect_every)
     scored = score_inputs(model, row, prep, cache_dir, records, device=device, batch_size=batch_size,
                           num_workers=num_workers)
     report = report_from_scores(scored, aggregation, threshold, calibration)

@@ -36,6 +36,8 @@ from common.video import SampledFrames, VideoInfo, probe_video, sample_frames, s
 PLAN_MODES = ("spaced", "contiguous", "window")
 #: Frames decoded and processed together; bounds memory whatever the plans ask for.
 CHUNK_FRAMES = 16
+#: With keyframe detection, chunks are this long (each chunk's last frame is a keyframe).
+KEYFRAME_CHUNK = 32
 #: Frames are decoded at most this large (longer side, pixels); boxes are mapped back to the original.
 DECODE_MAX_SIDE = 1920
 
@@ -136,6 +138,8 @@ class TrackedFace:
         landmarks: (5, 2) eyes, nose, mouth corners. probability: the face detector's.
         track_id: the same number for the same face across frames.
         crops: one (S, S, 3) uint8 crop per :class:`CropSpec` asked for.
+        interpolated: placed between two detected keyframes, not detected in this frame
+            (:func:`detect_on_keyframes`).
     """
 
     box: list[float]
@@ -144,6 +148,7 @@ class TrackedFace:
     probability: float
     track_id: int | None = None
     crops: dict[CropSpec, np.ndarray] = field(default_factory=dict)
+    interpolated: bool = False
 
     @property
     def area(self) -> float:
@@ -249,6 +254,8 @@ class FaceTrack:
         timings_s: seconds spent decoding (``decode``), finding faces (``faces``) and cutting the
             crops (``crops``).
         frames_decoded, frames_detected: how many frames went through the decoder and the face detector.
+        faces_interpolated: faces placed by interpolation between two detected keyframes
+            (``detect_every`` > 1), not by the detector itself.
     """
 
     path: Path
@@ -258,6 +265,7 @@ class FaceTrack:
     timings_s: dict[str, float]
     frames_decoded: int = 0
     frames_detected: int = 0
+    faces_interpolated: int = 0
     _tracks: list[Track] | None = field(default=None, repr=False)
 
     def frames_at(self, indices: Sequence[int] | np.ndarray) -> list[TrackedFrame]:
@@ -323,9 +331,109 @@ def plan_union(plans: Sequence[FramePlan], info: VideoInfo) -> np.ndarray:
     return np.unique(np.concatenate(wanted)).astype(np.int64) if wanted else np.zeros(0, np.int64)
 
 
+#: Two keyframes' faces are taken for the same face, and the frames between them interpolated,
+#: when their boxes overlap by this IoU or more (and both keyframes hold the same number of faces).
+INTERPOLATE_MIN_IOU = 0.6
+
+
+@dataclass
+class KeyframeFace:
+    """A face in a decoded frame's pixels: detected, or interpolated between two keyframes."""
+
+    box: np.ndarray
+    landmarks: np.ndarray
+    probability: float
+    interpolated: bool = False
+
+
+def keyframe_positions(count: int, every: int) -> list[int]:
+    """Positions (0 .. count-1) where the face detector runs: every ``every``-th, and the last.
+
+    Example: ``keyframe_positions(10, 4)`` is ``[0, 4, 8, 9]``; ``keyframe_positions(3, 1)`` is ``[0, 1, 2]``.
+    """
+    return sorted(set(range(0, count, every)) | ({count - 1} if count else set()))
+
+
+def pair_faces(first: Sequence[KeyframeFace], second: Sequence[KeyframeFace],
+               min_iou: float = INTERPOLATE_MIN_IOU) -> list[tuple[int, int]] | None:
+    """Match every face of ``first`` to one of ``second`` by box IoU, best first; ``None`` when the
+    counts differ or some face finds no partner with IoU >= ``min_iou`` (then the frames between two
+    keyframes are detected, not interpolated)."""
+    if len(first) != len(second):
+        return None
+    candidates = sorted(((box_overlap(a.box, b.box), i, j) for i, a in enumerate(first) for j, b in enumerate(second)),
+                        reverse=True)
+    pairs, used_first, used_second = [], set(), set()
+    for overlap, i, j in candidates:
+        if overlap >= min_iou and i not in used_first and j not in used_second:
+            pairs.append((i, j))
+            used_first.add(i)
+            used_second.add(j)
+    return pairs if len(pairs) == len(first) else None
+
+
+def interpolate_face(a: KeyframeFace, b: KeyframeFace, weight: float) -> KeyframeFace:
+    """The face a fraction ``weight`` (0 = at ``a``, 1 = at ``b``) of the way between two keyframes:
+    box and landmarks linear, probability the lower of the two.
+
+    Example: boxes [0, 0, 10, 10] and [10, 0, 20, 10] at weight 0.5 give [5, 0, 15, 10].
+    """
+    return KeyframeFace(box=(1 - weight) * np.asarray(a.box, np.float64) + weight * np.asarray(b.box, np.float64),
+                        landmarks=(1 - weight) * np.asarray(a.landmarks, np.float64)
+                        + weight * np.asarray(b.landmarks, np.float64),
+                        probability=min(float(a.probability), float(b.probability)), interpolated=True)
+
+
+def _keyframe_faces(result: Any) -> list[KeyframeFace]:
+    return [KeyframeFace(np.asarray(face.box, np.float64), np.asarray(face.landmarks, np.float64), float(face.probability))
+            for face in result.faces]
+
+
+def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray,
+                        every: int = 1) -> tuple[list[list[KeyframeFace]], int]:
+    """Faces of each of ``frames`` (one chunk, frame numbers ``indices`` increasing), detecting only some.
+
+    With ``every`` = 1 the detector runs on every frame. Otherwise it runs on the keyframes
+    (:func:`keyframe_positions`); between two keyframes whose faces pair up (:func:`pair_faces`:
+    same count, box IoU >= ``INTERPOLATE_MIN_IOU``), each face is interpolated linearly in frame
+    number (:func:`interpolate_face`); where they do not (a face appears, leaves, or jumps), the
+    frames between are detected too, so a disagreement never produces a guessed face. This is the
+    DFDC-era trick of detecting on a subset of frames and tracking between them.
+
+    Returns:
+        (faces per frame, in the frames' pixels, largest first for detected frames; number of
+        frames the detector ran on).
+    """
+    count = len(frames)
+    keys = keyframe_positions(count, every) if every > 1 else list(range(count))
+    found: dict[int, list[KeyframeFace]] = {}
+
+    def detect(positions: list[int]) -> None:
+        if positions:
+            results = extractor.extract(frames[positions], frame_indices=[int(indices[p]) for p in positions])
+            found.update({p: _keyframe_faces(r) for p, r in zip(positions, results)})
+
+    detect(keys)
+    ran = len(keys)
+    undecided: list[int] = []
+    for left, right in zip(keys, keys[1:]):
+        between = list(range(left + 1, right))
+        pairs = pair_faces(found[left], found[right]) if between else []
+        if pairs is None:
+            undecided += between
+            continue
+        span = float(indices[right] - indices[left])
+        for p in between:
+            weight = float(indices[p] - indices[left]) / span
+            found[p] = [interpolate_face(found[left][i], found[right][j], weight) for i, j in pairs]
+    detect(undecided)
+    ran += len(undecided)
+    return [found[p] for p in range(count)], ran
+
+
 def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: Sequence[CropSpec],
                 extractor: Any, *, chunk_frames: int = CHUNK_FRAMES,
-                decode_max_side: int = DECODE_MAX_SIDE) -> FaceTrack:
+                decode_max_side: int = DECODE_MAX_SIDE, detect_every: int = 1) -> FaceTrack:
     """Decode the frames of every plan once, find their faces once, cut each face once per spec.
 
     Args:
@@ -336,6 +444,9 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
             ``extract(frames, frame_indices=...) -> [FrameFaces]``, largest face first.
         chunk_frames: frames decoded and detected together (bounds memory).
         decode_max_side: larger frames are decoded shrunk to this longer side.
+        detect_every: run the face detector on every ``detect_every``-th planned frame of a chunk
+            (and its last) and interpolate the faces in between when both neighbours agree
+            (:func:`detect_on_keyframes`); 1 = every planned frame.
 
     Returns:
         The :class:`FaceTrack`.
@@ -350,12 +461,16 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     info = still.info if still else probe_video(path)
     if info.frame_count < 1:
         raise VideoError(f"cannot read video '{path}': it has no frames")
+    if detect_every < 1:
+        raise ValueError(f"detect_every must be >= 1, got {detect_every}")
     wanted = plan_union(plans, info)
     timings["decode"] += time.perf_counter() - tick
     specs = list(dict.fromkeys(crop_specs))
     box_scale = specs[0].scale if specs else 1.3
     frames: list[TrackedFrame] = []
-    decoded = detected = 0
+    decoded = detected = interpolated = 0
+    if detect_every > 1:  # each chunk ends on a keyframe: longer chunks waste fewer detections
+        chunk_frames = max(chunk_frames, KEYFRAME_CHUNK)
     for start in range(0, len(wanted), chunk_frames):
         chunk_indices = wanted[start:start + chunk_frames]
         tick = time.perf_counter()
@@ -370,21 +485,23 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
         decoded += len(chunk.indices)
         factor = chunk.frames.shape[2] / info.width
         tick = time.perf_counter()
-        results = extractor.extract(chunk.frames, frame_indices=chunk.indices.tolist())
-        detected += len(chunk.indices)
+        results, ran = detect_on_keyframes(extractor, chunk.frames, chunk.indices, detect_every)
+        detected += ran
         timings["faces"] += time.perf_counter() - tick
         tick = time.perf_counter()
         for index, timestamp, frame, result in zip(chunk.indices.tolist(), chunk.timestamps_s.tolist(),
                                                    chunk.frames, results):
             faces = []
-            for face in result.faces:
+            for face in result:
                 crop_box = exercises.square_crop_box(face.box, box_scale, frame.shape)
                 faces.append(TrackedFace(
                     box=_box_in_original(face.box, factor, info.width, info.height),
                     crop_box=[round(float(v) / factor, 2) for v in crop_box],
                     landmarks=np.round(np.asarray(face.landmarks, np.float64) / factor, 2),
                     probability=round(min(max(float(face.probability), 0.0), 1.0), 6),
-                    crops={spec: spec.cut(frame, face.box, face.landmarks) for spec in specs}))
+                    crops={spec: spec.cut(frame, face.box, face.landmarks) for spec in specs},
+                    interpolated=face.interpolated))
+                interpolated += face.interpolated
             reason = None if faces else (f"no face with detector probability >= "
                                          f"{getattr(extractor, 'min_probability', 0.9):g} in this frame")
             frames.append(TrackedFrame(int(index), round(float(max(timestamp, 0.0)), 6),
@@ -397,8 +514,8 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     link_tracks(frames)
     settings = {"input_kind": "image" if still else "video", "face_scale": box_scale, "min_face_probability": float(getattr(extractor, "min_probability", 0.9)),
                 "detection_max_side": int(getattr(extractor, "max_detection_side", 0)),
-                "decode_max_side": int(decode_max_side)}
-    return FaceTrack(path, info, frames, settings, timings, decoded, detected)
+                "decode_max_side": int(decode_max_side), "detect_every": int(detect_every)}
+    return FaceTrack(path, info, frames, settings, timings, decoded, detected, interpolated)
 
 
 def box_overlap(a: Sequence[float], b: Sequence[float]) -> float:

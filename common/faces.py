@@ -111,9 +111,13 @@ def _video_signature(path: Path) -> dict[str, Any]:
         return {"path": str(path.resolve()), "bytes": None, "mtime_ns": None}
 
 
-def _settings(plan: FramePlan, size: int, scale: float, max_side: int | None, policy: str) -> dict[str, Any]:
-    return {"version": FACE_CACHE_VERSION, "plan": plan.to_dict(), "size": int(size), "scale": float(scale),
-            "max_side": max_side, "policy": policy}
+def _settings(plan: FramePlan, size: int, scale: float, max_side: int | None, policy: str,
+              detect_every: int = 1) -> dict[str, Any]:
+    settings = {"version": FACE_CACHE_VERSION, "plan": plan.to_dict(), "size": int(size), "scale": float(scale),
+                "max_side": max_side, "policy": policy}
+    if detect_every != 1:  # absent for every-frame detection, so caches written before it stay valid
+        settings["detect_every"] = int(detect_every)
+    return settings
 
 
 def _read_meta(path: Path) -> dict | None:
@@ -134,13 +138,14 @@ def _entry_from_meta(record: VideoRecord, path: Path, meta: dict) -> FaceCacheEn
 
 
 def _extract_video(record: VideoRecord, extractor: Any, plan: FramePlan, spec: CropSpec, max_side: int | None,
-                   policy: str) -> tuple[np.ndarray, np.ndarray, list[int], list[int], str | None, list[int]]:
+                   policy: str, detect_every: int = 1) -> tuple[np.ndarray, np.ndarray, list[int], list[int], str | None, list[int]]:
     """(faces (N, S, S, 3) uint8, frame indices (N,), no-face indices, undecodable indices, error,
     crop sides (N,): each crop's own side, smaller than S where a native crop was padded)."""
     size = spec.size or 1
     empty = np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.int64)
     try:
-        track = build_track(record.path, [plan], [spec], extractor, decode_max_side=max_side or DECODE_MAX_SIDE)
+        track = build_track(record.path, [plan], [spec], extractor, decode_max_side=max_side or DECODE_MAX_SIDE,
+                            detect_every=detect_every)
     except VideoError as error:
         return (*empty, [], [], str(error), [])
     decoded = [frame.index for frame in track.frames if frame.status != "decode_failed"]
@@ -183,7 +188,8 @@ def default_extractor(size: int, scale: float, device: str | torch.device = "aut
 def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLike, *, n_frames: int = 32,
                      size: int = 256, scale: float = 1.3, device: str | torch.device = "auto",
                      progress: bool = True, max_side: int | None = None, extractor: Any = None,
-                     plan: FramePlan | None = None, policy: str = "largest", native: bool = False) -> FaceCacheResult:
+                     plan: FramePlan | None = None, policy: str = "largest", native: bool = False,
+                     detect_every: int = 1) -> FaceCacheResult:
     """Detect and crop the faces of ``n_frames`` evenly spaced frames of every video; cache them.
 
     Args:
@@ -204,6 +210,9 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
             spectrum); crops are stored zero-padded to the largest, their sides in ``crop_sizes``.
         extractor: any object with ``extract(frames, frame_indices=...) -> list[FrameFaces]``;
             default :func:`default_extractor`, created only if some video needs work.
+        detect_every: MTCNN on every ``detect_every``-th planned frame, faces interpolated between
+            agreeing keyframes (:func:`common.face_track.detect_on_keyframes`); use the value the
+            detector will run with (``detect_video.py --detect-every``).
 
     Returns:
         A :class:`FaceCacheResult`: the list of cache paths (one per record, in order), with
@@ -224,7 +233,7 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
     cache_dir.mkdir(parents=True, exist_ok=True)
     plan = plan or FramePlan("spaced", count=n_frames)
     spec = CropSpec(None if native else size, scale)
-    settings = _settings(plan, 0 if native else size, scale, max_side, policy)
+    settings = _settings(plan, 0 if native else size, scale, max_side, policy, detect_every)
     entries: list[FaceCacheEntry] = []
     for record in tqdm(list(records), desc="faces", unit="video", disable=not progress):
         path = face_cache_path(cache_dir, record)
@@ -236,7 +245,7 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
         if extractor is None:
             extractor = default_extractor(size, scale, device)
         faces, indices, no_face, undecodable, error, sides = _extract_video(record, extractor, plan, spec, max_side,
-                                                                            policy)
+                                                                            policy, detect_every)
         n_sampled = len(faces) + len(no_face) + len(undecodable) if error is None else plan.count
         entry = FaceCacheEntry(str(record.path), path, int(record.label), int(n_sampled), len(faces),
                                no_face, undecodable, error)

@@ -96,6 +96,9 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
     parser.add_argument("--no-augment", action="store_true", help="same as --augment none")
     parser.add_argument("--window-seconds", type=float, default=None,
                         help="signal detectors: seconds of video per window (default: the model's, 10)")
+    parser.add_argument("--detect-every", type=int, default=1, metavar="K",
+                        help="MTCNN on every K-th planned frame, faces interpolated between agreeing keyframes "
+                             "(default 1; train with the K you will give detect_video.py)")
     parser.add_argument("--synthetic-clips", type=int, default=240, help="clips of a generated benchmark")
     parser.add_argument("--synthetic-frames", type=int, default=16, help="frames per generated clip")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
@@ -136,7 +139,7 @@ def _validate_arguments(args: argparse.Namespace) -> None:
         raise CourseError(f"--data-root is required for --dataset {args.dataset}")
     if args.data_root and not Path(args.data_root).exists():
         raise DatasetLayoutError(f"data root '{args.data_root}' does not exist")
-    for name in ("epochs", "batch_size", "frames"):
+    for name in ("epochs", "batch_size", "frames", "detect_every"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
 
@@ -164,7 +167,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     row = dataclasses.replace(row, config={**row.config, **config})  # e.g. a signal window's --window-seconds
     cache_root = output_dir / "face_cache"
     cache_dir, caches = cache_faces(row, prep, splits["train"] + splits["val"], cache_root, device=device,
-                                    progress=not args.quiet)
+                                    progress=not args.quiet, detect_every=args.detect_every)
     print(caches.describe())
 
     augment = "none" if args.no_augment or row.kind != "frame" else args.augment
@@ -196,12 +199,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     # Platt scaling on the validation *videos*: calibrated video probabilities, FAKE from 0.5
     validation, _, _ = evaluate_detector(model, row, splits["val"], prep, cache_root, aggregation="mean",
-                                         threshold=saved.threshold, device=device, progress=False)
+                                         threshold=saved.threshold, device=device, progress=False,
+                                         detect_every=args.detect_every)
     calibration = fit_platt([v["score"] for v in validation["videos"]], [v["label"] for v in validation["videos"]],
                             "mean")
     report, _, test_caches = evaluate_detector(model, row, splits["test"], prep, cache_root, aggregation="mean",
                                                threshold=saved.threshold, device=device, progress=not args.quiet,
-                                               calibration=calibration) if splits["test"] else ({}, None, None)
+                                               calibration=calibration, detect_every=args.detect_every
+                                               ) if splits["test"] else ({}, None, None)
     seconds = time.perf_counter() - started
     extra = {
         **saved.extra,

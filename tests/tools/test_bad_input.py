@@ -329,3 +329,14 @@ def test_an_unfinished_exercise_in_any_tool_is_one_line_naming_the_task(capsys):
     code, err = _exit_code_and_stderr(tool, [], capsys)
     assert code == 2, "an unfinished task is a user-level stop: exit 2"
     assert err.startswith("error: TODO 1.1 ") and len(err.strip().splitlines()) == 1, f"expected one TODO line: {err!r}"
+
+
+@pytest.mark.parametrize("flag, value, words", [("--frames", "0", ["--frames"]), ("--clips", "0", ["--clips"]),
+                                                ("--detect-every", "0", ["--detect-every"]),
+                                                ("--threshold", "1.5", ["--threshold"])])
+def test_out_of_range_numbers_give_one_line_before_any_output(flag, value, words, clip_files, tiny_checkpoint, tmp_path,
+                                                               capsys):
+    output = tmp_path / "report.json"
+    code, err = _detect([flag, value], clip_files["real"].path, tiny_checkpoint, output, capsys)
+    _assert_one_line_error(code, err, *words)
+    assert not output.exists()

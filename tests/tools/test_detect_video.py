@@ -125,6 +125,30 @@ def test_threshold_flag_overrides_the_checkpoint_and_is_recorded(clip_files, tin
     assert report["verdict"] == "FAKE", "every score is >= 0, so threshold 0 must give FAKE"
 
 
+def test_detect_every_runs_mtcnn_on_keyframes_and_says_which_faces_were_interpolated(clip_files,
+                                                                                     tiny_checkpoint, tmp_path):
+    """24 frames, --detect-every 4: MTCNN on frames 0, 4, ..., 20 and 23 only; the others' faces are
+    interpolated, flagged, and close to the boxes MTCNN finds on every frame (the run of ``detected``)."""
+    from common.report import validate_report
+    from common.tools.detect import main
+
+    output = tmp_path / "keyframes.json"
+    assert main(["--input", str(clip_files["real"].path), "--model", str(tiny_checkpoint), "--output", str(output),
+                 "--frames", "24", "--detect-every", "4", "--device", "cpu", "--quiet"]) == 0
+    report = _load(output)
+    assert validate_report(report) == []
+    assert report["settings"]["detect_every"] == 4
+    assert report["summary"]["frames_through_face_detector"] == 7, "keyframes 0, 4, ..., 20 and the last, 23"
+    flagged = {frame["index"] for frame in report["frames"] for face in frame["faces"] if face["interpolated"]}
+    assert flagged == set(range(24)) - {0, 4, 8, 12, 16, 20, 23}
+    assert report["summary"]["faces_interpolated"] == len(flagged)
+    truth = clip_files["real"].boxes
+    for frame in report["frames"]:
+        overlap = _iou(frame["faces"][0]["box"], truth[frame["index"], 0])
+        assert overlap >= TOOLS_FACE_BOX_MIN_IOU, f"frame {frame['index']}: box IoU with the truth face is {overlap:.2f}"
+    assert len(report["detectors"][0]["frame_scores"]) == 24, "every planned frame is still scored"
+
+
 def test_folder_input_writes_one_report_per_video_and_a_summary(clip_files, tiny_checkpoint, tmp_path):
     from common.tools.detect import main
 

@@ -1,0 +1,159 @@
+"""Face detection on keyframes with interpolation between them (``build_track(detect_every=K)``).
+
+Oracles: a scripted face detector whose faces move on known straight lines (so the interpolated
+boxes must equal the true ones exactly), worked examples, and, on a real generated clip, MTCNN run
+on every frame (the interpolated boxes must stay within a stated IoU of it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from tests.tolerances import KEYFRAME_MIN_IOU
+
+
+@dataclass
+class _Face:
+    box: np.ndarray
+    landmarks: np.ndarray
+    probability: float = 0.99
+
+
+@dataclass
+class _Result:
+    frame_index: int
+    faces: list = field(default_factory=list)
+
+
+class ScriptedDetector:
+    """``extract`` returns the faces ``script(frame_index)`` gives, and records which frames it saw."""
+
+    def __init__(self, script):
+        self.script, self.seen = script, []
+
+    def extract(self, frames, frame_indices):
+        assert len(frames) == len(frame_indices)
+        self.seen += list(frame_indices)
+        return [_Result(i, [_Face(np.asarray(b, float), _points(b)) for b in self.script(i)]) for i in frame_indices]
+
+
+def _points(box) -> np.ndarray:
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    return np.array([[x1 + 0.3 * w, y1 + 0.4 * h], [x1 + 0.7 * w, y1 + 0.4 * h], [x1 + 0.5 * w, y1 + 0.6 * h],
+                     [x1 + 0.35 * w, y1 + 0.8 * h], [x1 + 0.65 * w, y1 + 0.8 * h]])
+
+
+def _moving(index: int) -> list[list[float]]:
+    """One face sliding 2 px right and 1 px down per frame."""
+    return [[10.0 + 2 * index, 20.0 + index, 70.0 + 2 * index, 80.0 + index]]
+
+
+def test_keyframe_positions_worked_by_hand():
+    from common.face_track import keyframe_positions
+
+    assert keyframe_positions(10, 4) == [0, 4, 8, 9]
+    assert keyframe_positions(9, 4) == [0, 4, 8]
+    assert keyframe_positions(3, 1) == [0, 1, 2]
+    assert keyframe_positions(1, 8) == [0]
+
+
+def test_interpolate_face_halfway_worked_by_hand():
+    from common.face_track import KeyframeFace, interpolate_face
+
+    a = KeyframeFace(np.array([0.0, 0, 10, 10]), np.zeros((5, 2)), 0.99)
+    b = KeyframeFace(np.array([10.0, 0, 20, 10]), np.full((5, 2), 4.0), 0.95)
+    middle = interpolate_face(a, b, 0.5)
+    np.testing.assert_allclose(middle.box, [5, 0, 15, 10])
+    np.testing.assert_allclose(middle.landmarks, np.full((5, 2), 2.0))
+    assert middle.probability == 0.95 and middle.interpolated
+
+
+def test_linear_motion_is_interpolated_exactly_and_only_keyframes_are_detected():
+    from common.face_track import detect_on_keyframes
+
+    indices = np.arange(100, 116)
+    detector = ScriptedDetector(_moving)
+    faces, ran = detect_on_keyframes(detector, np.zeros((16, 4, 4, 3), np.uint8), indices, every=4)
+    assert detector.seen == [100, 104, 108, 112, 115] and ran == 5
+    for index, found in zip(indices, faces):
+        assert len(found) == 1
+        np.testing.assert_allclose(found[0].box, _moving(index)[0], atol=1e-9)
+        np.testing.assert_allclose(found[0].landmarks, _points(_moving(index)[0]), atol=1e-9)
+        assert found[0].interpolated == (index not in (100, 104, 108, 112, 115))
+
+
+def test_uneven_frame_spacing_interpolates_in_frame_numbers_not_positions():
+    from common.face_track import detect_on_keyframes
+
+    indices = np.array([0, 1, 2, 10, 20])  # keyframes 0 and 20 (every=4 -> positions 0 and 4)
+    faces, _ = detect_on_keyframes(ScriptedDetector(_moving), np.zeros((5, 4, 4, 3), np.uint8), indices, every=4)
+    np.testing.assert_allclose(faces[3][0].box, _moving(10)[0])
+
+
+def test_a_face_that_appears_between_keyframes_is_detected_not_guessed():
+    from common.face_track import detect_on_keyframes
+
+    def script(index):  # a second person walks in at frame 6
+        return _moving(index) + ([[300.0, 40, 360, 100]] if index >= 6 else [])
+
+    detector = ScriptedDetector(script)
+    faces, ran = detect_on_keyframes(detector, np.zeros((12, 4, 4, 3), np.uint8), np.arange(12), every=4)
+    assert [len(f) for f in faces] == [len(script(i)) for i in range(12)]
+    assert sorted(detector.seen) == [0, 4, 5, 6, 7, 8, 11] and ran == 7, \
+        "frames 5-7 lie between keyframes that disagree (1 face, then 2): they must be detected"
+    assert not any(face.interpolated for face in faces[5] + faces[6] + faces[7])
+    assert all(face.interpolated for face in faces[9] + faces[10]), "8 and 11 agree: 9 and 10 are interpolated"
+
+
+def test_a_face_that_jumps_is_detected_between_keyframes():
+    from common.face_track import detect_on_keyframes
+
+    def script(index):  # a cut: the face is elsewhere from frame 3 on
+        return [[10.0, 10, 70, 70]] if index < 3 else [[200.0, 10, 260, 70]]
+
+    detector = ScriptedDetector(script)
+    faces, _ = detect_on_keyframes(detector, np.zeros((5, 4, 4, 3), np.uint8), np.arange(5), every=4)
+    assert sorted(detector.seen) == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(faces[2][0].box, [10, 10, 70, 70])
+
+
+def test_every_one_detects_every_frame():
+    from common.face_track import detect_on_keyframes
+
+    detector = ScriptedDetector(_moving)
+    faces, ran = detect_on_keyframes(detector, np.zeros((6, 4, 4, 3), np.uint8), np.arange(6), every=1)
+    assert detector.seen == list(range(6)) and ran == 6
+    assert not any(face.interpolated for frame in faces for face in frame)
+
+
+@pytest.fixture(scope="module")
+def talking_head(tmp_path_factory):
+    """A real-photograph talking head of 40 frames (mini-forensics), head motion included."""
+    from common.synthetic import make_clip
+    from common.video import write_video
+
+    clip = make_clip("real", seed=5, n_frames=40, size=160)
+    path = tmp_path_factory.mktemp("keyframes") / "head.mp4"
+    write_video(path, clip.frames, fps=25.0)
+    return path
+
+
+def test_on_a_real_clip_interpolated_boxes_stay_close_to_per_frame_mtcnn(talking_head):
+    """MTCNN on every 4th frame + interpolation against MTCNN on every frame: same faces, IoU >= the bound."""
+    from common import exercises
+    from common.face_track import CropSpec, FramePlan, box_overlap, build_track
+
+    extractor = exercises.face_extractor("cpu", size=64, select="all")
+    plan, spec = FramePlan("window", seconds=1.6), CropSpec(64, 1.3)
+    every_frame = build_track(talking_head, [plan], [spec], extractor)
+    keyframes = build_track(talking_head, [plan], [spec], extractor, detect_every=4)
+    assert keyframes.frames_detected < every_frame.frames_detected / 2
+    assert keyframes.faces_interpolated > 0 and keyframes.settings["detect_every"] == 4
+    overlaps = [box_overlap(a.faces[0].box, b.faces[0].box)
+                for a, b in zip(every_frame.frames, keyframes.frames) if a.faces and b.faces]
+    assert [f.status for f in every_frame.frames] == [f.status for f in keyframes.frames]
+    assert min(overlaps) >= KEYFRAME_MIN_IOU, f"lowest IoU {min(overlaps):.3f}"
+    assert all(b.faces[0].crops[spec].shape == (64, 64, 3) for b in keyframes.frames if b.faces)
