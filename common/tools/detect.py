@@ -34,8 +34,9 @@ import datetime as _dt
 import io
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -89,8 +90,15 @@ def make_face_detector(detectors: Sequence[Detector]) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+def face_track_for(video_path: str | Path, detectors: Sequence[Detector], face_detector: Any,
+                   detect_every: int = 1) -> FaceTrack:
+    """The one face track every detector of a run reads: the union of their frame plans and crops."""
+    return build_track(video_path, [d.frame_plan() for d in detectors], [d.crop_spec() for d in detectors],
+                       face_detector, detect_every=detect_every)
+
+
 def analyse_video(video_path: str | Path, detectors: Detector | Sequence[Detector], *, face_detector: Any = None,
-                  tree: str = "templates", detect_every: int = 1) -> dict:
+                  tree: str = "templates", detect_every: int = 1, track: FaceTrack | None = None) -> dict:
     """Score one video with every detector and return its report (version 2, see ``docs/report_schema.md``).
 
     Args:
@@ -100,15 +108,17 @@ def analyse_video(video_path: str | Path, detectors: Detector | Sequence[Detecto
         tree: name of the exercise tree (recorded in the report).
         detect_every: run MTCNN on every ``detect_every``-th planned frame and interpolate the
             faces between agreeing keyframes (:func:`common.face_track.detect_on_keyframes`).
+        track: the video's face track when it was already built (:func:`face_track_for`, e.g. by
+            the folder mode's background worker); its decode and face seconds count in ``total``.
 
     Raises:
         VideoError: the file is not a readable video, or no planned frame decodes.
     """
     started = time.perf_counter()
     detectors = [detectors] if isinstance(detectors, Detector) else list(detectors)
-    face_detector = face_detector or make_face_detector(detectors)
-    track = build_track(video_path, [d.frame_plan() for d in detectors], [d.crop_spec() for d in detectors],
-                        face_detector, detect_every=detect_every)
+    built_before = track is not None
+    if track is None:
+        track = face_track_for(video_path, detectors, face_detector or make_face_detector(detectors), detect_every)
     tick = time.perf_counter()
     results = [detector.run(track) for detector in detectors]
     model_seconds = time.perf_counter() - tick
@@ -117,7 +127,8 @@ def analyse_video(video_path: str | Path, detectors: Detector | Sequence[Detecto
     report_seconds = time.perf_counter() - tick
     report["timings_s"] = {**{stage: round(seconds, 4) for stage, seconds in track.timings_s.items()},
                            "model": round(model_seconds, 4), "report": round(report_seconds, 4),
-                           "total": round(time.perf_counter() - started, 4)}
+                           "total": round(time.perf_counter() - started
+                                          + (sum(track.timings_s.values()) if built_before else 0.0), 4)}
     return report
 
 
@@ -261,9 +272,31 @@ def list_inputs(folder: Path) -> list[Path]:
     return found
 
 
+def tracks_ahead(videos: Sequence[Path], detectors: Sequence[Detector], face_detector: Any, detect_every: int = 1,
+                 background: bool = True) -> Iterator[tuple[FaceTrack | None, VideoError | None]]:
+    """``(track, None)`` or ``(None, error)`` for each video in turn; with ``background``, a worker
+    thread decodes the *next* video and finds its faces while the caller scores this one (PyAV,
+    OpenCV and torch release the GIL), so the device is not left waiting for the decoder."""
+    def build(video: Path) -> tuple[FaceTrack | None, VideoError | None]:
+        try:
+            return face_track_for(video, detectors, face_detector, detect_every), None
+        except VideoError as error:
+            return None, error
+
+    if not background:
+        yield from (build(video) for video in videos)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-track") as worker:
+        pending = worker.submit(build, videos[0]) if videos else None
+        for number in range(len(videos)):
+            result = pending.result()
+            pending = worker.submit(build, videos[number + 1]) if number + 1 < len(videos) else None
+            yield result
+
+
 def analyse_folder(folder: str | Path, detectors: Sequence[Detector], output_dir: str | Path, *,
                    progress: bool = True, processes: Distributed | None = None,
-                   postprocess: Callable[[dict], dict] | None = None,
+                   postprocess: Callable[[dict], dict] | None = None, background: bool = True,
                    **options: Any) -> tuple[list[dict] | None, Path]:
     """Analyse every video of ``folder`` (not recursive); write ``<name>.json`` reports and ``summary.csv``.
 
@@ -283,16 +316,18 @@ def analyse_folder(folder: str | Path, detectors: Sequence[Detector], output_dir
     folder, output_dir = Path(folder), Path(output_dir)
     videos = list_inputs(folder)
     names = _report_names(videos)
-    options.setdefault("face_detector", make_face_detector(detectors))
+    face_detector = options.pop("face_detector", None) or make_face_detector(detectors)
+    detect_every = int(options.pop("detect_every", 1))
     Path(output_dir).mkdir(exist_ok=True)
     mine = list(enumerate(videos))[processes.rank::processes.world_size]
+    tracks = tracks_ahead([video for _, video in mine], detectors, face_detector, detect_every, background)
     rows = []
-    for position, video in tqdm(mine, desc="videos", unit="video", disable=not progress or not processes.is_main):
-        try:
-            report = analyse_video(video, detectors, **options)
-        except VideoError as error:
+    for (position, video), (track, error) in tqdm(zip(mine, tracks), total=len(mine), desc="videos", unit="video",
+                                                  disable=not progress or not processes.is_main):
+        if error is not None:
             rows.append((position, summary_row(video, None, None, str(error))))
             continue
+        report = analyse_video(video, detectors, track=track, **options)
         if postprocess is not None:
             report = postprocess(report)
         report_path = write_report(output_dir / names[video], report)

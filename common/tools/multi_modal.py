@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="report .json (a folder for a folder input); default: print only")
     parser.add_argument("--frames", type=int, default=None, help="evenly spaced frames for frame detectors")
     parser.add_argument("--clips", type=int, default=1, help="clips per video for clip detectors")
+    parser.add_argument("--detect-every", type=int, default=1, metavar="K",
+                        help="MTCNN on every K-th planned frame, faces interpolated between agreeing keyframes")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_tree_argument(parser)
@@ -145,12 +147,13 @@ def _check_arguments(args: argparse.Namespace, paths: list[str]) -> None:
             (_folder_output if source.is_dir() else _single_output)(Path(args.output))
         elif source.is_dir():
             raise CourseError("a folder input needs --output FOLDER for its reports and summary.csv")
-    if args.clips < 1 or (args.frames is not None and args.frames < 1):
-        raise CourseError("--clips and --frames must be at least 1")
+    if args.clips < 1 or (args.frames is not None and args.frames < 1) or args.detect_every < 1:
+        raise CourseError("--clips, --frames and --detect-every must be at least 1")
 
 
 def fit_on_validation(detectors: list, data_root: str | Path, dataset: str | None, seed: int, *,
-                      progress: bool = True, tree: str = "templates") -> tuple[LateFusion, list[str]]:
+                      progress: bool = True, tree: str = "templates",
+                      detect_every: int = 1) -> tuple[LateFusion, list[str]]:
     """Run every detector on the validation videos of a dataset and fit the fusion on their scores.
 
     Returns ``(fusion, skipped)``: videos that could not be read are listed, not used.
@@ -166,7 +169,8 @@ def fit_on_validation(detectors: list, data_root: str | Path, dataset: str | Non
     entries, labels, skipped = [], [], []
     for record in tqdm(validation, desc="validation videos", unit="video", disable=not progress):
         try:
-            report = analyse_video(record.path, detectors, face_detector=face_detector, tree=tree)
+            report = analyse_video(record.path, detectors, face_detector=face_detector, tree=tree,
+                                   detect_every=detect_every)
         except VideoError as error:
             skipped.append(f"{record.path}: {error}")
             continue
@@ -191,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     fusion, source = None, None
     if args.fit_fusion:
         fusion, skipped = fit_on_validation(detectors, args.fit_fusion, args.dataset, args.split_seed,
-                                            progress=not args.quiet, tree=active_name())
+                                            progress=not args.quiet, tree=active_name(),
+                                            detect_every=args.detect_every)
         source = save_fusion(args.fusion_model, fusion)
         figures = fusion.validation
         print(f"fusion fitted on {figures['n_videos']} validation videos ({figures['n_fake']} fake; "
@@ -216,12 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     input_path = Path(args.input)
     if input_path.is_dir():
         rows, summary = analyse_folder(input_path, detectors, Path(args.output), progress=not args.quiet,
-                                       tree=active_name(), postprocess=finish)
+                                       tree=active_name(), postprocess=finish, detect_every=args.detect_every)
         for row in rows or []:
             print(f"{row['verdict']:9s} {row['video_score'] or '-':>9s}  {row['video']}")
         print(f"summary: {summary}")
         return 0
-    report = finish(analyse_video(input_path, detectors, tree=active_name()))
+    report = finish(analyse_video(input_path, detectors, tree=active_name(), detect_every=args.detect_every))
     print_modalities(report)
     if args.output:
         print(f"report: {write_report(Path(args.output), report)}")

@@ -166,6 +166,30 @@ def test_folder_input_writes_one_report_per_video_and_a_summary(clip_files, tiny
     assert json.loads((output / "real.json").read_text())["verdict"] == rows["real.mp4"]["verdict"], "CSV and report disagree"
 
 
+def test_background_face_tracks_give_the_same_reports_as_one_video_at_a_time(clip_files, tiny_checkpoint, tmp_path):
+    """The folder mode builds the next video's face track in a worker thread while this one is scored:
+    same scores, same order, and an unreadable video in the middle still gets its ERROR row."""
+    from common.tools.detect import analyse_folder, load_detectors
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(clip_files["real"].path, folder / "a_real.mp4")
+    (folder / "b_broken.mp4").write_bytes(b"not a video")
+    shutil.copy(clip_files["fake"].path, folder / "c_fake.mp4")
+    detectors = load_detectors([tiny_checkpoint], "cpu", frames=6)
+    rows = {}
+    for background in (False, True):
+        rows[background], _ = analyse_folder(folder, detectors, tmp_path / f"out_{background}", progress=False,
+                                             tree="solutions", background=background)
+    assert [r["verdict"] for r in rows[True]][1] == "ERROR"
+    for one, other in zip(rows[False], rows[True]):
+        assert {k: v for k, v in one.items() if k != "report"} == {k: v for k, v in other.items() if k != "report"}
+    for name in ("a_real", "c_fake"):
+        scores = [[e["fake_probability"] for e in _load(tmp_path / f"out_{background}" / f"{name}.json")
+                   ["detectors"][0]["frame_scores"]] for background in (False, True)]
+        assert scores[0] == scores[1]
+
+
 @pytest.mark.parametrize("field, value, path", [
     ("verdict", "REAL", "detectors[0].verdict"),             # score >= threshold but verdict REAL
     ("video_score", None, "detectors[0].video_score"),        # status ok but no score
