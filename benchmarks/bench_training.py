@@ -8,7 +8,7 @@ training images per second of
 1. **the shared loop** exactly as ``train.py`` runs it: the face cache on disk
    (``common.faces.build_face_cache``), ``common.engine.make_dataset`` with the training transform
    (task 1.9's ``forensic`` augmentation, and ``none``), a DataLoader, :func:`common.training.fit`
-   for one epoch (its validation set is 16 crops, a negligible share of the epoch);
+   for one epoch (its validation set is 8 real and 8 fake crops, a negligible share of the epoch);
 2. **the same model fed from memory**: every crop already a normalised tensor on the device, the
    same batch size, optimiser (AdamW) and loss, no loading and no augmentation;
 
@@ -97,7 +97,9 @@ def main() -> None:
             prep = model_preprocessing(row, config, size=size, n_frames=16)
             cache_dir, _ = cache_faces(row, prep, train_records + splits["val"], Path(folder) / "faces",
                                        device=device, progress=False)
-            val_set = Subset(make_dataset(row, prep, cache_dir, splits["val"]), range(16))
+            validation = make_dataset(row, prep, cache_dir, splits["val"])
+            val_set = Subset(validation, [i for label in (0, 1)
+                                          for i in [j for j, y in enumerate(validation.labels) if y == label][:8]])
             plain = make_dataset(row, prep, cache_dir, train_records)
             images = torch.stack([plain[i][0] for i in range(len(plain))])  # resized and normalised
             labels = torch.tensor([float(plain[i][1]) for i in range(len(plain))])
