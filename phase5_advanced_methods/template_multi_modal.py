@@ -292,8 +292,8 @@ class IntegratedDetector(nn.Module):
         #   each clip's length (padding is zero); the temporal vector is self.temporal.summarise
         #   of the standardised features; the micro vector is the first output of self.micro on
         #   the frames; fuse the three in STREAMS order with self.fusion; the logit is self.head
-        #   of the fused vector with its last axis squeezed; return it and the fusion weights
-        raise TodoError("5.14: encode the frames (self.encode) and standardise them with self.temporal.standardise_steps; the spatial vector is their sum over time divided by each clip's length (padding is zero); the temporal vector is self.temporal.summarise of the standardised features; the micro vector is the first output of self.micro on the frames; fuse the three in STREAMS order with self.fusion; the logit is self.head of the fused vector with its last axis squeezed; return it and the fusion weights (IMPLEMENTATION_GUIDE.md, 5.14 Integrated detector)")
+        #   of the fused vector with its axis 1 squeezed; return it and the fusion weights
+        raise TodoError("5.14: encode the frames (self.encode) and standardise them with self.temporal.standardise_steps; the spatial vector is their sum over time divided by each clip's length (padding is zero); the temporal vector is self.temporal.summarise of the standardised features; the micro vector is the first output of self.micro on the frames; fuse the three in STREAMS order with self.fusion; the logit is self.head of the fused vector with its axis 1 squeezed; return it and the fusion weights (IMPLEMENTATION_GUIDE.md, 5.14 Integrated detector)")
 
     def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.forward_with_weights(frames, lengths)[0]

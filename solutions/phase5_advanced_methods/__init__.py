@@ -52,4 +52,11 @@ MODELS = [
                   "width": 128},
           description="seed 003's integrated network: frozen ResNet-50 per frame + BiLSTM, micro-expression CNN "
                       "on 64-px crops with temporal attention, attention fusion, MLP (tasks 5.12-5.14)"),
+    Model("integrated_r18", kind="clip", file="template_multi_modal.py", builder="IntegratedDetector",
+          input_size=64, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), frames=16,
+          clip_layout="sequence", trains="all",
+          config={"backbone": "resnet18", "pretrained": False, "hidden": 64, "layers": 2,
+                  "micro_channels": (16, 32, 64), "micro_dim": 64, "width": 64},
+          description="the integrated network sized for a CPU: frozen ResNet-18, half-width micro-expression CNN "
+                      "(tasks 5.12-5.14)"),
 ]

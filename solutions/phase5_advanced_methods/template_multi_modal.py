@@ -284,13 +284,13 @@ class IntegratedDetector(nn.Module):
 
     def forward_with_weights(self, frames: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T, 3, S, S), (B,) -> (logits (B,), fusion weights (B, 3) over :data:`STREAMS`)."""
-        # BEGIN SOLUTION 5.14: encode the frames (self.encode) and standardise them with self.temporal.standardise_steps; the spatial vector is their sum over time divided by each clip's length (padding is zero); the temporal vector is self.temporal.summarise of the standardised features; the micro vector is the first output of self.micro on the frames; fuse the three in STREAMS order with self.fusion; the logit is self.head of the fused vector with its last axis squeezed; return it and the fusion weights
+        # BEGIN SOLUTION 5.14: encode the frames (self.encode) and standardise them with self.temporal.standardise_steps; the spatial vector is their sum over time divided by each clip's length (padding is zero); the temporal vector is self.temporal.summarise of the standardised features; the micro vector is the first output of self.micro on the frames; fuse the three in STREAMS order with self.fusion; the logit is self.head of the fused vector with its axis 1 squeezed; return it and the fusion weights
         standardised = self.temporal.standardise_steps(self.encode(frames, lengths), lengths)
         spatial = standardised.sum(dim=1) / lengths.to(standardised.device).unsqueeze(1).float()
         temporal = self.temporal.summarise(standardised, lengths)
         micro, _ = self.micro(frames, lengths)
         fused, weights = self.fusion([spatial, temporal, micro])
-        return self.head(fused).squeeze(-1), weights
+        return self.head(fused).squeeze(1), weights
         # END SOLUTION
 
     def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
