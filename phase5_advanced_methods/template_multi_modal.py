@@ -140,13 +140,12 @@ class MicroExpressionStream(nn.Module):
 
     def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch, steps = frames.shape[:2]
-        real = lengths_mask(lengths.to(frames.device), steps)
-        # TODO 5.12: run self.cnn on the real frames only (frames[real], resized with
-        #   micro_crops to self.size) and scatter its output into a zero (B, T, dim) float tensor;
-        #   the change at step t is features[t] - features[t - 1] (zero at step 0); concatenate
-        #   features and changes on the last axis and pool them with self.pool, masking the padded
-        #   frames
-        raise TodoError('5.12: run self.cnn on the real frames only (frames[real], resized with micro_crops to self.size) and scatter its output into a zero (B, T, dim) float tensor; the change at step t is features[t] - features[t - 1] (zero at step 0); concatenate features and changes on the last axis and pool them with self.pool, masking the padded frames (IMPLEMENTATION_GUIDE.md, 5.12 Micro-expression stream)')
+        # TODO 5.12: mark the real frames with lengths_mask (lengths on the frames' device); run
+        #   self.cnn on the real frames only (frames[real], resized with micro_crops to self.size)
+        #   and scatter its output into a zero (B, T, dim) float tensor; the change at step t is
+        #   features[t] - features[t - 1] (zero at step 0); concatenate features and changes on
+        #   the last axis and pool them with self.pool, masking the padded frames
+        raise TodoError("5.12: mark the real frames with lengths_mask (lengths on the frames' device); run self.cnn on the real frames only (frames[real], resized with micro_crops to self.size) and scatter its output into a zero (B, T, dim) float tensor; the change at step t is features[t] - features[t - 1] (zero at step 0); concatenate features and changes on the last axis and pool them with self.pool, masking the padded frames (IMPLEMENTATION_GUIDE.md, 5.12 Micro-expression stream)")
 
 
 # ------------------------------------------------------------------------------------------------
