@@ -85,7 +85,7 @@ def test_one_step_moves_every_trainable_stream_and_never_the_frozen_backbone():
     assert all(p.grad is None for p in model.encoder.parameters()), "the backbone must get no gradient"
     optimiser.step()
     for name, value in model.encoder.state_dict().items():
-        assert torch.equal(value, frozen[f"{name}"]), f"frozen backbone changed: encoder.{name}"
+        assert torch.equal(value, frozen[name]), f"frozen backbone changed: encoder.{name}"
     for prefix in ("temporal.rnn.", "micro.cnn.", "micro.pool.", "fusion.project.0.", "fusion.project.1.",
                    "fusion.project.2.", "fusion.score.", "head."):
         moved = [name for name, p in model.named_parameters()
