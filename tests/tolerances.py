@@ -357,3 +357,15 @@ LAB_DELTA_E_VS_SKIMAGE = 0.3
 # 10-s clips (mean 0.96-0.98; MTCNN's own box jitters by a few pixels from frame to frame and
 # interpolation smooths it out). The bound is the lowest seen, less a margin.
 KEYFRAME_MIN_IOU = 0.75
+
+# --- phase 5 integrated detector (tasks 5.12-5.14) ---------------------------------------------
+
+# Stream and fusion outputs (float32 convolutions, LSTM and attention over a few dozen values)
+# against the same maths recomputed in float64 numpy or by hand, or run on the unpadded clip: only
+# float32 rounding and a different summation order differ (measured below 1e-6); a wrong sign,
+# axis or mask moves the values by 1e-2 or more.
+INTEGRATED_VS_ORACLE = dict(rtol=1e-4, atol=1e-5)
+# Accuracy the integrated network must reach on held-out toy clips (flickering against still faces,
+# the cue only frame-to-frame change carries) after 40 Adam steps: chance is 0.5; measured 1.0
+# (already 0.97 after 25 steps).
+INTEGRATED_TOY_MIN_ACCURACY = 0.9

@@ -3,7 +3,8 @@
 Papers: Nguyen et al. 2019 (Capsule-Forensics), Sabour et al. 2017 (dynamic routing), Vaswani et al.
 2017 (attention), Zhao et al. 2021 (multi-attentional detection), Goodfellow et al. 2015 (FGSM),
 Madry et al. 2018 (PGD adversarial training), Hussain et al. 2021 (adversarial deepfakes),
-Selvaraju et al. 2017 (Grad-CAM), Ribeiro et al. 2016 (LIME).
+Selvaraju et al. 2017 (Grad-CAM), Ribeiro et al. 2016 (LIME); seed 003's integrated spatial /
+temporal / micro-expression network (Sabir et al. 2019 BiLSTM, attention fusion).
 """
 from common.registry import Model
 from grader.tasks import Task
@@ -28,6 +29,11 @@ TASKS = [
          guide="5.9 Adversarial training and robustness"),
     Task("5.10", "Grad-CAM", points=2, file="template_explainability.py", guide="5.10 Grad-CAM"),
     Task("5.11", "LIME for one face", points=2, file="template_explainability.py", guide="5.11 LIME"),
+    Task("5.12", "Micro-expression stream", points=3, file="template_multi_modal.py",
+         guide="5.12 Micro-expression stream"),
+    Task("5.13", "Attention fusion", points=2, file="template_multi_modal.py", guide="5.13 Attention fusion"),
+    Task("5.14", "Integrated detector", points=3, file="template_multi_modal.py",
+         guide="5.14 Integrated detector"),
 ]
 
 # One row per detector (read without importing, like TASKS); see common/registry.py.
@@ -39,4 +45,18 @@ MODELS = [
     Model("attention_cnn", kind="frame", file="template_attention_mechanism.py", builder="AttentionCNN",
           input_size=128, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
           description="small CNN with spatial attention pooling (1x1 conv + sigmoid map; task 5.5)"),
+    Model("integrated", kind="clip", file="template_multi_modal.py", builder="IntegratedDetector",
+          input_size=64, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), frames=16,
+          clip_layout="sequence", trains="all",
+          config={"backbone": "resnet50", "pretrained": False, "hidden": 128, "layers": 2, "micro_dim": 128,
+                  "width": 128},
+          description="seed 003's integrated network: frozen ResNet-50 per frame + BiLSTM, micro-expression CNN "
+                      "on 64-px crops with temporal attention, attention fusion, MLP (tasks 5.12-5.14)"),
+    Model("integrated_r18", kind="clip", file="template_multi_modal.py", builder="IntegratedDetector",
+          input_size=64, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), frames=16,
+          clip_layout="sequence", trains="all",
+          config={"backbone": "resnet18", "pretrained": False, "hidden": 64, "layers": 2,
+                  "micro_channels": (16, 32, 64), "micro_dim": 64, "width": 64},
+          description="the integrated network sized for a CPU: frozen ResNet-18, half-width micro-expression CNN "
+                      "(tasks 5.12-5.14)"),
 ]
