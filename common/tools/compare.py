@@ -91,9 +91,11 @@ def parse_models(text: str) -> list[str]:
 
 
 def train_with_recipe(model: str, data_root: Path, run_dir: Path, checkpoint: Path, *, device: str, seed: int,
-                      quiet: bool, epochs: int | None = None, frames: int | None = None) -> dict[str, Any]:
+                      quiet: bool, epochs: int | None = None, frames: int | None = None,
+                      extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """Train ``model`` on ``data_root``'s split with its phase's ``train.py`` pipeline and :data:`RECIPES`
-    (``epochs`` and ``frames`` override the recipe's); returns :func:`common.tools.train.train`'s summary."""
+    (``epochs`` and ``frames`` override the recipe's, ``extra`` adds train.py flags, e.g.
+    ``("--train-methods", "FaceSwap")``); returns :func:`common.tools.train.train`'s summary."""
     from common.tools import train
 
     recipe = RECIPES[model]
@@ -102,7 +104,8 @@ def train_with_recipe(model: str, data_root: Path, run_dir: Path, checkpoint: Pa
         if value is not None and flag in flags:
             flags[flags.index(flag) + 1] = str(value)
     argv = ["--dataset", "synthetic", "--data-root", str(data_root), "--model", model, *flags,
-            "--device", device, "--seed", str(seed), "--output-dir", str(run_dir), "--checkpoint", str(checkpoint)]
+            "--device", device, "--seed", str(seed), "--output-dir", str(run_dir), "--checkpoint", str(checkpoint),
+            *extra]
     if quiet:
         argv.append("--quiet")
     return train.train(train.build_parser(recipe.phase).parse_args(argv))

@@ -96,6 +96,9 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
     parser.add_argument("--no-augment", action="store_true", help="same as --augment none")
     parser.add_argument("--window-seconds", type=float, default=None,
                         help="signal detectors: seconds of video per window (default: the model's, 10)")
+    parser.add_argument("--train-methods", default=None, metavar="LIST",
+                        help="train and validate on the real videos and the fakes of these comma-separated "
+                             "methods only (unseen-manipulation tests: the test split keeps every method)")
     parser.add_argument("--detect-every", type=int, default=1, metavar="K",
                         help="MTCNN on every K-th planned frame, faces interpolated between agreeing keyframes "
                              "(default 1; train with the K you will give detect_video.py)")
@@ -144,6 +147,23 @@ def _validate_arguments(args: argparse.Namespace) -> None:
             raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
 
 
+def keep_methods(splits: dict[str, list], text: str) -> dict[str, list]:
+    """Train and validation keep the real videos and the fakes of the listed methods; test keeps all.
+
+    A method no fake training video has is a one-line error (a typo would otherwise train on reals only).
+    """
+    wanted = {name.strip() for name in text.split(",") if name.strip()}
+    present = {record.method for record in splits["train"] if record.label == 1}
+    missing = sorted(wanted - present)
+    if not wanted or missing:
+        raise CourseError(f"--train-methods: {', '.join(missing) or 'none given'}: the training split's fakes are "
+                          f"{', '.join(sorted(present))}")
+    keep = {name: [r for r in splits[name] if r.label == 0 or r.method in wanted] for name in ("train", "val")}
+    print(f"training and validation on real videos and {', '.join(sorted(wanted))} fakes only; the test split "
+          f"keeps every method")
+    return {**splits, **keep}
+
+
 def train(args: argparse.Namespace) -> dict[str, Any]:
     """Run the whole training pipeline for parsed arguments; return the report (also written to
     ``<output-dir>/train_report.json``)."""
@@ -160,6 +180,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         seed=args.seed, progress=not args.quiet, methods=methods)
     dataset, records = load_records(args.dataset, data_root)
     splits = split_for_training(records, args.seed)
+    if args.train_methods:
+        splits = keep_methods(splits, args.train_methods)
     print_split(splits)
     check_trainable_splits(splits)
 
@@ -217,7 +239,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "face_cache_root": str(cache_root.resolve()),
         "data": {"dataset": dataset, "root": str(Path(data_root).resolve()), "split_seed": int(args.seed),
                  "split_fractions": list(DEFAULT_SPLIT_FRACTIONS),
-                 "videos": {name: len(items) for name, items in splits.items()}},
+                 "videos": {name: len(items) for name, items in splits.items()},
+                 "train_methods": sorted({r.method for r in splits["train"] if r.label == 1})},
         "test_metrics": {k: report[k] for k in ("frame", "video", "aggregation", "calibration")} if report else None,
         "train_seconds": round(seconds, 1),
     }
