@@ -350,3 +350,20 @@ GRADCAM_VS_LIBRARY_ATOL = 1e-5
 # b come out in steps of 1/64 and its L differs by up to 0.07, so each channel is up to 0.17 off
 # (measured on (200,150,120), (230,150,120), (90,60,40)) and a difference of two colours up to ~0.3.
 LAB_DELTA_E_VS_SKIMAGE = 0.3
+
+# --- phase 1 (continued: Self-Blended Images, tasks 1.10-1.11) ---------------------------------
+
+# The same float32 operations in another order (a blur normalised by its peak, x * M + (1 - M) * y,
+# a contrast about a float64 mean): a few float32 ulps of values in [0, 1].
+SBI_FLOAT32_ATOL = 1e-5
+# OpenCV's float RGB <-> HSV against scikit-image's float64 one (and a hue rotated by a multiple of
+# 60 degrees landing on a pure colour): OpenCV computes H in float32 (H = 60 (G - B) / (V - min)),
+# so a channel comes back up to ~2e-7 off on pure colours and ~1e-6 on smooth images (measured
+# 5e-7); 1e-5 leaves room and is still 400 times finer than one 8-bit level.
+SBI_HSV_VS_SKIMAGE_ATOL = 1e-5
+# cv2.warpAffine (bilinear) against scipy's affine_transform (order 1) on the same map: measured
+# 1.5e-7 apart on the test images (float32 rounding of the same weights). OpenCV may quantise its
+# bilinear weights to 1/32 pixel (INTER_BITS = 5) on other code paths, at most 0.06 / 64 = 1e-3 on
+# these images (slopes up to 0.06 per pixel); 1e-4 keeps a margin over the measured agreement while a
+# wrong centre or a swapped scale moves pixels by 1e-2 or more.
+SBI_BILINEAR_WARP_ATOL = 1e-4
