@@ -309,13 +309,14 @@ class SourceParams:
 
 
 def sample_source_params(rng: np.random.Generator, size: int) -> SourceParams:
-    """Provided: random source parameters (the SBI ranges): brightness +-0.1, contrast 0.9-1.1, hue
-    +-10 degrees; half of the time a downscale by 1.25-2, else a sharpening of 0-1; a shift of up to
-    3% of the side and a scale of 0.95-1.05."""
+    """Provided: random source parameters, near the SBI paper's: brightness +-0.1, contrast 0.9-1.1
+    (its RandomBrightnessContrast), hue +-2 degrees (a turn of 10 degrees already tints skin visibly
+    red or green, a cue of its own); half of the time a downscale by 1.25-2 (the paper's 2-4 is for
+    380-px crops), else a sharpening of 0-1; a shift of up to 3% of the side and a scale of 0.95-1.05."""
     downscale = bool(rng.random() < 0.5)
     shift = 0.03 * size
     return SourceParams(brightness=float(rng.uniform(-0.1, 0.1)), contrast=float(rng.uniform(0.9, 1.1)),
-                        hue_degrees=float(rng.uniform(-10.0, 10.0)),
+                        hue_degrees=float(rng.uniform(-2.0, 2.0)),
                         factor=float(rng.uniform(1.25, 2.0)) if downscale else 1.0,
                         sharpen=0.0 if downscale else float(rng.uniform(0.0, 1.0)),
                         dx=float(rng.uniform(-shift, shift)), dy=float(rng.uniform(-shift, shift)),

@@ -155,9 +155,9 @@ def test_blending_mask_is_hull_then_affine_then_blur_times_ratio():
 
 @pytest.mark.task("1.10")
 def test_blending_mask_applies_the_elastic_wobble_with_the_given_generator():
-    params = sbi.MaskParams(elastic_alpha=2.0, kernel=3)
+    params = sbi.MaskParams(elastic_alpha=0.8, kernel=3)  # a wobble below one pixel is still a wobble
     got = sbi.blending_mask(FACE, SHAPE, params, np.random.default_rng(5))
-    wobbled = sbi.elastic_deform(oracle_hull(FACE, SHAPE), np.random.default_rng(5), 2.0)  # provided helper
+    wobbled = sbi.elastic_deform(oracle_hull(FACE, SHAPE), np.random.default_rng(5), 0.8)  # provided helper
     blurred = cv2.GaussianBlur(wobbled, (3, 3), 0)
     np.testing.assert_allclose(got, blurred / blurred.max(), atol=SBI_FLOAT32_ATOL)
     assert not np.allclose(got, sbi.soften_mask(oracle_hull(FACE, SHAPE), 3)), "the wobble must move the outline"
@@ -235,6 +235,12 @@ def test_change_frequency_downscale_upscale_by_hand_and_like_opencv():
     small = cv2.resize(image, (10, 4), interpolation=cv2.INTER_AREA)
     np.testing.assert_allclose(sbi.change_frequency(image, 3.0),
                                cv2.resize(small, (30, 12), interpolation=cv2.INTER_LINEAR), atol=SBI_FLOAT32_ATOL)
+    for height, width in [(3, 12), (12, 3)]:  # one side shrinks to a single pixel: round(3 / 3) = 1
+        thin = smooth_image(height, width)
+        small = cv2.resize(thin, (round(width / 3), round(height / 3)), interpolation=cv2.INTER_AREA)
+        np.testing.assert_allclose(sbi.change_frequency(thin, 3.0),
+                                   cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR),
+                                   atol=SBI_FLOAT32_ATOL)
     constant = np.full((9, 9, 3), 0.3, np.float32)
     np.testing.assert_allclose(sbi.change_frequency(constant, 1.7, 0.0), constant, atol=SBI_FLOAT32_ATOL)
 
