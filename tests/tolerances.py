@@ -358,12 +358,12 @@ LAB_DELTA_E_VS_SKIMAGE = 0.3
 SBI_FLOAT32_ATOL = 1e-5
 # OpenCV's float RGB <-> HSV against scikit-image's float64 one (and a hue rotated by a multiple of
 # 60 degrees landing on a pure colour): OpenCV computes H in float32 (H = 60 (G - B) / (V - min)),
-# so a channel comes back up to ~2e-7 off on pure colours and ~1e-6 on smooth images (measured
-# 5e-7); 1e-5 leaves room and is still 400 times finer than one 8-bit level.
+# so a channel comes back up to ~2e-7 off on pure colours and 4e-7 on the smooth test image
+# (measured); 1e-5 leaves room and is still 400 times finer than one 8-bit level.
 SBI_HSV_VS_SKIMAGE_ATOL = 1e-5
 # cv2.warpAffine (bilinear) against scipy's affine_transform (order 1) on the same map: measured
-# 1.5e-7 apart on the test images (float32 rounding of the same weights). OpenCV may quantise its
-# bilinear weights to 1/32 pixel (INTER_BITS = 5) on other code paths, at most 0.06 / 64 = 1e-3 on
-# these images (slopes up to 0.06 per pixel); 1e-4 keeps a margin over the measured agreement while a
-# wrong centre or a swapped scale moves pixels by 1e-2 or more.
+# 1.5e-7 apart on the test images (float32 rounding of the same weights); 1e-4 leaves a wide margin
+# while a wrong centre or a swapped scale moves values by 1e-2 or more. Should an OpenCV build use
+# its fixed-point tables (weights in steps of 1/32 pixel) for float images, the gap would reach
+# ~0.06 / 64 = 1e-3 on these images (slopes up to 0.06 per pixel) and this bound would need raising.
 SBI_BILINEAR_WARP_ATOL = 1e-4
