@@ -105,7 +105,8 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
                              "Images (tasks 1.10-1.11) of the real training videos, the benchmark's fake "
                              "training videos unused (frame detectors; validation and test keep the real fakes)")
     parser.add_argument("--sbi-landmarks", default="facemesh", choices=LANDMARK_CHOICES,
-                        help="sbi: hull of the face mesh's face oval (the face box where it fails), or of the box alone")
+                        help="sbi: hull of the face mesh's face oval (the face box where it fails), "
+                             "or of the box alone")
     parser.add_argument("--window-seconds", type=float, default=None,
                         help="signal detectors: seconds of video per window (default: the model's, 10)")
     parser.add_argument("--synthetic-clips", type=int, default=240, help="clips of a generated benchmark")
@@ -143,7 +144,8 @@ def _validate_arguments(args: argparse.Namespace) -> None:
         raise CourseError(f"--window-seconds needs a signal detector and a positive number of seconds, "
                           f"got {args.window_seconds:g} for '{args.model}' ({spec.kind})")
     if args.data_source == "sbi" and spec.kind != "frame":
-        raise CourseError(f"--data-source sbi makes face crops: it needs a frame detector, got '{args.model}' ({spec.kind})")
+        raise CourseError(f"--data-source sbi makes face crops: it needs a frame detector, "
+                          f"got '{args.model}' ({spec.kind})")
     if args.dataset not in DATASET_NAMES:
         raise CourseError(f"unknown dataset '{args.dataset}': choose one of {', '.join(DATASET_NAMES)}")
     if args.dataset != "synthetic" and not args.data_root:

@@ -347,7 +347,8 @@ def blend(source: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarra
     """
     # BEGIN SOLUTION 1.11: add a channel axis to the mask (mask[..., None]) and return M * source + (1 - M) * target as float32
     weight = np.asarray(mask, np.float32)[..., None]
-    return (weight * np.asarray(source, np.float32) + (1.0 - weight) * np.asarray(target, np.float32)).astype(np.float32)
+    blended = weight * np.asarray(source, np.float32) + (1.0 - weight) * np.asarray(target, np.float32)
+    return blended.astype(np.float32)
     # END SOLUTION
 
 

@@ -92,7 +92,8 @@ def test_deform_mask_with_defaults_is_the_identity_and_shifts_by_whole_pixels():
     np.testing.assert_array_equal(sbi.deform_mask(point, dx=1, dy=-1), expected)
 
 
-@pytest.mark.parametrize("scale_x, scale_y, dx, dy", [(1.1, 1.1, 0.0, 0.0), (0.9, 1.08, 1.5, -2.25), (1.05, 0.92, -3.0, 0.5)])
+@pytest.mark.parametrize("scale_x, scale_y, dx, dy",
+                         [(1.1, 1.1, 0.0, 0.0), (0.9, 1.08, 1.5, -2.25), (1.05, 0.92, -3.0, 0.5)])
 @pytest.mark.task("1.10")
 def test_deform_mask_stretches_about_the_centre_like_scipy(scale_x, scale_y, dx, dy):
     image = smooth_image(31, 41)[..., 0]
@@ -213,7 +214,8 @@ def test_jitter_colour_hue_matches_scikit_image_hsv():
     image = smooth_image()
     hsv = color.rgb2hsv(image.astype(np.float64))
     hsv[..., 0] = (hsv[..., 0] + 37.0 / 360.0) % 1.0
-    np.testing.assert_allclose(sbi.jitter_colour(image, hue_degrees=37.0), color.hsv2rgb(hsv), atol=SBI_HSV_VS_SKIMAGE_ATOL)
+    np.testing.assert_allclose(sbi.jitter_colour(image, hue_degrees=37.0), color.hsv2rgb(hsv),
+                               atol=SBI_HSV_VS_SKIMAGE_ATOL)
 
 
 @pytest.mark.task("1.11")
@@ -311,7 +313,8 @@ def test_blend_by_hand_on_a_tiny_image():
     got = sbi.blend(source, target, mask)
     np.testing.assert_allclose(got, np.repeat(mask[..., None], 3, axis=2), atol=SBI_FLOAT32_ATOL)
     # source 0.8, target 0.2, M = 0.25: 0.25 * 0.8 + 0.75 * 0.2 = 0.35
-    got = sbi.blend(np.full((1, 1, 3), 0.8, np.float32), np.full((1, 1, 3), 0.2, np.float32), np.full((1, 1), 0.25, np.float32))
+    got = sbi.blend(np.full((1, 1, 3), 0.8, np.float32), np.full((1, 1, 3), 0.2, np.float32),
+                    np.full((1, 1), 0.25, np.float32))
     np.testing.assert_allclose(got, np.full((1, 1, 3), 0.35), atol=SBI_FLOAT32_ATOL)
     assert got.dtype == np.float32
 
