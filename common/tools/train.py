@@ -256,7 +256,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "validation": result.best_metrics, "threshold": saved.threshold, "calibration": calibration.to_dict(),
         "test": report or None,
         "faces": caches.summary(), "test_faces": test_caches.summary() if test_caches else None,
-        "seconds": round(seconds, 1), **{k: extra[k] for k in ("preprocessing", "augmentation", "data_source", "data")},
+        "seconds": round(seconds, 1),
+        **{k: extra[k] for k in ("preprocessing", "augmentation", "data_source", "data")},
     }
     (output_dir / "train_report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"best epoch {result.best_epoch}/{len(result.history)}: val AUC {result.best_metrics.get('roc_auc')}; "
