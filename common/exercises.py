@@ -73,3 +73,13 @@ def grad_cam(model: Any, images: Any, layer: Any) -> np.ndarray:
     from phase5_advanced_methods.template_explainability import grad_cam as cam
 
     return cam(model, images, layer)
+
+
+def self_blended_image(image: np.ndarray, landmarks: np.ndarray,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Tasks 1.10-1.11: one Self-Blended Image (Shiohara & Yamasaki 2022) of a real face and its
+    blending mask, ``(blended (H, W, 3) float32 in [0, 1], mask (H, W) float32)``, seeded by ``rng``."""
+    from phase1_cnn_detection.template_self_blended_images import self_blended_image as sbi
+
+    return sbi(image, landmarks, rng)
+

@@ -55,6 +55,22 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "random_forensic_augmentation:compare Lt->LtE#3": FAIR_DRAW,
         "random_forensic_augmentation:compare Lt->LtE#4": FAIR_DRAW,
     },
+    "1.10": {
+        "blending_mask:compare Gt->GtE#0": "with elastic_alpha == 0 the provided elastic_deform returns the mask "
+                                           "unchanged before it reads rng, so calling it or not is the same",
+    },
+    "1.11": {
+        "jitter_colour:const 360.0->720.0#0": "OpenCV's float HSV->RGB takes any non-negative H modulo 360 itself "
+                                              "(the same colour to 4e-7), and np.mod(h, 720) is non-negative with "
+                                              "the same remainder mod 360",
+        "jitter_colour:swap np.clip#0": "np.clip(0, x, 1) = min(max(0, x), 1) = np.clip(x, 0, 1) element by element",
+        "change_frequency:swap np.clip#0": "np.clip(0, x, 1) = min(max(0, x), 1) = np.clip(x, 0, 1) element by element",
+        "change_frequency:compare Gt->GtE#0": "factor == 1 resizes to the same size with INTER_AREA and back with "
+                                              "INTER_LINEAR, both exact copies at scale 1 (tested: the default returns "
+                                              "the input exactly either way)",
+        "change_frequency:compare Gt->GtE#1": "sharpen == 0 adds 0 * (x - blur) = 0 and clips values already in "
+                                              "[0, 1] (the documented input range) to themselves",
+    },
     "2.1": {
         "frame_difference_energy:const 1->2#0": "reshape(n, -2): NumPy reads any negative size as 'the rest', "
                                                 "like -1",

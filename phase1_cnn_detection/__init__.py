@@ -1,7 +1,8 @@
 """Phase 1 - CNN detection: find the face, then let a convolutional network look for artefacts.
 
 Papers: FaceForensics++ (Rossler et al. 2019), Xception (Chollet 2017), EfficientNet (Tan & Le 2019),
-MesoNet (Afchar et al. 2018).
+MesoNet (Afchar et al. 2018),
+Self-Blended Images (Shiohara & Yamasaki 2022).
 """
 from common.registry import Model
 from grader.tasks import Task
@@ -25,6 +26,10 @@ TASKS = [
          guide="1.8 Transfer learning"),
     Task("1.9", "Forensic data augmentation", points=2, file="template_augmentation.py",
          guide="1.9 Augmentation"),
+    Task("1.10", "SBI blending mask from face landmarks", points=2, file="template_self_blended_images.py",
+         guide="1.10 SBI blending mask"),
+    Task("1.11", "Self-blended images: source, target and blend", points=3, file="template_self_blended_images.py",
+         guide="1.11 Self-blending"),
 ]
 
 # One row per detector (read without importing, like TASKS): its kind, exercise file and builder,

@@ -369,3 +369,20 @@ INTEGRATED_VS_ORACLE = dict(rtol=1e-4, atol=1e-5)
 # the cue only frame-to-frame change carries) after 40 Adam steps: chance is 0.5; measured 1.0
 # (already 0.97 after 25 steps).
 INTEGRATED_TOY_MIN_ACCURACY = 0.9
+
+# --- phase 1 (continued: Self-Blended Images, tasks 1.10-1.11) ---------------------------------
+
+# The same float32 operations in another order (a blur normalised by its peak, x * M + (1 - M) * y,
+# a contrast about a float64 mean): a few float32 ulps of values in [0, 1].
+SBI_FLOAT32_ATOL = 1e-5
+# OpenCV's float RGB <-> HSV against scikit-image's float64 one (and a hue rotated by a multiple of
+# 60 degrees landing on a pure colour): OpenCV computes H in float32 (H = 60 (G - B) / (V - min)),
+# so a channel comes back up to ~2e-7 off on pure colours and 4e-7 on the smooth test image
+# (measured); 1e-5 leaves room and is still 400 times finer than one 8-bit level.
+SBI_HSV_VS_SKIMAGE_ATOL = 1e-5
+# cv2.warpAffine (bilinear) against scipy's affine_transform (order 1) on the same map: measured
+# 1.5e-7 apart on the test images (float32 rounding of the same weights); 1e-4 leaves a wide margin
+# while a wrong centre or a swapped scale moves values by 1e-2 or more. Should an OpenCV build use
+# its fixed-point tables (weights in steps of 1/32 pixel) for float images, the gap would reach
+# ~0.06 / 64 = 1e-3 on these images (slopes up to 0.06 per pixel) and this bound would need raising.
+SBI_BILINEAR_WARP_ATOL = 1e-4

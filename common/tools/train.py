@@ -12,6 +12,11 @@
     python phase1_cnn_detection/train.py --dataset synthetic --model xceptionnet --image-size 64 \
         --frames 16 --epochs 6 --augment none
 
+    # Self-Blended Images (tasks 1.10-1.11): train on the real training videos alone, the fakes
+    # made by blending each face with a changed copy of itself; validation and test keep the real fakes
+    python phase1_cnn_detection/train.py --dataset synthetic --model baseline --image-size 64 \
+        --frames 16 --data-source sbi
+
 Pipeline, each step a library function (:mod:`common.engine`):
 
 1. load the videos (``common.datasets.load_dataset``) and split them by group so no identity is
@@ -50,6 +55,7 @@ from common.experiment import (DEFAULT_SPLIT_FRACTIONS, SYNTHETIC_SPATIAL_METHOD
                                ensure_synthetic_benchmark, format_table, load_records, print_split,
                                split_for_training)
 from common.preprocessing import AUGMENTATION_CHOICES, Preprocessing, model_preprocessing
+from common.self_blended import DATA_SOURCES, LANDMARK_CHOICES, SelfBlendedDataset, real_records
 from common.training import TrainConfig, fit
 from grader import tree
 
@@ -94,6 +100,13 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
                              "blur, JPEG; mild = flip and brightness/contrast only, which keep pixel-level "
                              "artefacts (noise, upsampling grids) intact; none")
     parser.add_argument("--no-augment", action="store_true", help="same as --augment none")
+    parser.add_argument("--data-source", default="benchmark", choices=DATA_SOURCES,
+                        help="training fakes: benchmark = the dataset's own fake videos; sbi = Self-Blended "
+                             "Images (tasks 1.10-1.11) of the real training videos, the benchmark's fake "
+                             "training videos unused (frame detectors; validation and test keep the real fakes)")
+    parser.add_argument("--sbi-landmarks", default="facemesh", choices=LANDMARK_CHOICES,
+                        help="sbi: hull of the face mesh's face oval (the face box where it fails), "
+                             "or of the box alone")
     parser.add_argument("--window-seconds", type=float, default=None,
                         help="signal detectors: seconds of video per window (default: the model's, 10)")
     parser.add_argument("--train-methods", default=None, metavar="LIST",
@@ -136,6 +149,9 @@ def _validate_arguments(args: argparse.Namespace) -> None:
     if args.window_seconds is not None and (spec.kind != "signal" or not args.window_seconds > 0):
         raise CourseError(f"--window-seconds needs a signal detector and a positive number of seconds, "
                           f"got {args.window_seconds:g} for '{args.model}' ({spec.kind})")
+    if args.data_source == "sbi" and spec.kind != "frame":
+        raise CourseError(f"--data-source sbi makes face crops: it needs a frame detector, "
+                          f"got '{args.model}' ({spec.kind})")
     if args.dataset not in DATASET_NAMES:
         raise CourseError(f"unknown dataset '{args.dataset}': choose one of {', '.join(DATASET_NAMES)}")
     if args.dataset != "synthetic" and not args.data_root:
@@ -188,15 +204,23 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     config, prep = _model_settings(args)
     row = dataclasses.replace(row, config={**row.config, **config})  # e.g. a signal window's --window-seconds
     cache_root = output_dir / "face_cache"
-    cache_dir, caches = cache_faces(row, prep, splits["train"] + splits["val"], cache_root, device=device,
+    sbi = args.data_source == "sbi"
+    train_videos = real_records(splits["train"]) if sbi else splits["train"]  # sbi: the fakes are never read
+    cache_dir, caches = cache_faces(row, prep, train_videos + splits["val"], cache_root, device=device,
                                     progress=not args.quiet, detect_every=args.detect_every)
     print(caches.describe())
 
     augment = "none" if args.no_augment or row.kind != "frame" else args.augment
     # Shuffled batches touch every video's cache file in turn: keep as many in memory as ~2 GB allow.
     in_memory = max(8, int(2e9 // (prep.n_frames * prep.size ** 2 * 3)))
-    train_set = make_dataset(row, prep, cache_dir, splits["train"], transform=prep.train_transform(augment, args.seed),
-                             files_in_memory=in_memory)
+    if sbi:
+        train_set = SelfBlendedDataset(cache_dir, splits["train"], transform=prep.train_transform(augment, args.seed),
+                                       seed=args.seed, scale=args.scale, landmarks=args.sbi_landmarks,
+                                       files_in_memory=in_memory)
+        print(train_set.describe() + "; validation: the real validation split with its fakes")
+    else:
+        train_set = make_dataset(row, prep, cache_dir, splits["train"],
+                                 transform=prep.train_transform(augment, args.seed), files_in_memory=in_memory)
     val_set = make_dataset(row, prep, cache_dir, splits["val"], files_in_memory=in_memory)
     if len(train_set) == 0 or len(val_set) == 0:
         raise DatasetLayoutError(f"no faces found in the {'train' if len(train_set) == 0 else 'val'} videos")
@@ -230,11 +254,17 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                                                calibration=calibration, detect_every=args.detect_every
                                                ) if splits["test"] else ({}, None, None)
     seconds = time.perf_counter() - started
+    data_source = {"name": args.data_source}
+    if sbi:
+        data_source.update(landmarks=args.sbi_landmarks, mesh_share=round(train_set.mesh_share, 4),
+                           real_crops=len(train_set.real), real_videos=train_set.n_real_videos,
+                           unused_fake_videos=train_set.n_ignored_fakes)
     extra = {
         **saved.extra,
         "kind": row.kind,
         "preprocessing": prep.to_dict(),
         "augmentation": augment,
+        "data_source": data_source,
         "calibration": calibration.to_dict(),
         "face_cache_root": str(cache_root.resolve()),
         "data": {"dataset": dataset, "root": str(Path(data_root).resolve()), "split_seed": int(args.seed),
@@ -254,7 +284,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "validation": result.best_metrics, "threshold": saved.threshold, "calibration": calibration.to_dict(),
         "test": report or None,
         "faces": caches.summary(), "test_faces": test_caches.summary() if test_caches else None,
-        "seconds": round(seconds, 1), **{k: extra[k] for k in ("preprocessing", "augmentation", "data")},
+        "seconds": round(seconds, 1),
+        **{k: extra[k] for k in ("preprocessing", "augmentation", "data_source", "data")},
     }
     (output_dir / "train_report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"best epoch {result.best_epoch}/{len(result.history)}: val AUC {result.best_metrics.get('roc_auc')}; "
