@@ -120,6 +120,21 @@ class RecurrentHead(nn.Module):
 # Provided: the frozen phase-1 backbone in front of the recurrent head
 # ------------------------------------------------------------------------------------------------
 
+def encode_real_steps(encoder: nn.Module, frames: torch.Tensor, lengths: torch.Tensor, feature_dim: int) -> torch.Tensor:
+    """A frozen encoder over the real frames of padded clips, without gradients.
+
+    ``frames`` (B, T, 3, S, S) normalised crops, ``lengths`` (B,) real frames per clip ->
+    (B, T, ``feature_dim``) float32 features; padded steps are never encoded and stay zero. Example:
+    two clips of lengths [3, 1] padded to T = 3 run the encoder on 4 crops, not 6.
+    """
+    batch, steps = frames.shape[:2]
+    real = lengths_mask(lengths.to(frames.device), steps)
+    features = torch.zeros(batch, steps, feature_dim, device=frames.device)
+    with torch.no_grad():
+        features[real] = encoder(frames[real]).float()
+    return features
+
+
 class SequenceDetector(nn.Module):
     """Frozen phase-1 backbone + :class:`RecurrentHead`: face crops of a clip -> one logit.
 
@@ -154,12 +169,7 @@ class SequenceDetector(nn.Module):
 
     def encode(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, S, S) normalised crops -> (B, T, D) features; padded steps stay zero."""
-        batch, steps = frames.shape[:2]
-        real = lengths_mask(lengths.to(frames.device), steps)
-        features = torch.zeros(batch, steps, self.head.rnn.input_size, device=frames.device)
-        with torch.no_grad():
-            features[real] = self.encoder(frames[real]).float()
-        return features
+        return encode_real_steps(self.encoder, frames, lengths, self.head.rnn.input_size)
 
     def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.head(self.encode(frames, lengths), lengths)

@@ -61,7 +61,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from common.errors import CourseError
-from phase2_temporal_analysis.template_lstm_detector import RecurrentHead, lengths_mask
+from phase2_temporal_analysis.template_lstm_detector import RecurrentHead, encode_real_steps, lengths_mask
 from phase5_advanced_methods.template_attention_mechanism import TemporalAttentionPooling
 
 MICRO_CROP = 64
@@ -277,12 +277,7 @@ class IntegratedDetector(nn.Module):
 
     def encode(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, S, S) normalised crops -> (B, T, D) backbone features; padded steps stay zero."""
-        batch, steps = frames.shape[:2]
-        real = lengths_mask(lengths.to(frames.device), steps)
-        features = torch.zeros(batch, steps, self.feature_dim, device=frames.device)
-        with torch.no_grad():
-            features[real] = self.encoder(frames[real]).float()
-        return features
+        return encode_real_steps(self.encoder, frames, lengths, self.feature_dim)
 
     def forward_with_weights(self, frames: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T, 3, S, S), (B,) -> (logits (B,), fusion weights (B, 3) over :data:`STREAMS`)."""
