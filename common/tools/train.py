@@ -56,7 +56,7 @@ from common.experiment import (DEFAULT_SPLIT_FRACTIONS, SYNTHETIC_SPATIAL_METHOD
                                split_for_training)
 from common.preprocessing import AUGMENTATION_CHOICES, Preprocessing, model_preprocessing
 from common.self_blended import DATA_SOURCES, LANDMARK_CHOICES, SelfBlendedDataset, real_records
-from common.training import TrainConfig, fit
+from common.training import MONITOR_MODES, TrainConfig, fit
 from grader import tree
 
 PHASE_DEFAULTS = {"phase1_cnn_detection": ("xceptionnet", "runs/phase1", SYNTHETIC_SPATIAL_METHODS),
@@ -91,6 +91,9 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
     parser.add_argument("--checkpoint", default=None, help="checkpoint path (default: <output-dir>/<model>_best.pt)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--patience", type=int, default=5, help="early stopping after this many epochs without gain")
+    parser.add_argument("--monitor", default="val_auc", choices=sorted(MONITOR_MODES),
+                        help="validation figure that picks the best epoch (default val_auc; val_loss when the "
+                             "validation AUC saturates at 1.0 in the first epochs, as small feature classifiers do)")
     parser.add_argument("--pretrained", action="store_true", help="start from ImageNet weights (needs them cached)")
     parser.add_argument("--unfreeze-blocks", type=int, default=None,
                         help="transfer: backbone stages to fine-tune (default: 2 when --pretrained, all otherwise)")
@@ -230,6 +233,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     param_groups = model.param_groups(args.lr, args.backbone_lr_factor) if hasattr(model, "param_groups") else None
     checkpoint_path = Path(args.checkpoint) if args.checkpoint else output_dir / f"{args.model}_best.pt"
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                               monitor=args.monitor,
                                seed=args.seed, num_workers=args.workers, progress=not args.quiet)
     trained, fit_path = model, checkpoint_path
     if row.trains == "head":  # a frozen encoder: encode every input once, fit only the head
