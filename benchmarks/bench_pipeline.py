@@ -140,6 +140,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--quick", action="store_true", help="a 4 s 640x360 clip, one repeat (smoke run)")
+    parser.add_argument("--detect-every", type=int, default=KEYFRAME_EVERY,
+                        help=f"K of the keyframe row (default {KEYFRAME_EVERY})")
     args = parser.parse_args()
     device = resolve_device(args.device)
     seconds, width, height, repeats = (4.0, 640, 360, 1) if args.quick else (10.0, 1280, 720, 3)
@@ -174,14 +176,14 @@ def main() -> None:
         assert min(overlaps) >= SAME_FACE_MIN_IOU, f"the two ways found different faces (IoU {min(overlaps):.2f})"
         print(f"\n1-2. seconds per video and stage (both ways find the same faces: box IoU {min(overlaps):.2f} or "
               f"more, MTCNN on frames shrunk to 960 px against full size)")
-        key_timings, key_report = best_of(lambda: run_ours(short, cnn, detect_every=KEYFRAME_EVERY), repeats)
+        key_timings, key_report = best_of(lambda: run_ours(short, cnn, detect_every=args.detect_every), repeats)
         key_overlaps = [box_overlap(a["faces"][0]["box"], b["faces"][0]["box"])
                         for a, b in zip(cnn_report["frames"], key_report["frames"]) if a["faces"] and b["faces"]]
         print_stages({"ours: XceptionNet": cnn_timings,
-                      f"ours: XceptionNet, --detect-every {KEYFRAME_EVERY}": key_timings,
+                      f"ours: XceptionNet, --detect-every {args.detect_every}": key_timings,
                       "ours: XceptionNet + frame difference (one track)": both_timings,
                       "naive: every frame, MTCNN and model per frame": naive_timings})
-        print(f"--detect-every {KEYFRAME_EVERY}: MTCNN on {key_report['summary']['frames_through_face_detector']} of "
+        print(f"--detect-every {args.detect_every}: MTCNN on {key_report['summary']['frames_through_face_detector']} of "
               f"{len(key_report['frames'])} sampled frames, {key_report['summary']['faces_interpolated']} faces interpolated; "
               f"box IoU against MTCNN on every sampled frame: min {min(key_overlaps):.2f}, mean {np.mean(key_overlaps):.2f}; "
               f"face stage {cnn_timings['faces'] / key_timings['faces']:.1f}x faster, end to end / (decode + model) "
