@@ -1,6 +1,7 @@
 """method_matrix.py (common.tools.matrix) and train.py --train-methods: which videos each run
 trains on, the tables worked by hand, one-line errors, and one end-to-end run on a tiny benchmark
-whose figures are checked against scikit-learn on the run's own test scores."""
+whose figures are checked against scikit-learn on the run's own test scores (slow: about a minute,
+`pytest --solutions -m slow`)."""
 from __future__ import annotations
 
 import json
@@ -59,6 +60,7 @@ def test_markdown_puts_the_diagonal_in_bold_and_leave_one_out_last():
     assert table.splitlines()[-1] == "| all the others (leave one out) | 0.610 | 0.500 |"
 
 
+@pytest.mark.slow
 def test_a_tiny_matrix_end_to_end_agrees_with_scikit_learn(tmp_path):
     """Spectral regression, two methods, 24 clips of 8 frames: four trainings share one face cache;
     each cell is the AUC of that run's own test scores, recomputed with scikit-learn."""
