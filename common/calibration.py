@@ -7,7 +7,8 @@ landed anywhere between 0.004 and 0.998, and accuracy at that threshold was belo
 
 Platt scaling (Platt 1999; Niculescu-Mizil and Caruana 2005) fixes both at once. On the
 validation videos, a one-feature logistic regression maps the logit of the raw video score to the
-label: ``p = sigmoid(a * logit(score) + b)``. It is fitted on validation only (never on test),
+label: ``p = sigmoid(a * logit(score) + b)``, fitted against Platt's soft targets (a FAKE video
+counts as ``(N+ + 1) / (N+ + 2)``, not 1), so a handful of videos cannot promise certainty. It is fitted on validation only (never on test),
 ``train.py`` stores it in the checkpoint, and a video is called FAKE when its calibrated
 probability reaches 0.5: the point where the fitted curve says FAKE and REAL are equally likely.
 The raw score that maps to 0.5, ``sigmoid(-b / a)``, is the threshold chosen on validation videos.
@@ -82,9 +83,31 @@ class Calibration:
         return cls(float(data["a"]), float(data["b"]), int(data["n_videos"]), str(data.get("aggregation", "mean")))
 
 
+def platt_targets(labels: Sequence[int]) -> np.ndarray:
+    """Platt's (1999) soft targets: ``(N+ + 1) / (N+ + 2)`` for FAKE and ``1 / (N- + 2)`` for REAL.
+
+    A hard 0/1 target lets the fit promise certainty from a few validation videos (and, when they
+    are perfectly separated, drives the slope to infinity); Platt's targets are what a uniform prior
+    on each class's rate gives, so certainty grows with the number of videos.
+    Example: 3 FAKE and 2 REAL videos -> 4/5 = 0.8 for FAKE, 1/4 = 0.25 for REAL.
+
+        >>> platt_targets([1, 1, 1, 0, 0]).tolist()
+        [0.8, 0.8, 0.8, 0.25, 0.25]
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n_fake, n_real = int((labels == 1).sum()), int((labels == 0).sum())
+    return np.where(labels == 1, (n_fake + 1) / (n_fake + 2), 1 / (n_real + 2))
+
+
 def fit_platt(scores: Sequence[float], labels: Sequence[int], aggregation: str = "mean") -> Calibration:
-    """Fit Platt scaling on validation videos (scikit-learn's L2-regularised logistic regression, C = 1,
-    which keeps the slope finite when the validation videos are perfectly separated).
+    """Fit Platt scaling on validation videos: maximum likelihood of ``sigmoid(a * logit(score) + b)``
+    against Platt's soft targets (:func:`platt_targets`), without any other regularisation.
+
+    Each video enters the logistic regression (scikit-learn) twice, as FAKE with weight ``t`` and as
+    REAL with weight ``1 - t``: the cross-entropy against a soft target ``t``. The soft targets keep
+    the slope finite when the validation videos are perfectly separated, without shrinking it the
+    way an L2 penalty does (which leaves a perfect detector's probabilities far from 0 and 1, and so
+    miscalibrated).
 
     Raises:
         ValueError: fewer than two videos, or a single class.
@@ -94,7 +117,11 @@ def fit_platt(scores: Sequence[float], labels: Sequence[int], aggregation: str =
     labels = np.asarray(labels, dtype=np.int64)
     if len(labels) < 2 or len(set(labels.tolist())) < 2:
         raise ValueError("Platt scaling needs validation videos of both classes")
-    model = LogisticRegression(C=1.0).fit(logit(scores).reshape(-1, 1), labels)
+    targets = platt_targets(labels)
+    features = logit(scores).reshape(-1, 1)
+    model = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(
+        np.vstack([features, features]), np.r_[np.ones(len(labels)), np.zeros(len(labels))],
+        sample_weight=np.r_[targets, 1 - targets])
     return Calibration(float(model.coef_[0, 0]), float(model.intercept_[0]), int(len(labels)), aggregation)
 
 

@@ -386,3 +386,8 @@ SBI_HSV_VS_SKIMAGE_ATOL = 1e-5
 # its fixed-point tables (weights in steps of 1/32 pixel) for float images, the gap would reach
 # ~0.06 / 64 = 1e-3 on these images (slopes up to 0.06 per pixel) and this bound would need raising.
 SBI_BILINEAR_WARP_ATOL = 1e-4
+
+# --- Platt scaling against Platt's soft targets
+PLATT_OPTIMUM_ATOL = 1e-3
+"""Slope and intercept against scipy's Nelder-Mead optimum of the same cross-entropy (both solvers stop
+at ~1e-6 relative; 1e-3 is far below what moves a probability in the third decimal)."""

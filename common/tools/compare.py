@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,14 @@ RECIPES: dict[str, Recipe] = {
     "flow_statistics": Recipe("phase2_temporal_analysis", ("--epochs", "40", "--patience", "10", "--lr", "0.01",
                                                            "--batch-size", "16")),
     "spectrum_logistic": Recipe("phase3_frequency_analysis", ("--epochs", "30", "--lr", "0.05", "--batch-size", "64")),
+    # phase 4 reads 10-s windows: benchmarks of --clip-frames 250 (the guide's phase-4 settings, --monitor
+    # val_loss because validation AUC saturates in the first epochs of a 3-to-9-feature regression)
+    "blink": Recipe("phase4_biological_signals", ("--scale", "1.6", "--epochs", "200", "--lr", "0.1",
+                                                  "--monitor", "val_loss", "--patience", "30")),
+    "pulse": Recipe("phase4_biological_signals", ("--scale", "1.6", "--epochs", "200", "--lr", "0.1",
+                                                  "--monitor", "val_loss", "--patience", "30")),
+    "biological": Recipe("phase4_biological_signals", ("--scale", "1.6", "--epochs", "200", "--lr", "0.1",
+                                                       "--monitor", "val_loss", "--patience", "30")),
 }
 """Fast CPU recipes (the guide's measured settings); ``--models`` may name only these."""
 
@@ -72,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clips", type=int, default=300, help="clips of a generated benchmark")
     parser.add_argument("--clip-frames", type=int, default=16, help="frames per generated clip")
     parser.add_argument("--output-dir", default="runs/compare")
+    parser.add_argument("--detect-every", type=int, default=1, metavar="K",
+                        help="MTCNN on every K-th frame, boxes interpolated between (training and scoring; "
+                             "8 makes the face tracks of 10-s clips about 6x cheaper)")
     parser.add_argument("--reuse", action="store_true", help="reuse checkpoints already in --output-dir")
     parser.add_argument("--no-fusion", action="store_true", help="skip the fused row")
     parser.add_argument("--seed", type=int, default=0)
@@ -111,18 +123,31 @@ def train_with_recipe(model: str, data_root: Path, run_dir: Path, checkpoint: Pa
     return train.train(train.build_parser(recipe.phase).parse_args(argv))
 
 
+def share_face_cache(output_dir: Path, run_dir: Path) -> None:
+    """Point ``run_dir/face_cache`` at ``output_dir/face_cache``: MTCNN runs once per video and crop setting
+    for every training run under ``output_dir`` (the cache keeps one folder per setting)."""
+    shared = output_dir / "face_cache"
+    shared.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    link = run_dir / "face_cache"
+    if not link.exists():
+        os.symlink(os.path.relpath(shared, run_dir), link)
+
+
 def train_or_reuse(model: str, data_root: Path, output_dir: Path, *, device: str, seed: int, reuse: bool,
-                   quiet: bool) -> tuple[Path, float | None]:
+                   quiet: bool, detect_every: int = 1) -> tuple[Path, float | None]:
     """The checkpoint of ``model`` trained on ``data_root``'s split, and its training seconds (None if reused)."""
     checkpoint = output_dir / f"{model}.pt"
     if reuse and checkpoint.is_file():
         return checkpoint, None
     started = time.perf_counter()
-    train_with_recipe(model, data_root, output_dir / model, checkpoint, device=device, seed=seed, quiet=quiet)
+    share_face_cache(output_dir, output_dir / model)
+    train_with_recipe(model, data_root, output_dir / model, checkpoint, device=device, seed=seed, quiet=quiet,
+                      extra=("--detect-every", str(detect_every)))
     return checkpoint, time.perf_counter() - started
 
 
-def score_videos(detectors: list, records: list, *, progress: bool, tree: str) -> list[dict]:
+def score_videos(detectors: list, records: list, *, progress: bool, tree: str, detect_every: int = 1) -> list[dict]:
     """Every detector on every video (one face track each): ``[{"label", "method", "entries"}]``."""
     from tqdm import tqdm
 
@@ -133,17 +158,21 @@ def score_videos(detectors: list, records: list, *, progress: bool, tree: str) -
     rows = []
     for record in tqdm(records, desc="test videos", unit="video", disable=not progress):
         try:
-            report = analyse_video(record.path, detectors, face_detector=face_detector, tree=tree)
+            report = analyse_video(record.path, detectors, face_detector=face_detector, tree=tree,
+                                   detect_every=detect_every)
         except VideoError as error:
-            rows.append({"label": record.label, "method": record.method, "entries": None, "error": str(error)})
+            rows.append({"video": str(record.path), "label": record.label, "method": record.method, "entries": None,
+                         "error": str(error)})
             continue
-        rows.append({"label": record.label, "method": record.method, "entries": report["detectors"]})
+        rows.append({"video": str(record.path), "label": record.label, "method": record.method,
+                     "entries": report["detectors"]})
     return rows
 
 
 def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[str, Any]:
     """AUC per manipulation and over all fakes, accuracy at 0.5 and at the best threshold, for one
     detector's (calibrated) scores of the test videos (None = could not run, counted as 0.5)."""
+    from common.calibration import brier_score, expected_calibration_error
     from common.experiment import per_method_metrics
     from common.metrics import binary_metrics
 
@@ -154,7 +183,8 @@ def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[s
     best = max(float(np.mean((np.array(used) >= t) == labels)) for t in sorted(set(used)) + [1.1])
     return {"detector": name, "per_method": {m: e["roc_auc"] for m, e in per_method_metrics(videos).items()},
             "all_fakes_auc": overall["roc_auc"], "accuracy_at_0.5": overall["accuracy"],
-            "accuracy_best_threshold": best, "could_not_run": sum(s is None for s in scores)}
+            "accuracy_best_threshold": best, "ece": expected_calibration_error(labels, used),
+            "brier": brier_score(labels, used), "could_not_run": sum(s is None for s in scores)}
 
 
 def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, float | None]) -> str:
@@ -162,17 +192,19 @@ def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, flo
     def cell(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    header = ["detector", *methods, "all fakes", "acc@0.5", "acc best*", "not run", "train s"]
+    header = ["detector", *methods, "all fakes", "acc@0.5", "acc best*", "ECE", "not run", "train s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         trained = seconds.get(row["detector"])
         lines.append("| " + " | ".join([row["detector"], *[cell(row["per_method"].get(m)) for m in methods],
                                         cell(row["all_fakes_auc"]), cell(row["accuracy_at_0.5"]),
-                                        cell(row["accuracy_best_threshold"]), str(row["could_not_run"]),
+                                        cell(row["accuracy_best_threshold"]), cell(row.get("ece")),
+                                        str(row["could_not_run"]),
                                         "-" if trained is None else f"{trained:.0f}"]) + " |")
     lines.append("")
     lines.append("Video AUC of each manipulation's test fakes against all test real videos; acc@0.5: accuracy of "
-                 "the calibrated verdict; acc best*: at the test set's best threshold (an oracle).")
+                 "the calibrated verdict; acc best*: at the test set's best threshold (an oracle); ECE: expected "
+                 "calibration error of the calibrated probability (10 bins).")
     return "\n".join(lines) + "\n"
 
 
@@ -195,33 +227,39 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     for model in models:
         print(f"training {model} ...")
         checkpoint, trained = train_or_reuse(model, data_root, output_dir, device=args.device, seed=args.seed,
-                                             reuse=args.reuse, quiet=args.quiet)
+                                             reuse=args.reuse, quiet=args.quiet, detect_every=args.detect_every)
         checkpoints.append(checkpoint)
         seconds[model] = trained
     detectors = load_detectors(checkpoints, args.device)
     fusion = None
     if not args.no_fusion and len(detectors) > 1:
         fusion, _ = fit_on_validation(detectors, data_root, "synthetic", args.seed, progress=not args.quiet,
-                                      tree=active_name())
+                                      tree=active_name(), detect_every=args.detect_every)
         save_fusion(output_dir / "fusion.json", fusion)
     _, records = load_records("synthetic", data_root)
     test = split_for_training(records, args.seed)["test"]
-    scored = [row for row in score_videos(detectors, test, progress=not args.quiet, tree=active_name())
+    scored = [row for row in score_videos(detectors, test, progress=not args.quiet, tree=active_name(),
+                                          detect_every=args.detect_every)
               if row["entries"] is not None]
-    rows = []
+    rows, videos = [], [{"video": r["video"], "label": r["label"], "method": r["method"], "scores": {}}
+                        for r in scored]
     for position, detector in enumerate(detectors):
         scores = [row["entries"][position]["video_score"] if row["entries"][position]["status"] == "ok" else None
                   for row in scored]
         rows.append(table_row(models[position], scores, scored))
+        for video, score in zip(videos, scores):
+            video["scores"][models[position]] = score
     if fusion is not None:
         fused = [add_fusion({"detectors": [dict(e) for e in row["entries"]]}, fusion, output_dir / "fusion.json",
                             {})["video_score"] for row in scored]
         rows.append(table_row("fusion", fused, scored))
+        for video, score in zip(videos, fused):
+            video["scores"]["fusion"] = score
     methods = [m for m in ALL_METHODS if any(r["method"] == m for r in scored)]
     markdown = format_markdown(rows, methods, seconds)
     result = {"data_root": str(data_root), "test_videos": len(scored), "models": models, "rows": rows,
               "train_seconds": seconds, "fusion": fusion.to_dict() if fusion is not None else None,
-              "seconds": round(time.perf_counter() - started, 1)}
+              "seconds": round(time.perf_counter() - started, 1), "videos": videos}
     (output_dir / "comparison.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
     (output_dir / "comparison.md").write_text(markdown)
     print(markdown)
@@ -237,5 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parse_models(args.models)
     if args.data_root and not Path(args.data_root).is_dir():
         raise CourseError(f"--data-root '{args.data_root}': no such folder")
+    if args.detect_every < 1:
+        raise CourseError(f"--detect-every must be 1 or more, got {args.detect_every}")
     compare(args)
     return 0

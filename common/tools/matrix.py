@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from common.errors import CourseError
-from common.tools.compare import RECIPES, parse_models, train_with_recipe
+from common.tools.compare import RECIPES, parse_models, share_face_cache, train_with_recipe
 
 DEFAULT_MODELS = ("baseline", "spectrum_logistic")
 DEFAULT_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Deepfake")
@@ -84,12 +83,7 @@ def train_on(model: str, trained_on: list[str], data_root: Path, output_dir: Pat
     if reuse and report_path.is_file():
         report = json.loads(report_path.read_text())
         return {"per_method": report["test"]["per_method"], "seconds": None}
-    run_dir.mkdir(parents=True, exist_ok=True)
-    shared = output_dir / "face_cache"
-    shared.mkdir(exist_ok=True)
-    link = run_dir / "face_cache"
-    if not link.exists():
-        os.symlink(os.path.relpath(shared, run_dir), link)  # one MTCNN pass per video for every run
+    share_face_cache(output_dir, run_dir)  # one MTCNN pass per video for every run
     started = time.perf_counter()
     report = train_with_recipe(model, data_root, run_dir, run_dir / f"{model}.pt", device=device, seed=seed,
                                quiet=quiet, extra=("--train-methods", ",".join(trained_on)))

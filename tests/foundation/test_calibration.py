@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss
 
-from tests.tolerances import PLATT_RECOVERY_ATOL
+from tests.tolerances import PLATT_OPTIMUM_ATOL, PLATT_RECOVERY_ATOL
 
 
 def test_platt_scaling_recovers_a_known_logistic_link():
@@ -21,6 +21,38 @@ def test_platt_scaling_recovers_a_known_logistic_link():
     labels = (rng.random(20000) < 1 / (1 + np.exp(-(2.0 * z - 1.0)))).astype(int)
     fitted = fit_platt(1 / (1 + np.exp(-z)), labels)
     assert fitted.a == pytest.approx(2.0, abs=PLATT_RECOVERY_ATOL) and fitted.b == pytest.approx(-1.0, abs=PLATT_RECOVERY_ATOL)
+
+
+def test_platt_targets_worked_by_hand():
+    from common.calibration import platt_targets
+
+    # 3 FAKE, 2 REAL: (3 + 1) / (3 + 2) = 0.8 and 1 / (2 + 2) = 0.25
+    assert platt_targets([1, 0, 1, 1, 0]).tolist() == [0.8, 0.25, 0.8, 0.8, 0.25]
+
+
+def test_platt_scaling_of_perfectly_separated_videos_is_the_soft_target_optimum():
+    """Separated validation videos: a hard-target fit has no optimum (the slope runs off); with Platt's
+    targets it is finite. Oracle: scipy's minimiser of the cross-entropy against those targets, written
+    out here independently."""
+    from scipy.optimize import minimize
+
+    from common.calibration import fit_platt
+
+    scores = np.array([0.05, 0.1, 0.2, 0.3, 0.35, 0.6, 0.7, 0.8, 0.9])
+    labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
+    targets = np.where(labels == 1, (4 + 1) / (4 + 2), 1 / (5 + 2))
+    z = np.log(scores / (1 - scores))
+
+    def cross_entropy(ab):
+        p = 1 / (1 + np.exp(-(ab[0] * z + ab[1])))
+        return -np.sum(targets * np.log(p) + (1 - targets) * np.log(1 - p))
+
+    oracle = minimize(cross_entropy, x0=[1.0, 0.0], method="Nelder-Mead",
+                      options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000}).x
+    fitted = fit_platt(scores, labels)
+    assert fitted.a == pytest.approx(oracle[0], abs=PLATT_OPTIMUM_ATOL)
+    assert fitted.b == pytest.approx(oracle[1], abs=PLATT_OPTIMUM_ATOL)
+    assert fitted.apply(0.9) < 1 - 1e-3 and fitted.apply(0.05) > 1e-3, "finite: no certainty from 9 videos"
 
 
 def test_the_raw_threshold_is_where_the_calibrated_probability_is_one_half():

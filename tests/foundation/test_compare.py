@@ -2,10 +2,10 @@
 a detector that could not run counted as no evidence, and one-line errors for unknown models."""
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from common.errors import CourseError
-from common.tools.compare import format_markdown, parse_models, table_row
+from common.tools.compare import format_markdown, main, parse_models, share_face_cache, table_row
 
 
 def test_unknown_models_are_refused_in_one_line():
@@ -27,5 +27,20 @@ def test_row_against_scikit_learn_with_a_video_the_detector_could_not_score():
     assert row["per_method"]["TemporalFlicker"] == pytest.approx(roc_auc_score([0, 0, 0, 1, 1], used[:3] + used[5:]))
     assert row["accuracy_at_0.5"] == pytest.approx(np.mean((np.array(used) >= 0.5) == [r["label"] for r in rows]))
     assert row["accuracy_best_threshold"] >= row["accuracy_at_0.5"]
+    assert row["brier"] == pytest.approx(brier_score_loss([r["label"] for r in rows], used))
     table = format_markdown([row], ["FaceSwap", "TemporalFlicker"], {"d": 12.4})
     assert "| d | 1.000 | 0.417 |" in table and "| 2 | 12 |" in table
+
+
+def test_training_runs_share_one_face_cache(tmp_path):
+    share_face_cache(tmp_path, tmp_path / "pulse")
+    share_face_cache(tmp_path, tmp_path / "blink")
+    (tmp_path / "pulse" / "face_cache" / "faces_96px").mkdir()
+    assert (tmp_path / "blink" / "face_cache" / "faces_96px").is_dir(), "what one run caches, the next finds"
+    share_face_cache(tmp_path, tmp_path / "pulse")  # a second call leaves the link as it is
+
+
+def test_a_bad_detect_every_is_refused_before_anything_is_written(tmp_path, capsys):
+    with pytest.raises(CourseError, match="--detect-every"):
+        main(["--detect-every", "0", "--output-dir", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
