@@ -12,7 +12,8 @@
 3. all detectors run together on every validation and test video, one face track per video
    (:func:`common.tools.detect.analyse_video`, exactly as ``multi_modal_detect.py`` runs them);
 4. the fusion is fitted on the validation videos only (:mod:`common.fusion`) and applied to the
-   test videos;
+   test videos; every detector's entries on every validation and test video are kept in
+   ``scores.json`` (with the checkpoints' SHA-256), so ``--reuse`` refits and redraws in seconds;
 5. the table: video AUC of each detector and of the fusion on each manipulation (its test fakes
    against all test real videos) and over all fakes, accuracy of the calibrated verdict at 0.5,
    and training time; written as ``comparison.md`` and ``comparison.json``.
@@ -84,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detect-every", type=int, default=1, metavar="K",
                         help="MTCNN on every K-th frame, boxes interpolated between (training and scoring; "
                              "8 makes the face tracks of 10-s clips about 6x cheaper)")
-    parser.add_argument("--reuse", action="store_true", help="reuse checkpoints already in --output-dir")
+    parser.add_argument("--reuse", action="store_true", help="reuse the checkpoints and the validation and test scores (scores.json) already in "
+                             "--output-dir: refits the fusion and redraws the table in seconds")
     parser.add_argument("--no-fusion", action="store_true", help="skip the fused row")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
@@ -169,6 +171,28 @@ def score_videos(detectors: list, records: list, *, progress: bool, tree: str, d
     return rows
 
 
+def save_scores(path: Path, detectors: list, detect_every: int, scored_splits: dict[str, list[dict]]) -> None:
+    """Every detector's report entries on every validation and test video, with the checkpoints' SHA-256:
+    ``--reuse`` refits the fusion and redraws the table from them without tracking a face again."""
+    from common.report import write_text_atomic
+
+    content = {"checkpoints": [detector.describe()["sha256"] for detector in detectors],
+               "detect_every": detect_every, "splits": scored_splits}
+    write_text_atomic(path, json.dumps(content, default=str) + "\n")
+
+
+def load_scores(path: Path, detectors: list, detect_every: int) -> dict[str, list[dict]] | None:
+    """The scores :func:`save_scores` wrote, or ``None`` when there are none or they are of other
+    checkpoints or another ``--detect-every``."""
+    if not path.is_file():
+        return None
+    content = json.loads(path.read_text())
+    if (content.get("checkpoints") != [detector.describe()["sha256"] for detector in detectors]
+            or content.get("detect_every") != detect_every):
+        return None
+    return content["splits"]
+
+
 def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[str, Any]:
     """AUC per manipulation and over all fakes, accuracy at 0.5 and at the best threshold, for one
     detector's (calibrated) scores of the test videos (None = could not run, counted as 0.5)."""
@@ -211,9 +235,10 @@ def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, flo
 def compare(args: argparse.Namespace) -> dict[str, Any]:
     """The whole comparison for parsed arguments (module docstring); returns what comparison.json holds."""
     from common.experiment import ensure_synthetic_benchmark, load_records, split_for_training
-    from common.fusion import save_fusion
+    from common.fusion import fit_fusion, save_fusion
+    from common.report import write_text_atomic
     from common.tools.detect import load_detectors
-    from common.tools.multi_modal import add_fusion, fit_on_validation
+    from common.tools.multi_modal import add_fusion
     from grader.tree import active_name
 
     models = parse_models(args.models)
@@ -231,16 +256,20 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         checkpoints.append(checkpoint)
         seconds[model] = trained
     detectors = load_detectors(checkpoints, args.device)
+    _, records = load_records("synthetic", data_root)
+    splits = split_for_training(records, args.seed)
+    scores_path = output_dir / "scores.json"
+    scored_splits = load_scores(scores_path, detectors, args.detect_every) if args.reuse else None
+    if scored_splits is None:
+        scored_splits = {name: score_videos(detectors, splits[name], progress=not args.quiet, tree=active_name(),
+                                            detect_every=args.detect_every) for name in ("val", "test")}
+        save_scores(scores_path, detectors, args.detect_every, scored_splits)
+    validation = [row for row in scored_splits["val"] if row["entries"] is not None]
+    scored = [row for row in scored_splits["test"] if row["entries"] is not None]
     fusion = None
     if not args.no_fusion and len(detectors) > 1:
-        fusion, _ = fit_on_validation(detectors, data_root, "synthetic", args.seed, progress=not args.quiet,
-                                      tree=active_name(), detect_every=args.detect_every)
+        fusion = fit_fusion([row["entries"] for row in validation], [row["label"] for row in validation])
         save_fusion(output_dir / "fusion.json", fusion)
-    _, records = load_records("synthetic", data_root)
-    test = split_for_training(records, args.seed)["test"]
-    scored = [row for row in score_videos(detectors, test, progress=not args.quiet, tree=active_name(),
-                                          detect_every=args.detect_every)
-              if row["entries"] is not None]
     rows, videos = [], [{"video": r["video"], "label": r["label"], "method": r["method"], "scores": {}}
                         for r in scored]
     for position, detector in enumerate(detectors):
@@ -260,8 +289,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     result = {"data_root": str(data_root), "test_videos": len(scored), "models": models, "rows": rows,
               "train_seconds": seconds, "fusion": fusion.to_dict() if fusion is not None else None,
               "seconds": round(time.perf_counter() - started, 1), "videos": videos}
-    (output_dir / "comparison.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-    (output_dir / "comparison.md").write_text(markdown)
+    write_text_atomic(output_dir / "comparison.json", json.dumps(result, indent=2, default=str) + "\n")
+    write_text_atomic(output_dir / "comparison.md", markdown)
     print(markdown)
     print(f"written: {output_dir / 'comparison.md'}, {output_dir / 'comparison.json'} ({result['seconds']:.0f} s)")
     return result

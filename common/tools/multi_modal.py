@@ -92,8 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--biological", help="signal detector checkpoint (phase 4: blinks, pulse, combined)")
     parser.add_argument("--model", action="append", default=[], help="any other detector checkpoint (repeatable)")
     parser.add_argument("--fusion-model", help="fusion model JSON (from --fit-fusion); without it: mean of probabilities")
-    parser.add_argument("--fit-fusion", metavar="DATA_ROOT",
-                        help="fit the fusion on this dataset's validation videos and write --fusion-model")
+    parser.add_argument("--fit-fusion", metavar="DATA_ROOT", action="append", default=[],
+                        help="fit the fusion on this dataset's validation videos and write --fusion-model "
+                             "(repeatable: the validation videos of every dataset given, e.g. short clips and "
+                             "10-s clips that phase 4 can read)")
     parser.add_argument("--dataset", default=None, help="layout of --fit-fusion's dataset (default: detected)")
     parser.add_argument("--split-seed", type=int, default=0, help="the split of --fit-fusion (as train.py --seed)")
     parser.add_argument("--input", help="a video file, or a folder of videos")
@@ -133,8 +135,9 @@ def _check_arguments(args: argparse.Namespace, paths: list[str]) -> None:
     if args.fit_fusion:
         if not args.fusion_model:
             raise CourseError("--fit-fusion writes the fitted fusion to --fusion-model PATH: give one")
-        if not Path(args.fit_fusion).is_dir():
-            raise CourseError(f"--fit-fusion '{args.fit_fusion}': no such dataset folder")
+        for root in args.fit_fusion:
+            if not Path(root).is_dir():
+                raise CourseError(f"--fit-fusion '{root}': no such dataset folder")
         check_output_folder(Path(args.fusion_model).parent if str(Path(args.fusion_model).parent) else Path("."),
                             f"fusion model '{args.fusion_model}'")
     elif args.fusion_model and not Path(args.fusion_model).is_file():
@@ -151,10 +154,11 @@ def _check_arguments(args: argparse.Namespace, paths: list[str]) -> None:
         raise CourseError("--clips, --frames and --detect-every must be at least 1")
 
 
-def fit_on_validation(detectors: list, data_root: str | Path, dataset: str | None, seed: int, *,
-                      progress: bool = True, tree: str = "templates",
+def fit_on_validation(detectors: list, data_root: str | Path | Sequence[str | Path], dataset: str | None, seed: int,
+                      *, progress: bool = True, tree: str = "templates",
                       detect_every: int = 1) -> tuple[LateFusion, list[str]]:
-    """Run every detector on the validation videos of a dataset and fit the fusion on their scores.
+    """Run every detector on the validation videos of a dataset (or of several, pooled) and fit the
+    fusion on their scores.
 
     Returns ``(fusion, skipped)``: videos that could not be read are listed, not used.
     """
@@ -163,8 +167,11 @@ def fit_on_validation(detectors: list, data_root: str | Path, dataset: str | Non
     from common.experiment import load_records, split_for_training
     from common.tools.detect import analyse_video, make_face_detector
 
-    _, records = load_records(dataset, data_root)
-    validation = split_for_training(records, seed)["val"]
+    roots = [data_root] if isinstance(data_root, (str, Path)) else list(data_root)
+    validation = []
+    for root in roots:
+        _, records = load_records(dataset, root)
+        validation += split_for_training(records, seed)["val"]
     face_detector = make_face_detector(detectors)
     entries, labels, skipped = [], [], []
     for record in tqdm(validation, desc="validation videos", unit="video", disable=not progress):

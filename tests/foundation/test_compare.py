@@ -44,3 +44,24 @@ def test_a_bad_detect_every_is_refused_before_anything_is_written(tmp_path, caps
     with pytest.raises(CourseError, match="--detect-every"):
         main(["--detect-every", "0", "--output-dir", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+
+
+class _Detector:
+    def __init__(self, sha256):
+        self.sha256 = sha256
+
+    def describe(self):
+        return {"sha256": self.sha256}
+
+
+def test_saved_scores_are_reused_only_for_the_same_checkpoints_and_face_tracking(tmp_path):
+    from common.tools.compare import load_scores, save_scores
+
+    path = tmp_path / "scores.json"
+    splits = {"val": [{"video": "a.mp4", "label": 1, "method": "FaceSwap", "entries": [{"video_score": 0.9}]}],
+              "test": []}
+    assert load_scores(path, [_Detector("x")], 8) is None, "nothing saved yet"
+    save_scores(path, [_Detector("x")], 8, splits)
+    assert load_scores(path, [_Detector("x")], 8) == splits
+    assert load_scores(path, [_Detector("y")], 8) is None, "another checkpoint: score again"
+    assert load_scores(path, [_Detector("x")], 1) is None, "other face tracks: score again"
