@@ -51,8 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from common.calibration import fit_platt
-from common.compression import parse_training_reencodings, training_copies
 from common.checkpoint import load_checkpoint, save_checkpoint
+from common.compression import parse_training_reencodings, training_copies
 from common.datasets import DATASET_NAMES
 from common.device import resolve_device, seed_everything
 from common.engine import EncodedDataset, cache_faces, evaluate_detector, make_dataset
@@ -215,8 +215,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         splits = keep_methods(splits, args.train_methods)
     split_sizes = {name: len(items) for name, items in splits.items()}
     reencoded = None
-    if args.train_reencode:  # copies of the training videos only: validation selects and calibrates on the data
-        variants = parse_training_reencodings(args.train_reencode)  # as it comes, test measures on it
+    if args.train_reencode:
+        # compressed copies of the *training* videos only: validation picks the epoch and calibrates on
+        # the data as it comes (the deployment's), and the test split measures
+        variants = parse_training_reencodings(args.train_reencode)
         copies = training_copies(splits["train"], variants, data_root, output_dir / "train_reencoded",
                                  progress=not args.quiet)
         reencoded = {"settings": [v.name for v in variants], "originals": len(splits["train"]),
