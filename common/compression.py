@@ -70,11 +70,12 @@ REENCODINGS: dict[str, Reencoding] = {
 """The variants ``--reencode`` accepts, in the order of the course's tables."""
 
 
-def parse_reencodings(text: str, option: str = "--reencode") -> list[Reencoding]:
+def parse_reencodings(text: str, option: str = "--reencode", *, names: Sequence[str] | None = None) -> list[Reencoding]:
     """``"raw,crf23,crf40,half"`` -> the :class:`Reencoding` of each name, in the given order.
 
     Also accepts ``crfN`` for any N in 0..51 (e.g. ``crf30``). Duplicates are dropped. ``option``
-    names the command-line option in the error messages.
+    names the command-line option in the error messages; ``names`` restricts the named variants
+    (default: all of :data:`REENCODINGS`).
 
     Raises:
         CourseError: an empty list or an unknown name (one line listing the known ones).
@@ -83,16 +84,17 @@ def parse_reencodings(text: str, option: str = "--reencode") -> list[Reencoding]
         >>> [r.name for r in parse_reencodings("raw, crf40")]
         ['raw', 'crf40']
     """
-    names = [part.strip() for part in str(text).split(",") if part.strip()]
-    if not names:
-        raise CourseError(f"{option} needs at least one of {', '.join(REENCODINGS)}")
+    known = {name: REENCODINGS[name] for name in (names if names is not None else REENCODINGS)}
+    wanted = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not wanted:
+        raise CourseError(f"{option} needs at least one of {', '.join(known)}")
     chosen: list[Reencoding] = []
-    for name in names:
-        variant = REENCODINGS.get(name)
+    for name in wanted:
+        variant = known.get(name)
         if variant is None and name.startswith("crf") and name[3:].isdigit() and 0 <= int(name[3:]) <= 51:
             variant = Reencoding(name, int(name[3:]), 1.0, f"H.264 CRF {int(name[3:])}")
         if variant is None:
-            raise CourseError(f"{option}: unknown re-encoding '{name}': choose from {', '.join(REENCODINGS)} (or crfN, N = 0..51)")
+            raise CourseError(f"{option}: unknown re-encoding '{name}': choose from {', '.join(known)} (or crfN, N = 0..51)")
         if variant not in chosen:
             chosen.append(variant)
     return chosen
@@ -198,11 +200,10 @@ def parse_training_reencodings(text: str) -> list[Reencoding]:
         >>> [r.name for r in parse_training_reencodings("crf23,crf40")]
         ['crf23', 'crf40']
     """
-    variants = parse_reencodings(text, option="--train-reencode")
-    if any(not variant.changes_video for variant in variants):
+    if "raw" in [part.strip() for part in str(text).split(",")]:
         raise CourseError("--train-reencode: 'raw' is not a re-encoding (the original training videos are always "
                           "used): list only crf23, crf40, half or crfN")
-    return variants
+    return parse_reencodings(text, option="--train-reencode", names=[n for n, v in REENCODINGS.items() if v.changes_video])
 
 
 def training_copies(records: Sequence, variants: Sequence[Reencoding], data_root: str | os.PathLike,

@@ -156,3 +156,6 @@ def test_training_copies_refuse_raw_and_parse_the_evaluate_names():
         [("crf23", 23, 1.0), ("half", 18, 0.5), ("crf30", 30, 1.0)]
     with pytest.raises(CourseError, match="raw"):
         parse_training_reencodings("raw")
+    with pytest.raises(CourseError, match="unknown re-encoding 'jpeg'") as refused:
+        parse_training_reencodings("crf40,jpeg")
+    assert "raw" not in str(refused.value), "the choices offered for training copies must not include raw"
