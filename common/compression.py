@@ -14,7 +14,9 @@ variants of any test set, so a detector's AUC can be measured raw / CRF 23 / CRF
   the new files (labels, groups and splits unchanged), reusing files already written.
 
 ``python <phase>/evaluate.py --reencode raw,crf23,crf40,half`` scores a checkpoint on each variant
-(:mod:`common.tools.evaluate`).
+(:mod:`common.tools.evaluate`). ``python <phase>/train.py --train-reencode crf23,crf40`` adds
+re-encoded copies of every *training* video to the training set (:func:`training_copies`): the
+compression a detector will meet becomes part of what it learns (FaceForensics++'s lesson).
 
 Note that a re-encoded video is compressed *again*: the course's mini-forensics clips are already
 H.264 at CRF 18, so ``crf23`` is a second, lossier generation (FaceForensics++ compresses its raw
@@ -68,10 +70,12 @@ REENCODINGS: dict[str, Reencoding] = {
 """The variants ``--reencode`` accepts, in the order of the course's tables."""
 
 
-def parse_reencodings(text: str) -> list[Reencoding]:
+def parse_reencodings(text: str, option: str = "--reencode", *, names: Sequence[str] | None = None) -> list[Reencoding]:
     """``"raw,crf23,crf40,half"`` -> the :class:`Reencoding` of each name, in the given order.
 
-    Also accepts ``crfN`` for any N in 0..51 (e.g. ``crf30``). Duplicates are dropped.
+    Also accepts ``crfN`` for any N in 0..51 (e.g. ``crf30``). Duplicates are dropped. ``option``
+    names the command-line option in the error messages; ``names`` restricts the named variants
+    (default: all of :data:`REENCODINGS`).
 
     Raises:
         CourseError: an empty list or an unknown name (one line listing the known ones).
@@ -80,16 +84,17 @@ def parse_reencodings(text: str) -> list[Reencoding]:
         >>> [r.name for r in parse_reencodings("raw, crf40")]
         ['raw', 'crf40']
     """
-    names = [part.strip() for part in str(text).split(",") if part.strip()]
-    if not names:
-        raise CourseError(f"--reencode needs at least one of {', '.join(REENCODINGS)}")
+    known = {name: REENCODINGS[name] for name in (names if names is not None else REENCODINGS)}
+    wanted = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not wanted:
+        raise CourseError(f"{option} needs at least one of {', '.join(known)}")
     chosen: list[Reencoding] = []
-    for name in names:
-        variant = REENCODINGS.get(name)
+    for name in wanted:
+        variant = known.get(name)
         if variant is None and name.startswith("crf") and name[3:].isdigit() and 0 <= int(name[3:]) <= 51:
             variant = Reencoding(name, int(name[3:]), 1.0, f"H.264 CRF {int(name[3:])}")
         if variant is None:
-            raise CourseError(f"unknown re-encoding '{name}': choose from {', '.join(REENCODINGS)} (or crfN, N = 0..51)")
+            raise CourseError(f"{option}: unknown re-encoding '{name}': choose from {', '.join(known)} (or crfN, N = 0..51)")
         if variant not in chosen:
             chosen.append(variant)
     return chosen
@@ -142,19 +147,24 @@ def reencode_video(source: str | os.PathLike, destination: str | os.PathLike, *,
 
 
 def reencoded_path(record_path: str | os.PathLike, data_root: str | os.PathLike, output_root: str | os.PathLike,
-                   variant: Reencoding) -> Path:
+                   variant: Reencoding, *, tag: bool = False) -> Path:
     """Where a video's re-encoded copy goes: ``output_root/<variant>/<path relative to data_root>``
-    (``.mp4``), or ``output_root/<variant>/<file name>`` for a video outside ``data_root``."""
+    (``.mp4``), or ``output_root/<variant>/<file name>`` for a video outside ``data_root``.
+
+    ``tag=True`` also puts the variant in the file name (``clip_001.mp4`` -> ``clip_001.crf23.mp4``),
+    so that a copy that sits beside its original in one training set gets its own face-cache id
+    (:func:`common.torch_data.record_id` reads only the last four path components and the stem)."""
     path = Path(record_path)
     try:
         relative = path.resolve().relative_to(Path(data_root).resolve())
     except ValueError:
         relative = Path(path.name)
-    return Path(output_root) / variant.name / relative.with_suffix(".mp4")
+    relative = relative.with_name(f"{relative.stem}.{variant.name}.mp4") if tag else relative.with_suffix(".mp4")
+    return Path(output_root) / variant.name / relative
 
 
 def reencode_records(records: Sequence, variant: Reencoding, data_root: str | os.PathLike,
-                     output_root: str | os.PathLike, *, progress: bool = False) -> list:
+                     output_root: str | os.PathLike, *, progress: bool = False, tag: bool = False) -> list:
     """Re-encode every record's video; return copies of the records that point at the new files.
 
     ``raw`` returns the records unchanged. A re-encoded file newer than its source is reused, so a
@@ -167,18 +177,63 @@ def reencode_records(records: Sequence, variant: Reencoding, data_root: str | os
         data_root: the dataset folder (to keep the sub-folders, e.g. ``videos/test/``).
         output_root: where the variants' folders go.
         progress: print one line per variant.
+        tag: put the variant in the file names (:func:`reencoded_path`).
     """
     if not variant.changes_video:
         return list(records)
     written = []
     for record in records:
-        target = reencoded_path(record.path, data_root, output_root, variant)
+        target = reencoded_path(record.path, data_root, output_root, variant, tag=tag)
         if not (target.is_file() and target.stat().st_mtime_ns >= Path(record.path).stat().st_mtime_ns):
             reencode_video(record.path, target, crf=variant.crf, scale=variant.scale)
         written.append(dataclasses.replace(record, path=target))
     if progress:
         print(f"re-encoded {len(written)} videos: {variant.description} -> {Path(output_root) / variant.name}")
     return written
+
+
+def parse_training_reencodings(text: str) -> list[Reencoding]:
+    """The ``--train-reencode`` list: :func:`parse_reencodings` without ``raw`` (the training videos
+    themselves are always in the training set, a ``raw`` copy would only count them twice).
+
+    Example:
+        >>> [r.name for r in parse_training_reencodings("crf23,crf40")]
+        ['crf23', 'crf40']
+    """
+    if "raw" in [part.strip() for part in str(text).split(",")]:
+        raise CourseError("--train-reencode: 'raw' is not a re-encoding (the original training videos are always "
+                          "used): list only crf23, crf40, half or crfN")
+    return parse_reencodings(text, option="--train-reencode", names=[n for n, v in REENCODINGS.items() if v.changes_video])
+
+
+def training_copies(records: Sequence, variants: Sequence[Reencoding], data_root: str | os.PathLike,
+                    output_root: str | os.PathLike, *, progress: bool = False) -> list:
+    """Compression as a training augmentation: one re-encoded copy of every record per variant.
+
+    Each copy is a record with the original's label, method, group (identity) and split, pointing
+    at ``output_root/<variant>/<path relative to data_root, variant in the name>`` (written
+    atomically, reused while newer than its source, so a second training run encodes nothing).
+    Give it the *training* records only: validation picks the epoch and calibrates the scores,
+    so it must see the data the detector will be deployed on as it comes; the test split measures.
+
+    Args:
+        records: the training videos (``VideoRecord``).
+        variants: from :func:`parse_training_reencodings` (no ``raw``).
+        data_root: the dataset folder.
+        output_root: the copies' folder, e.g. ``<output-dir>/train_reencoded``.
+        progress: one line per variant.
+
+    Returns:
+        ``len(records) * len(variants)`` records, variant by variant, in the order of ``records``.
+
+    Example: 170 training videos and ``crf23,crf40`` -> 340 copies; the training set holds 510.
+    """
+    copies: list = []
+    for variant in variants:
+        if not variant.changes_video:
+            raise CourseError("training copies need a re-encoding, not 'raw'")
+        copies += reencode_records(records, variant, data_root, output_root, progress=progress, tag=True)
+    return copies
 
 
 def mean_psnr(original: np.ndarray, changed: np.ndarray) -> float:

@@ -391,3 +391,15 @@ SBI_BILINEAR_WARP_ATOL = 1e-4
 PLATT_OPTIMUM_ATOL = 1e-3
 """Slope and intercept against scipy's Nelder-Mead optimum of the same cross-entropy (both solvers stop
 at ~1e-6 relative; 1e-3 is far below what moves a probability in the third decimal)."""
+
+# --- compression as training augmentation (train.py --train-reencode, issue 17) -----------------
+
+# A training copy at CRF 23 of a mini-forensics clip (already CRF 18) against its source, both
+# decoded by OpenCV: measured 37-42 dB on test clips (common/compression.py) and 34.2-39.9 dB on
+# the 8 training clips of the tiny test benchmark (39.4 dB on the first, the one tested); 30 dB
+# still says "a faithful copy", not a broken or blank file.
+TRAIN_REENCODE_CRF23_MIN_PSNR_DB = 30.0
+# CRF 40 quantises much harder than CRF 23: measured 28-34 dB against 37-42 dB on the same clips
+# (a 6-9 dB gap), and 24.6-32.1 dB on the tiny benchmark's training clips (gap 7.8-9.6 dB);
+# 3 dB proves the setting reached the encoder.
+TRAIN_REENCODE_MIN_PSNR_GAP_DB = 3.0

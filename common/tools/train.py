@@ -17,6 +17,10 @@
     python phase1_cnn_detection/train.py --dataset synthetic --model baseline --image-size 64 \
         --frames 16 --data-source sbi
 
+    # compression as augmentation: every training video also re-encoded at CRF 23 and CRF 40
+    # (copies cached in <output-dir>/train_reencoded/, validation and test untouched)
+    python phase3_frequency_analysis/train.py --dataset synthetic --train-reencode crf23,crf40
+
 Pipeline, each step a library function (:mod:`common.engine`):
 
 1. load the videos (``common.datasets.load_dataset``) and split them by group so no identity is
@@ -33,7 +37,8 @@ Pipeline, each step a library function (:mod:`common.engine`):
    preprocessing in the checkpoint, so ``evaluate.py`` and ``detect_video.py`` reproduce them.
 
 Outputs in ``--output-dir``: the checkpoint (default ``<model>_best.pt``), ``train_report.json``
-(history, validation and test metrics, face-cache summary), ``face_cache/``, and for
+(history, validation and test metrics, face-cache summary), ``face_cache/``, with
+``--train-reencode`` the re-encoded training copies in ``train_reencoded/``, and for
 ``--dataset synthetic`` without ``--data-root`` the generated ``mini-forensics/`` benchmark.
 """
 from __future__ import annotations
@@ -47,6 +52,7 @@ from typing import Any
 
 from common.calibration import fit_platt
 from common.checkpoint import load_checkpoint, save_checkpoint
+from common.compression import parse_training_reencodings, training_copies
 from common.datasets import DATASET_NAMES
 from common.device import resolve_device, seed_everything
 from common.engine import EncodedDataset, cache_faces, evaluate_detector, make_dataset
@@ -115,6 +121,10 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
     parser.add_argument("--train-methods", default=None, metavar="LIST",
                         help="train and validate on the real videos and the fakes of these comma-separated "
                              "methods only (unseen-manipulation tests: the test split keeps every method)")
+    parser.add_argument("--train-reencode", default=None, metavar="LIST",
+                        help="compression as augmentation: add a copy of every training video re-encoded with "
+                             "each of these comma-separated settings (crf23, crf40, half, crfN; as evaluate.py "
+                             "--reencode), same label and identity; validation and test stay as they are")
     parser.add_argument("--detect-every", type=int, default=1, metavar="K",
                         help="MTCNN on every K-th planned frame, faces interpolated between agreeing keyframes "
                              "(default 1; train with the K you will give detect_video.py)")
@@ -155,6 +165,8 @@ def _validate_arguments(args: argparse.Namespace) -> None:
     if args.data_source == "sbi" and spec.kind != "frame":
         raise CourseError(f"--data-source sbi makes face crops: it needs a frame detector, "
                           f"got '{args.model}' ({spec.kind})")
+    if args.train_reencode is not None:
+        parse_training_reencodings(args.train_reencode)
     if args.dataset not in DATASET_NAMES:
         raise CourseError(f"unknown dataset '{args.dataset}': choose one of {', '.join(DATASET_NAMES)}")
     if args.dataset != "synthetic" and not args.data_root:
@@ -201,6 +213,19 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     splits = split_for_training(records, args.seed)
     if args.train_methods:
         splits = keep_methods(splits, args.train_methods)
+    split_sizes = {name: len(items) for name, items in splits.items()}
+    reencoded = None
+    if args.train_reencode:
+        # compressed copies of the *training* videos only: validation picks the epoch and calibrates on
+        # the data as it comes (the deployment's), and the test split measures
+        variants = parse_training_reencodings(args.train_reencode)
+        copies = training_copies(splits["train"], variants, data_root, output_dir / "train_reencoded",
+                                 progress=not args.quiet)
+        reencoded = {"settings": [v.name for v in variants], "originals": len(splits["train"]),
+                     "copies": len(copies), "folder": str((output_dir / "train_reencoded").resolve())}
+        print(f"training set: {len(splits['train'])} videos + {len(copies)} re-encoded copies "
+              f"({', '.join(v.description for v in variants)})")
+        splits = {**splits, "train": splits["train"] + copies}
     print_split(splits)
     check_trainable_splits(splits)
 
@@ -269,11 +294,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "preprocessing": prep.to_dict(),
         "augmentation": augment,
         "data_source": data_source,
+        "train_reencode": reencoded,
         "calibration": calibration.to_dict(),
         "face_cache_root": str(cache_root.resolve()),
         "data": {"dataset": dataset, "root": str(Path(data_root).resolve()), "split_seed": int(args.seed),
                  "split_fractions": list(DEFAULT_SPLIT_FRACTIONS),
-                 "videos": {name: len(items) for name, items in splits.items()},
+                 "videos": split_sizes,
                  "train_methods": sorted({r.method for r in splits["train"] if r.label == 1})},
         "test_metrics": {k: report[k] for k in ("frame", "video", "aggregation", "calibration")} if report else None,
         "train_seconds": round(seconds, 1),
@@ -289,7 +315,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "test": report or None,
         "faces": caches.summary(), "test_faces": test_caches.summary() if test_caches else None,
         "seconds": round(seconds, 1),
-        **{k: extra[k] for k in ("preprocessing", "augmentation", "data_source", "data")},
+        **{k: extra[k] for k in ("preprocessing", "augmentation", "data_source", "train_reencode", "data")},
     }
     (output_dir / "train_report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"best epoch {result.best_epoch}/{len(result.history)}: val AUC {result.best_metrics.get('roc_auc')}; "
