@@ -6,17 +6,22 @@
 2. train a fast detector of each phase on it (each phase's ``train.py`` pipeline and the CPU
    recipe of ``compare_detectors.py``): phase 1's baseline CNN (frame), phase 2's temporal
    features (clip), phase 3's spectral logistic regression (spectral);
-3. fit their fusion on the validation videos (``multi_modal_detect.py --fit-fusion``);
-4. run ``multi_modal_detect.py`` on one held-out clip per method (identities never seen in
+3. phase 4 reads a pulse and a blink rate, which need clips of 10 s: a second, small benchmark of
+   10-s clips (real and Physiological fakes) trains phase 4's combined biological detector, with
+   MTCNN on every 8th frame (``--detect-every 8``);
+4. fit the fusion of all four on the validation videos of both benchmarks
+   (``multi_modal_detect.py --fit-fusion A --fit-fusion B``): on the short clips the biological
+   detector cannot run, and the fusion is told so (its "could not run" input), not given a guess;
+5. run ``multi_modal_detect.py`` on one held-out clip per method (identities never seen in
    training), printing every modality's score and the fused verdict, and
    ``visualize_detection.py`` on each report (annotated video + summary figure with every
    detector's score over time);
-5. print the verdicts and where everything was written (``demo_output/`` by default).
+6. print the verdicts and where everything was written (``demo_output/`` by default).
 
-Phase 4's biological detectors need clips of 10 seconds (a pulse, a blink rate) and are left out
-of the demo's 16-frame clips. It needs no dataset, no network and no GPU. It runs the reference
-solutions by default (a fresh checkout's templates still have TODOs); ``--templates`` runs your
-own code instead once you have finished the phases. ``--quick`` is a tiny version used by the tests.
+It needs no dataset, no network and no GPU. It runs the reference solutions by default (a fresh
+checkout's templates still have TODOs); ``--templates`` runs your own code instead once you have
+finished the phases. ``--quick`` is a tiny version used by the tests (without phase 4: a handful
+of 10-s clips cannot be split into people for training, validation and test).
 """
 from __future__ import annotations
 
@@ -36,13 +41,25 @@ class DemoSize:
     clips: int
     clip_frames: int
     epochs: dict
+    signal_clips: int = 0
+    """10-s clips of the phase-4 benchmark (0: no phase 4)."""
 
 
-FULL = DemoSize(clips=240, clip_frames=16, epochs={"baseline": 10, "temporal_features": 40, "spectrum_logistic": 30})
+FULL = DemoSize(clips=240, clip_frames=16, epochs={"baseline": 10, "temporal_features": 40, "spectrum_logistic": 30,
+                                                   "biological": 200}, signal_clips=36)
 QUICK = DemoSize(clips=24, clip_frames=8, epochs={"baseline": 1, "temporal_features": 2, "spectrum_logistic": 2})
 DEMO_MODELS = ("baseline", "temporal_features", "spectrum_logistic")
 """One fast detector per phase that mini-forensics' short clips can feed (see the module docstring)."""
+SIGNAL_MODEL = "biological"
+"""Phase 4's detector, trained on the 10-s benchmark."""
 DEMO_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Deepfake")
+SIGNAL_METHODS = ("Physiological",)
+SIGNAL_FRAMES = 250
+"""10 s at 25 frames per second: the window phase 4 reads."""
+DETECT_EVERY = 8
+"""MTCNN on every 8th frame of the 10-s clips (the others interpolated): their face tracks cost 6x less."""
+FLAG_OF = {"baseline": "--visual-model", "temporal_features": "--temporal-model", "spectrum_logistic": "--frequency-model",
+           SIGNAL_MODEL: "--biological"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +96,21 @@ def train_detectors(output_dir: Path, size: DemoSize, device: str, seed: int, qu
         summaries[model] = train_with_recipe(model, benchmark, output_dir / "training" / model,
                                              output_dir / "detectors" / f"{model}.pt", device=device, seed=seed,
                                              quiet=quiet, epochs=size.epochs[model], frames=size.clip_frames)
+    if size.signal_clips:
+        signal_benchmark = ensure_synthetic_benchmark(
+            output_dir / "mini-forensics-10s", n_clips=size.signal_clips, n_frames=SIGNAL_FRAMES, seed=seed,
+            progress=not quiet, methods=SIGNAL_METHODS)
+        print(f"      training {SIGNAL_MODEL} ({RECIPES[SIGNAL_MODEL].phase}/train.py) on 10-s clips")
+        summaries[SIGNAL_MODEL] = train_with_recipe(
+            SIGNAL_MODEL, signal_benchmark, output_dir / "training" / SIGNAL_MODEL,
+            output_dir / "detectors" / f"{SIGNAL_MODEL}.pt", device=device, seed=seed, quiet=quiet,
+            epochs=size.epochs[SIGNAL_MODEL], extra=("--detect-every", str(DETECT_EVERY)))
     return summaries
+
+
+def detector_flags(trained: dict[str, dict]) -> list[str]:
+    """``multi_modal_detect.py``'s flags for the trained detectors: ``["--visual-model", path, ...]``."""
+    return [item for model, summary in trained.items() for item in (FLAG_OF[model], str(summary["checkpoint"]))]
 
 
 def held_out_clips(benchmark: Path) -> dict[str, Path]:
@@ -97,24 +128,23 @@ def held_out_clips(benchmark: Path) -> dict[str, Path]:
     return {"real": chosen["real"], **{method: chosen[method] for method in fakes}}
 
 
-def fit_demo_fusion(checkpoints: list[Path], benchmark: Path, fusion_path: Path, device: str, seed: int,
+def fit_demo_fusion(flags: list[str], benchmarks: list[Path], fusion_path: Path, device: str, seed: int,
                     quiet: bool) -> Path | None:
-    """``multi_modal_detect.py --fit-fusion`` on the benchmark's validation videos; ``None`` (the
+    """``multi_modal_detect.py --fit-fusion`` on the benchmarks' validation videos; ``None`` (the
     mean of probabilities is used) when the validation split is too small to fit one."""
     from common.tools import multi_modal
 
-    flags = [item for flag, path in zip(("--visual-model", "--temporal-model", "--frequency-model"), checkpoints)
-             for item in (flag, str(path))]
+    roots = [item for benchmark in benchmarks for item in ("--fit-fusion", str(benchmark))]
     try:
-        multi_modal.main([*flags, "--fit-fusion", str(benchmark), "--fusion-model", str(fusion_path), "--split-seed",
-                          str(seed), "--device", device, *(["--quiet"] if quiet else [])])
+        multi_modal.main([*flags, *roots, "--fusion-model", str(fusion_path), "--split-seed", str(seed),
+                          "--detect-every", str(DETECT_EVERY), "--device", device, *(["--quiet"] if quiet else [])])
     except CourseError as error:
         print(f"      no fusion fitted ({error}): the fused score is the mean of the calibrated probabilities")
         return None
     return fusion_path
 
 
-def analyse_and_draw(clips: dict[str, Path], checkpoints: list[Path], fusion: Path | None, output_dir: Path,
+def analyse_and_draw(clips: dict[str, Path], flags: list[str], fusion: Path | None, output_dir: Path,
                      device: str) -> dict[str, dict]:
     """Run ``multi_modal_detect`` and ``visualize_detection`` (library ``main``s) on each clip.
 
@@ -123,8 +153,6 @@ def analyse_and_draw(clips: dict[str, Path], checkpoints: list[Path], fusion: Pa
     """
     from common.tools import multi_modal, visualize
 
-    flags = [item for flag, path in zip(("--visual-model", "--temporal-model", "--frequency-model"), checkpoints)
-             for item in (flag, str(path))]
     results = {}
     for name, clip in clips.items():
         report = output_dir / "reports" / f"{name}_{clip.stem}.json"
@@ -135,7 +163,8 @@ def analyse_and_draw(clips: dict[str, Path], checkpoints: list[Path], fusion: Pa
         truth = "REAL" if name == "real" else f"FAKE ({name})"
         print(f"  {clip.name}, truly {truth}:")
         multi_modal.main([*flags, *(["--fusion-model", str(fusion)] if fusion else []), "--input", str(clip),
-                          "--output", str(report), "--device", device, "--quiet"])
+                          "--output", str(report), "--detect-every", str(DETECT_EVERY), "--device", device,
+                          "--quiet"])
         visualize.main(["--video", str(clip), "--predictions", str(report), "--output", str(annotated),
                         "--summary", str(summary)])
         written = json.loads(report.read_text())
@@ -160,13 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(f"[1/4] mini-forensics benchmark ({', '.join(DEMO_METHODS)}) and a detector per phase in {output_dir}/")
     trained = train_detectors(output_dir, size, args.device, args.seed, quiet=args.quick)
-    checkpoints = [Path(trained[model]["checkpoint"]) for model in DEMO_MODELS]
-    print("[2/4] fusion fitted on the validation videos")
-    fusion = fit_demo_fusion(checkpoints, output_dir / "mini-forensics", output_dir / "detectors" / "fusion.json",
-                             args.device, args.seed, quiet=args.quick)
+    checkpoints = [Path(summary["checkpoint"]) for summary in trained.values()]
+    flags = detector_flags(trained)
+    benchmarks = [output_dir / "mini-forensics"] + ([output_dir / "mini-forensics-10s"] if size.signal_clips else [])
+    print("[2/4] fusion fitted on the validation videos" + (" of both benchmarks" if size.signal_clips else ""))
+    fusion = fit_demo_fusion(flags, benchmarks, output_dir / "detectors" / "fusion.json", args.device, args.seed,
+                             quiet=args.quick)
     clips = held_out_clips(output_dir / "mini-forensics")
+    if size.signal_clips:
+        signal_clips = held_out_clips(output_dir / "mini-forensics-10s")
+        clips.update({f"{method}": path for method, path in signal_clips.items() if method != "real"})
     print(f"[3/4] multi_modal_detect.py + visualize_detection.py on held-out clips: {', '.join(clips)}")
-    results = analyse_and_draw(clips, checkpoints, fusion, output_dir, args.device)
+    results = analyse_and_draw(clips, flags, fusion, output_dir, args.device)
     seconds = time.perf_counter() - started
     print(f"[4/4] done in {seconds:.0f} s")
     for model, summary in trained.items():

@@ -5,6 +5,7 @@ import csv
 import hashlib
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -236,18 +237,24 @@ def test_quick_demo_trains_fuses_detects_and_draws_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_full_demo_detectors_each_find_their_own_manipulation_on_people_never_seen(tmp_path):
-    """demo.py as `make demo` runs it: each phase's detector finds the trace it was built for."""
+    """demo.py as `make demo` runs it: each phase's detector finds the trace it was built for, and the
+    Physiological clip is judged by all four detectors and the fusion."""
     from common.tools.demo import main
     from tests.tolerances import DEMO_OWN_CUE_MIN_AUC
 
     assert main(["--output-dir", str(tmp_path / "demo"), "--device", "cpu"]) == 0
     summary = json.loads((tmp_path / "demo" / "demo_summary.json").read_text())
     for model, method in (("baseline", "FaceSwap"), ("temporal_features", "TemporalFlicker"),
-                          ("spectrum_logistic", "GANUpsample")):
+                          ("spectrum_logistic", "GANUpsample"), ("biological", "Physiological")):
         test = summary["test"][model]
-        assert test["video"]["n"] == 36, "the demo's benchmark should hold 36 test videos"
+        if model != "biological":
+            assert test["video"]["n"] == 36, "the demo's benchmark should hold 36 test videos"
         auc = test["per_method"][method]["roc_auc"]
         assert auc >= DEMO_OWN_CUE_MIN_AUC, f"{model} on {method}: held-out video AUC {auc:.3f}"
+    report = json.loads(Path(summary["results"]["Physiological"]["report"]).read_text())
+    assert [d["name"] for d in report["detectors"]] == ["baseline", "temporal_features", "spectrum_logistic",
+                                                        "biological", "fusion"]
+    assert report["detectors"][3]["status"] == "ok", "the 10-s clip is long enough for phase 4"
 
 
 def test_torchrun_shards_a_folder_and_gathers_the_same_summary_as_one_process(clip_files, tiny_checkpoint, tmp_path):
