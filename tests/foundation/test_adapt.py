@@ -1,7 +1,7 @@
 """few_shot.py and active_learning.py (common.tools.adapt): the uncertainty picker worked by hand,
 the few-shot draws and the active-learning pool confined to the training split, one-line errors
-with nothing written, and (slow, about a minute: `pytest -m slow`) both tools end to end on a tiny
-benchmark, their tables checked against the runs' own records and scikit-learn."""
+with nothing written, and (slow, 1-2 min on idle cores: `pytest --solutions -m slow`) both tools end to end
+on a tiny benchmark, their tables checked against the runs' own records and scikit-learn."""
 from __future__ import annotations
 
 import json
