@@ -21,13 +21,14 @@ on the new manipulation (its test fakes against every real test video) and on th
 mean of their per-method AUCs: what fine-tuning made the detector forget), k = 0 being the
 detector as trained. Written as ``few_shot.md``, ``few_shot.json`` and ``few_shot.png``.
 
-**Active learning.** A pool of unlabelled videos (the training split, every manipulation) and a
-labelling budget. Start from ``--initial`` labelled videos (half real, half fake, drawn at
-random); each round train the detector from scratch on the labelled set (the recipe's learning
-rate and batch size, ``--epochs`` passes, no validation: the budget is all the labels there
-are), score the test split, score the still unlabelled pool and label the ``--batch`` videos
-whose P(FAKE) is closest to 0.5 (:func:`pick_uncertain`: uncertainty sampling, Lewis and Gale
-1994); the baseline labels ``--batch`` videos at random (:func:`pick_random`) from the same start.
+**Active learning.** A pool of unlabelled videos (the training split: the real videos and the
+fakes of ``--methods``) and a labelling budget. Start from ``--initial`` labelled videos (half
+real, half fake, drawn at random); each round train the detector from scratch on the labelled
+set (the recipe's learning rate and batch size, ``--epochs`` passes, no validation: the budget is
+all the labels there are), score the test split, score the still unlabelled pool and label the
+``--batch`` videos whose P(FAKE) is closest to 0.5 (:func:`pick_uncertain`: uncertainty sampling,
+Lewis and Gale 1994); the baseline labels ``--batch`` videos at random (:func:`pick_random`)
+from the same start.
 Reported: test video AUC (all fakes against all reals) against the number of labels, for both
 strategies, mean and spread over ``--repeats`` starts, and the AUC with every pool video labelled
 as the ceiling. Written as ``active_learning.md``, ``.json`` and ``.png``.
@@ -498,7 +499,9 @@ def active_learning_parser() -> argparse.ArgumentParser:
                                                  "round, and plot test AUC against labels beside random choice.")
     parser.add_argument("--model", default="spectrum_logistic",
                         help="a registered model with a recipe (compare_detectors.py); it is retrained every round")
-    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="manipulations of a generated benchmark")
+    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                        help="manipulations whose fakes are in the pool and the test split (and in a generated "
+                             "benchmark); real videos are always in")
     parser.add_argument("--initial", type=int, default=6, help="labelled videos to start with (half real)")
     parser.add_argument("--batch", type=int, default=6, help="videos labelled per round")
     parser.add_argument("--budget", type=int, default=60, help="labels in all (the last round's labelled set)")
@@ -544,6 +547,9 @@ def active_learning_markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {row['labels']} | {_cell(row['uncertainty'])} | {_cell(row['random'])} | "
                      f"{row['fakes']['uncertainty']:.1f} / {row['fakes']['random']:.1f} |")
     lines.append(f"| all {result['pool_videos']} | {_cell(result['all_labelled'])} | | |")
+    lines.append("")
+    lines.append(f"Fakes of {', '.join(result['methods'])}; start: {result['initial']} videos, then {result['batch']} "
+                 f"a round.")
     return "\n".join(lines) + "\n"
 
 
@@ -586,6 +592,10 @@ def active_learning(args: argparse.Namespace) -> dict[str, Any]:
                           f"--initial (got {args.initial}, {args.batch}, {args.epochs}, {args.budget})")
     row, config, prep, lr, batch_size = recipe_settings(model_name)
     data_root, splits = _benchmark(args, output_dir, methods)
+    missing = sorted(set(methods) - {r.method for r in splits["train"] if r.label == 1})
+    if missing:
+        raise CourseError(f"--methods: the benchmark's training split has no {', '.join(missing)} fakes")
+    splits = {name: [r for r in records if r.label == 0 or r.method in methods] for name, records in splits.items()}
     if args.budget > len(splits["train"]):
         raise CourseError(f"--budget {args.budget}: the pool has {len(splits['train'])} training videos")
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -619,7 +629,7 @@ def active_learning(args: argparse.Namespace) -> dict[str, Any]:
         rows.append({"labels": entry["labels"],
                      **{s: _mean_spread([c[position]["auc"] for c in curves[s]]) for s in STRATEGIES},
                      "fakes": {s: float(np.mean([c[position]["fakes"] for c in curves[s]])) for s in STRATEGIES}})
-    result = {"model": model_name, "initial": args.initial, "batch": args.batch, "budget": args.budget,
+    result = {"model": model_name, "methods": methods, "initial": args.initial, "batch": args.batch, "budget": args.budget,
               "epochs": args.epochs, "lr": lr, "batch_size": batch_size, "repeats": args.repeats,
               "data_root": str(data_root), "seed": args.seed, "pool_videos": len(pool.ids),
               "test_videos": len(test.ids), "rows": rows, "all_labelled": _mean_spread([ceiling]),
