@@ -178,7 +178,10 @@ def train_steps(model: nn.Module, dataset: Any, *, steps: int, lr: float, batch_
 
     device = resolve_device(device)
     torch.manual_seed(seed)
-    labels = np.array([int(dataset[i][1]) for i in range(len(dataset))])
+    items = [dataset[i] for i in range(len(dataset))]  # a few thousand inputs at most: stacked once
+    inputs_all = torch.stack([item[0] for item in items])
+    targets_all = torch.stack([torch.as_tensor(item[1], dtype=torch.float32) for item in items])
+    labels = targets_all.numpy().astype(int)
     loss_function = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(compute_pos_weight(labels), device=device))
     model.to(device).train()
     if frozen_norm:
@@ -187,10 +190,8 @@ def train_steps(model: nn.Module, dataset: Any, *, steps: int, lr: float, batch_
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
     generator = torch.Generator().manual_seed(seed)
     for _ in range(steps):
-        chosen = torch.randperm(len(dataset), generator=generator)[:batch_size].tolist()
-        items = [dataset[i] for i in chosen]
-        inputs = torch.stack([item[0] for item in items]).to(device)
-        targets = torch.stack([torch.as_tensor(item[1], dtype=torch.float32) for item in items]).to(device)
+        chosen = torch.randperm(len(dataset), generator=generator)[:batch_size]
+        inputs, targets = inputs_all[chosen].to(device), targets_all[chosen].to(device)
         with autocast_for(device):
             logits = model(inputs).reshape(-1)
         loss = loss_function(logits.float(), targets)
@@ -512,7 +513,8 @@ def active_learning_parser() -> argparse.ArgumentParser:
 
 def learning_curve(strategy: str, start: list[str], pool: InputBank, test: InputBank, *, budget: int, batch: int,
                    train: Any, rng: np.random.Generator, device: str) -> list[dict[str, Any]]:
-    """One strategy's curve from ``start``: ``[{"labels", "fakes", "auc", "picked"}]`` one entry per round.
+    """One strategy's curve from ``start``: ``[{"labels", "fakes", "auc", "train_seconds", "picked"}]``, one
+    entry per round.
 
     ``train(ids)`` returns a detector trained on those pool videos; ``pool`` is the only source of
     picks (the training split), ``test`` only scored.
@@ -520,9 +522,12 @@ def learning_curve(strategy: str, start: list[str], pool: InputBank, test: Input
     labelled = list(start)
     curve = []
     while True:
+        started = time.perf_counter()
         model = train(labelled)
+        seconds = round(time.perf_counter() - started, 2)
         auc = auc_table(score_videos(model, test, device=device), test)["all_fakes"]
-        entry = {"labels": len(labelled), "fakes": sum(pool.labels[v] for v in labelled), "auc": auc, "picked": []}
+        entry = {"labels": len(labelled), "fakes": sum(pool.labels[v] for v in labelled), "auc": auc,
+                 "train_seconds": seconds, "picked": []}
         curve.append(entry)
         done = set(labelled)
         unlabelled = [v for v in pool.ids if v not in done]
