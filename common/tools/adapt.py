@@ -421,6 +421,9 @@ def few_shot(args: argparse.Namespace) -> dict[str, Any]:
     if args.steps < 1 or args.batch_size < 1 or (args.lr is not None and not args.lr > 0):
         raise CourseError("--steps and --batch-size must be at least 1 and --lr positive")
     data_root, splits = _benchmark(args, output_dir, methods)
+    missing = sorted(set(methods) - {r.method for r in splits["train"] if r.label == 1})
+    if missing:
+        raise CourseError(f"the benchmark's training split has no {', '.join(missing)} fakes")
     for k in shots:
         draw_shots(splits, new, k, args.seed, 0)  # enough videos for every k, before anything is written
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -449,7 +452,8 @@ def few_shot(args: argparse.Namespace) -> dict[str, Any]:
     for k in shots:
         for repeat in range(args.repeats):
             drawn = draw_shots(splits, new, k, args.seed, repeat)
-            ids = [record_id(r) for r in drawn if record_id(r) in pool.items_of]
+            ids = [record_id(r) for r in drawn if record_id(r) in pool.items_of]  # a video without a face
+            # has no input: it is left out, and the json lists the videos each draw used
             model = train_steps(copy.deepcopy(base), pool.subset(ids), steps=args.steps, lr=lr,
                                 batch_size=args.batch_size, seed=args.seed * 1000 + repeat, device=args.device,
                                 frozen_norm=True)

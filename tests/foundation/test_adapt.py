@@ -204,6 +204,10 @@ def test_few_shot_end_to_end(tiny_benchmark, tmp_path):
         few_shot_main(["--model", "spectrum_logistic", "--old-methods", "FaceSwap", "--new-method", "GANUpsample",
                        "--data-root", str(tiny_benchmark), *too_many, "--solutions"])
     assert not output.exists(), "a k larger than the training split is refused before anything is written"
+    with pytest.raises(CourseError, match="no TemporalFlicker fakes"):
+        few_shot_main(["--model", "spectrum_logistic", "--old-methods", "FaceSwap", "--new-method", "TemporalFlicker",
+                       "--data-root", str(tiny_benchmark), "--output-dir", str(output), "--solutions"])
+    assert not output.exists(), "a manipulation the benchmark lacks is refused before anything is written"
     assert few_shot_main(["--model", "spectrum_logistic", "--old-methods", "FaceSwap", "--new-method", "GANUpsample",
                           "--shots", "1,2", "--repeats", "2", "--steps", "5", "--data-root", str(tiny_benchmark),
                           "--output-dir", str(output), "--device", "cpu", "--quiet", "--solutions"]) == 0
