@@ -87,12 +87,31 @@ def build_parser() -> argparse.ArgumentParser:
                              "8 makes the face tracks of 10-s clips about 6x cheaper)")
     parser.add_argument("--reuse", action="store_true", help="reuse the checkpoints and the validation and test scores (scores.json) already in "
                              "--output-dir: refits the fusion and redraws the table in seconds")
+    parser.add_argument("--load", action="append", default=[], metavar="MODEL=CHECKPOINT",
+                        help="use this checkpoint of MODEL instead of training one (repeatable), e.g. "
+                             "biological=runs/p4/biological_best.pt; it must not have seen the split's "
+                             "validation or test people")
     parser.add_argument("--no-fusion", action="store_true", help="skip the fused row")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quiet", action="store_true")
     add_tree_argument(parser)
     return parser
+
+
+def parse_loads(values: list[str], models: list[str]) -> dict[str, Path]:
+    """``["biological=a.pt"]`` -> ``{"biological": Path("a.pt")}``; one line for a bad entry, a model not in
+    ``--models`` or a missing file."""
+    loads = {}
+    for value in values:
+        model, _, path = value.partition("=")
+        if not path or model not in models:
+            raise CourseError(f"--load '{value}': expected MODEL=CHECKPOINT with MODEL one of --models "
+                              f"({', '.join(models)})")
+        if not Path(path).is_file():
+            raise CourseError(f"--load '{value}': no such checkpoint file")
+        loads[model] = Path(path)
+    return loads
 
 
 def parse_models(text: str) -> list[str]:
@@ -242,6 +261,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     from grader.tree import active_name
 
     models = parse_models(args.models)
+    loads = parse_loads(args.load, models)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     data_root = Path(args.data_root) if args.data_root else ensure_synthetic_benchmark(
@@ -250,6 +270,11 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     checkpoints, seconds = [], {}
     for model in models:
+        if model in loads:
+            print(f"loading {model}: {loads[model]}")
+            checkpoints.append(loads[model])
+            seconds[model] = None
+            continue
         print(f"training {model} ...")
         checkpoint, trained = train_or_reuse(model, data_root, output_dir, device=args.device, seed=args.seed,
                                              reuse=args.reuse, quiet=args.quiet, detect_every=args.detect_every)
@@ -301,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     activate_from_args(args)
-    parse_models(args.models)
+    parse_loads(args.load, parse_models(args.models))
     if args.data_root and not Path(args.data_root).is_dir():
         raise CourseError(f"--data-root '{args.data_root}': no such folder")
     if args.detect_every < 1:

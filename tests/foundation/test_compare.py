@@ -65,3 +65,15 @@ def test_saved_scores_are_reused_only_for_the_same_checkpoints_and_face_tracking
     assert load_scores(path, [_Detector("x")], 8) == splits
     assert load_scores(path, [_Detector("y")], 8) is None, "another checkpoint: score again"
     assert load_scores(path, [_Detector("x")], 1) is None, "other face tracks: score again"
+
+
+def test_loaded_checkpoints_are_checked_in_one_line(tmp_path):
+    from common.tools.compare import parse_loads
+
+    checkpoint = tmp_path / "bio.pt"
+    checkpoint.write_bytes(b"x")
+    assert parse_loads([f"biological={checkpoint}"], ["baseline", "biological"]) == {"biological": checkpoint}
+    for bad, message in ((f"pulse={checkpoint}", "MODEL one of --models"), ("biological", "MODEL=CHECKPOINT"),
+                         (f"biological={tmp_path / 'missing.pt'}", "no such checkpoint")):
+        with pytest.raises(CourseError, match=message):
+            parse_loads([bad], ["baseline", "biological"])
