@@ -516,7 +516,8 @@ def signal_input(row: Model, crops: list[np.ndarray | None], fps: float, window_
     Returns ``(features or None, reason or None, details)``: ``None`` with a reason when the window
     is shorter than :data:`MIN_SIGNAL_WINDOW_SHARE` of ``window_s`` or landmarks were found in fewer
     than :data:`MIN_LANDMARK_SHARE` of its frames; ``details`` has ``landmark_frames`` and
-    ``failed_frames`` (positions in the window), and with ``with_signals`` (when the features
+    ``failed_frames`` (positions in the window); ``None`` with a reason too when a feature comes out
+    NaN or infinite (a degenerate signal: never scored as if it were a number); with ``with_signals`` (when the features
     were computed) ``signals``: the row's exercise file's provided ``window_signals(crops, series,
     fps)``, a dict of the window's time series (EAR, pulse; see :func:`report_signals`), or ``None``
     when the file has no such function.
@@ -541,7 +542,11 @@ def signal_input(row: Model, crops: list[np.ndarray | None], fps: float, window_
     if series.ok.mean() < MIN_LANDMARK_SHARE:
         return None, (f"landmarks found in only {int(series.ok.sum())} of {len(crops)} frames of the window "
                       f"(at least {MIN_LANDMARK_SHARE:.0%} needed)"), details
-    features = model_features(row)(np.stack(images), series, fps)
+    features = np.asarray(model_features(row)(np.stack(images), series, fps), dtype=np.float64)
+    if not np.isfinite(features).all():
+        bad = np.flatnonzero(~np.isfinite(features)).tolist()
+        return None, (f"{len(bad)} of {features.size} signal features are not finite (NaN or infinite; feature "
+                      f"positions {bad}): the window's signals are too degenerate to score"), details
     if with_signals:
         series_of = getattr(importlib.import_module(row.module), "window_signals", None)
         details["signals"] = series_of(np.stack(images), series, fps) if series_of is not None else None
