@@ -386,3 +386,12 @@ SBI_HSV_VS_SKIMAGE_ATOL = 1e-5
 # its fixed-point tables (weights in steps of 1/32 pixel) for float images, the gap would reach
 # ~0.06 / 64 = 1e-3 on these images (slopes up to 0.06 per pixel) and this bound would need raising.
 SBI_BILINEAR_WARP_ATOL = 1e-4
+
+# --- second dataset (mini-forensics variants) --------------------------------------------------
+
+# Full colour transfer of a source that is an exact affine map (2 x + 10) of its target: matching
+# each channel's mean and spread inverts it; the only error is the transfer's 1e-3 guard on the
+# source spread (relative 1e-3 / 2 sigma, about 2e-5 of a ~20-level deviation) and float32
+# rounding. 0.01 gray levels is 100 times finer than one 8-bit step and far below the 10-level
+# gap the mean shift alone leaves.
+SYNTH_COLOUR_TRANSFER_ATOL = 0.01
