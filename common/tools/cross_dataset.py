@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clip-frames", type=int, default=16, help="frames per generated clip")
     parser.add_argument("--cross-split", default="test", choices=("test", "all"),
                         help="videos of the other variant to score: its test split (default) or all of them")
+    parser.add_argument("--detect-every", type=int, default=1, metavar="K",
+                        help="training: MTCNN on every K-th frame, faces interpolated between keyframes (train.py "
+                             "--detect-every; default 1); the other variant is scored with detection on every frame")
     parser.add_argument("--output-dir", default="runs/cross")
     parser.add_argument("--reuse", action="store_true", help="reuse benchmarks, trainings and scores in --output-dir")
     parser.add_argument("--seed", type=int, default=0)
@@ -152,7 +155,7 @@ def _shared_cache(output_dir: Path, variant: str) -> Path:
 
 def train_and_score(detector: str, train_variant: str, test_variant: str, roots: dict[str, Path], output_dir: Path,
                     methods: list[str], *, device: str, seed: int, quiet: bool, reuse: bool,
-                    cross_split: str = "test") -> dict[str, Any]:
+                    cross_split: str = "test", detect_every: int = 1) -> dict[str, Any]:
     """Train ``detector`` on ``train_variant``; score it on its test split and on ``test_variant``'s
     ``cross_split`` ("test", or "all" its videos)."""
     from common.experiment import load_records
@@ -170,6 +173,8 @@ def train_and_score(detector: str, train_variant: str, test_variant: str, roots:
         if not link.exists():  # one MTCNN pass per video for every run on this variant
             os.symlink(os.path.relpath(_shared_cache(output_dir, train_variant), run_dir), link)
         extra = ("--data-source", "sbi") if detector.endswith(SBI_SUFFIX) else ()
+        if detect_every != 1:
+            extra += ("--detect-every", str(detect_every))
         started = time.perf_counter()
         train_with_recipe(model, roots[train_variant], run_dir, checkpoint, device=device, seed=seed, quiet=quiet,
                           extra=extra)
@@ -235,6 +240,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     detectors = parse_detectors(args.models)
     methods = parse_methods(args.methods)
     directions = parse_directions(args.directions)
+    if args.detect_every < 1:
+        raise CourseError(f"--detect-every must be at least 1, got {args.detect_every}")
     if args.clips < 4 * len(methods) or args.clip_frames < 2:
         raise CourseError(f"--clips must be at least {4 * len(methods)} and --clip-frames at least 2")
     output_dir = Path(args.output_dir)
@@ -250,7 +257,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         for train_variant, test_variant in directions:
             result = train_and_score(detector, train_variant, test_variant, roots, output_dir, methods,
                                      device=args.device, seed=args.seed, quiet=args.quiet, reuse=args.reuse,
-                                     cross_split=args.cross_split)
+                                     cross_split=args.cross_split, detect_every=args.detect_every)
             results.append({"detector": detector, "train": train_variant, "test": test_variant, "result": result})
             print(f"{detector} {train_variant} -> {test_variant}: in-dataset {_cell(result['in_dataset']['all fakes'])}, "
                   f"cross {_cell(result['cross_test_split']['all fakes'])} (test split)", flush=True)

@@ -64,7 +64,8 @@ def test_bad_arguments_are_one_line_and_write_nothing(tmp_path, capsys):
     from common.tools.cross_dataset import main
 
     out = tmp_path / "cross"
-    for argv in (["--models", "nope"], ["--directions", "ff:ff"], ["--methods", "FaceSwap"], ["--clips", "3"]):
+    for argv in (["--models", "nope"], ["--directions", "ff:ff"], ["--methods", "FaceSwap"], ["--clips", "3"],
+                 ["--detect-every", "0"]):
         with pytest.raises(SystemExit) as exit_info:
             run_cli(main, argv + ["--output-dir", str(out)])
         assert exit_info.value.code == 2
