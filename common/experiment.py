@@ -10,6 +10,7 @@ Shared by every phase's ``train.py`` and ``evaluate.py`` (:mod:`common.engine`):
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 from common import metrics as course_metrics
 from common.calibration import Calibration, calibration_report, plot_reliability
 from common.datasets import DATASET_NAMES, VideoRecord, group_split, load_dataset
-from common.errors import DatasetLayoutError
+from common.errors import CourseError, DatasetLayoutError
 
 SPLIT_CHOICES = ("auto", "all", "train", "val", "test")
 DEFAULT_SPLIT_FRACTIONS = (0.7, 0.15, 0.15)
@@ -205,20 +206,37 @@ def face_cache_root(requested: str | None, checkpoint_extra: dict, output_dir: P
     return output_dir / "face_cache"
 
 
-def ensure_synthetic_benchmark(root: Path, *, n_clips: int, n_frames: int, size: int = 128, seed: int = 0,
-                               progress: bool = True, methods: tuple[str, ...] = SYNTHETIC_SPATIAL_METHODS) -> Path:
+def synthetic_folder_name(variant: str = "ff") -> str:
+    """Folder of a generated benchmark inside a run's output folder: ``mini-forensics`` for the
+    default variant, ``mini-forensics-celeb`` for the Celeb-DF-like one."""
+    return "mini-forensics" if variant == "ff" else f"mini-forensics-{variant}"
+
+
+def ensure_synthetic_benchmark(root: Path, *, n_clips: int, n_frames: int, size: int | None = None, seed: int = 0,
+                               progress: bool = True, methods: tuple[str, ...] = SYNTHETIC_SPATIAL_METHODS,
+                               variant: str = "ff") -> Path:
     """Generate a spatial-only mini-forensics benchmark at ``root`` unless one is already there.
 
     Returns ``root``. The benchmark holds real clips and fakes of ``methods`` (default FaceSwap and
-    GANUpsample), identities split 70/15/15 (``common.synthetic.write_benchmark``).
+    GANUpsample), identities split 70/15/15 (``common.synthetic.write_benchmark``), made as
+    ``variant`` says ("ff" default, "celeb" the Celeb-DF-like second dataset; size None = the
+    variant's frame side). A benchmark already at ``root`` of another variant is a one-line error
+    (a manifest without a "variant" key was written before variants existed: "ff").
     """
-    if (root / "manifest.json").is_file():
-        return root
-    from common.synthetic import write_benchmark
+    from common.synthetic import get_variant, write_benchmark
 
-    print(f"generating the mini-forensics benchmark ({n_clips} clips of {n_frames} frames) in {root}")
+    get_variant(variant)
+    manifest = root / "manifest.json"
+    if manifest.is_file():
+        found = json.loads(manifest.read_text(encoding="utf-8")).get("variant", "ff")
+        if found != variant:
+            raise CourseError(f"'{root}' holds the {found!r} variant of mini-forensics, not {variant!r}: "
+                              f"give another folder or delete it")
+        return root
+    which = "" if variant == "ff" else f" ({variant} variant)"
+    print(f"generating the mini-forensics benchmark{which} ({n_clips} clips of {n_frames} frames) in {root}")
     write_benchmark(root, n_clips=n_clips, seed=seed, n_frames=n_frames, size=size,
-                    methods=list(methods), progress=progress)
+                    methods=list(methods), progress=progress, variant=variant)
     return root
 
 

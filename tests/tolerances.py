@@ -410,3 +410,12 @@ TRAIN_REENCODE_MIN_PSNR_GAP_DB = 3.0
 # from the training run's own test scores differs by that rounding only (< 5e-5). One misordered
 # pair of 4-5 fakes against 5-18 reals moves an AUC by 0.01 or more, so 1e-3 still catches it.
 ADAPT_AUC_ROUNDING_ATOL = 1e-3
+
+# --- second dataset (mini-forensics variants) --------------------------------------------------
+
+# Full colour transfer of a source that is an exact affine map (2 x + 10) of its target: matching
+# each channel's mean and spread inverts it; the only error is the transfer's 1e-3 guard on the
+# source spread (relative 1e-3 / 2 sigma, about 2e-5 of a ~20-level deviation) and float32
+# rounding. 0.01 gray levels is 100 times finer than one 8-bit step and far below the 10-level
+# gap the mean shift alone leaves.
+SYNTH_COLOUR_TRANSFER_ATOL = 0.01

@@ -11,6 +11,12 @@ al. 2019): "FaceSwap", "GANUpsample", "TemporalFlicker", "Physiological" and the
 Use :func:`make_clip` for one clip in memory (unit tests) and :func:`write_benchmark` (or
 ``python -m common.synthetic --out DIR``) for a dataset on disk with a ``manifest.json``.
 Blink and pulse phases need clips of 10 s or more: ``--frames 250``.
+
+A second dataset: ``variant="celeb"`` (``--variant celeb``) makes a Celeb-DF-like variant, as
+Celeb-DF v2 (Li et al. 2020) improved on FF++: other faces (a disjoint half of LFW), 192-px frames,
+wider blending with full colour transfer, a sharper swapped face, weaker flicker and checkerboard,
+CRF 23. Train on one variant and test on the other (``cross_dataset.py``) to see how far a detector
+travels. The default variant ``"ff"`` is unchanged.
 """
 from common.synthetic.benchmark import MANIFEST_NAME, assign_splits, write_benchmark
 from common.synthetic.faces import IDENTITIES, FaceSprite, load_face
@@ -18,8 +24,10 @@ from common.synthetic.manipulations import FAKE_METHODS, METHODS
 from common.synthetic.physiology import eye_aspect_ratio
 from common.synthetic.render import make_clip
 from common.synthetic.truth import Clip, ClipTruth
+from common.synthetic.variants import DEFAULT_VARIANT, VARIANTS, Variant, disjoint_identities, get_variant
 
 __all__ = [
-    "Clip", "ClipTruth", "FAKE_METHODS", "FaceSprite", "IDENTITIES", "MANIFEST_NAME", "METHODS",
-    "assign_splits", "eye_aspect_ratio", "load_face", "make_clip", "write_benchmark",
+    "Clip", "ClipTruth", "DEFAULT_VARIANT", "FAKE_METHODS", "FaceSprite", "IDENTITIES", "MANIFEST_NAME", "METHODS",
+    "VARIANTS", "Variant", "assign_splits", "disjoint_identities", "eye_aspect_ratio", "get_variant", "load_face",
+    "make_clip", "write_benchmark",
 ]

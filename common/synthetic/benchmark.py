@@ -27,6 +27,7 @@ from common.errors import CourseError
 from common.synthetic.faces import IDENTITIES
 from common.synthetic.manipulations import FAKE_METHODS, check_method
 from common.synthetic.render import make_clip
+from common.synthetic.variants import DEFAULT_VARIANT, get_variant
 
 MANIFEST_NAME = "manifest.json"
 BENCHMARK_NAME = "mini-forensics"
@@ -80,7 +81,8 @@ def _fakes_per_split(per_split: dict[str, int], fake_fraction: float) -> dict[st
     return fakes
 
 
-def plan_clips(n_clips: int, seed: int, methods: list[str], fake_fraction: float) -> list[dict]:
+def plan_clips(n_clips: int, seed: int, methods: list[str], fake_fraction: float,
+               identities: list[str] | None = None) -> list[dict]:
     """Decide every clip before rendering any: split, method, identity, swap source and seed.
 
     As in FaceForensics++, every fake is made FROM a real clip of its split: it shares that
@@ -90,16 +92,17 @@ def plan_clips(n_clips: int, seed: int, methods: list[str], fake_fraction: float
     fakes, shared among the splits in proportion, the methods cycling evenly; the originals'
     identities cycle through the split's identities (shuffled), and a swap source is another
     identity of the same split. With no real clip in a split (fake_fraction = 1) each fake gets a
-    scene of its own. Returns a list of dicts with keys clip_id, split, method, identity,
+    scene of its own. identities: the pool (default all of IDENTITIES). Returns a list of dicts with keys clip_id, split, method, identity,
     source_identity, seed, original (the clip_id of the real clip it was made from, or None).
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-    split_of = assign_splits(IDENTITIES, seed)
+    identities = list(IDENTITIES if identities is None else identities)
+    split_of = assign_splits(identities, seed)
     plans, index, n_fakes_so_far = [], 0, 0
     per_split = _clips_per_split(n_clips)
     fakes_per_split = _fakes_per_split(per_split, fake_fraction)
     for split, count in per_split.items():
-        members = [name for name in IDENTITIES if split_of[name] == split]
+        members = [name for name in identities if split_of[name] == split]
         members = [members[k] for k in rng.permutation(len(members))]
         n_fake = fakes_per_split[split]
         n_real = count - n_fake
@@ -145,22 +148,38 @@ def _renumber_shuffled(plans: list[dict], rng: np.random.Generator) -> list[dict
 
 
 def write_benchmark(out_dir: str | os.PathLike, *, n_clips: int = 200, seed: int = 0, n_frames: int = 64,
-                    size: int = 128, fps: float = 25.0, methods: list[str] | None = None,
-                    fake_fraction: float = 0.5, progress: bool = True) -> Path:
+                    size: int | None = None, fps: float = 25.0, methods: list[str] | None = None,
+                    fake_fraction: float = 0.5, progress: bool = True, variant: str = DEFAULT_VARIANT,
+                    identities: list[str] | None = None) -> Path:
     """Render and write the benchmark; return the path of its ``manifest.json``.
 
     out_dir: folder to write (created).  n_clips: total clips.  seed: the whole benchmark is a
     function of it.  n_frames, size, fps: of every clip (use n_frames >= 250 for the blink and pulse
     phases).  methods: manipulation methods of the fakes (default all of FAKE_METHODS; "real" is
     accepted and ignored, the share of real clips is 1 - fake_fraction).  progress: tqdm bar.
+    variant: how the clips are made, "ff" (default) or the Celeb-DF-like "celeb"
+    (:mod:`common.synthetic.variants`); size defaults to the variant's frame side and the videos
+    are written at its CRF.  identities: restrict the variant's faces to these (e.g.
+    ``disjoint_identities("ff", "celeb")`` for a cross-variant test; at least 6, for 3 splits).
+
+    "variant" (the variant's name) and "identities" (the sorted pool) are recorded unless the
+    benchmark is the plain default (variant "ff", every identity), whose manifest is unchanged.
 
     Any previous manifest is removed first and the new one written last (via a temporary file and
     a rename), so an interrupted run never leaves a manifest listing missing files.
-    Manifest: {"name", "version", "seed", "fps", "clips": [{"file", "clip_id", "label", "method",
+    Manifest: {"name", "version", "seed", "fps", ["variant", "identities",] "clips": [{"file", "clip_id", "label", "method",
     "identity", "group", "split", "n_frames", "size", "heart_rate_bpm", "blink_times_s", "truth"}]}.
     """
     from common.video import write_video
 
+    made = get_variant(variant)
+    size = made.size if size is None else size
+    pool = list(made.identities) if identities is None else list(dict.fromkeys(identities))
+    foreign = [name for name in pool if name not in made.identities]
+    if foreign:
+        raise CourseError(f"identities: {', '.join(foreign[:3])} not among the {variant!r} variant's faces")
+    if len(pool) < 6:
+        raise CourseError(f"identities: give at least 6 (two per split), got {len(pool)}")
     fake_methods = [m for m in (FAKE_METHODS if methods is None else methods) if m != "real"]
     _check_arguments(n_clips, n_frames, size, fps, list(methods or []) + fake_methods, fake_fraction)
     if not fake_methods and fake_fraction > 0:
@@ -179,13 +198,13 @@ def write_benchmark(out_dir: str | os.PathLike, *, n_clips: int = 200, seed: int
         raise CourseError(f"cannot write the benchmark to '{out_dir}': {error.strerror or error}") from None
 
     entries = []
-    for plan in tqdm(plan_clips(n_clips, seed, fake_methods, fake_fraction), desc="mini-forensics",
+    for plan in tqdm(plan_clips(n_clips, seed, fake_methods, fake_fraction, pool), desc=f"mini-forensics {variant}",
                      unit="clip", disable=not progress):
         clip = make_clip(plan["method"], seed=plan["seed"], n_frames=n_frames, size=size, fps=fps,
-                         identity=plan["identity"], source_identity=plan["source_identity"])
+                         identity=plan["identity"], source_identity=plan["source_identity"], variant=variant)
         video = Path("videos") / plan["split"] / f"{plan['clip_id']}.mp4"
         truth = Path("truth") / f"{plan['clip_id']}.npz"
-        write_video(out_dir / video, clip.frames, fps)
+        write_video(out_dir / video, clip.frames, fps, crf=made.crf)
         clip.truth.save(out_dir / truth)
         entries.append({
             "file": video.as_posix(), "clip_id": plan["clip_id"], "label": clip.truth.label,
@@ -197,6 +216,9 @@ def write_benchmark(out_dir: str | os.PathLike, *, n_clips: int = 200, seed: int
         })
     manifest = {"name": BENCHMARK_NAME, "version": MANIFEST_VERSION, "seed": int(seed), "fps": float(fps),
                 "clips": entries}
+    if variant != DEFAULT_VARIANT or pool != list(made.identities):
+        # A plain default benchmark keeps its manifest as it always was (no "variant" key means "ff").
+        manifest = {**manifest, "variant": variant, "identities": sorted(pool)}
     with atomic_output(manifest_path) as temporary:
         temporary.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest_path

@@ -8,6 +8,10 @@ Each identity is one real photograph:
   grayscale crops of Labeled Faces in the Wild). Each gets a deterministic skin tone chosen from its
   name, so the benchmark has colour faces of varied complexion.
 
+These are all the real face photographs the installed packages ship (the other bundled images are
+not faces). The Celeb-DF-like second variant (:mod:`.variants`) therefore uses the 50
+odd-numbered LFW faces, and a cross-variant test gives the default variant the other 52.
+
 To blink the eyes and to place a pulse on the skin we must know where the face is. We run the real
 MTCNN detector (Zhang et al. 2016, ``facenet_pytorch``) once per source image and keep its box and
 5 landmarks (eye centres, nose tip, mouth corners) in memory. The tiny LFW crops are upscaled and

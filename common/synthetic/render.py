@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from common.errors import CourseError
-from common.synthetic.faces import IDENTITIES, FaceSprite, check_identity, load_face
+from common.synthetic.faces import FaceSprite, check_identity, load_face
 from common.synthetic.manipulations import (RECIPES, Recipe, blend_into, check_method, gan_upsample,
                                             jitter_frame, render_at_lower_resolution, swap_face)
 from common.synthetic.physiology import (BLINK_OPENNESS_THRESHOLD, BLINK_RATE_PER_MIN, HEART_RATE_BPM,
@@ -36,11 +36,12 @@ from common.synthetic.physiology import (BLINK_OPENNESS_THRESHOLD, BLINK_RATE_PE
                                          draw_blink_schedule, eye_openness, eye_points,
                                          eye_shapes_from_landmarks, lid_profile, pulse_waveform)
 from common.synthetic.scene import apply_lighting, draw_head_motion, draw_lighting, make_background, pose_matrices
+from common.synthetic.variants import DEFAULT_VARIANT, Variant, get_variant
 from common.synthetic.truth import Clip, ClipTruth
 
 MIN_SIZE, MAX_SIZE = 32, 1024
-SENSOR_NOISE_SIGMA = (1.5, 3.0)
-"""Range of the Gaussian sensor noise's standard deviation (gray levels)."""
+SENSOR_NOISE_SIGMA = get_variant(DEFAULT_VARIANT).noise_sigma
+"""Range of the Gaussian sensor noise's standard deviation (gray levels) of the default variant."""
 
 # How much larger than the landmark eye the painted eyelid is, to cover the photographed eye.
 _EYELID_WIDTH_FACTOR, _EYELID_HEIGHT_FACTOR = 1.3, 1.7
@@ -147,7 +148,7 @@ class _Streams:
 
 
 def _check_arguments(method: str, seed: int, n_frames: int, size: int, fps: float,
-                     identity: str | None, source_identity: str | None) -> None:
+                     identity: str | None, source_identity: str | None, variant: Variant) -> None:
     check_method(method)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise CourseError(f"seed must be a non-negative integer, got {seed!r}")
@@ -160,6 +161,8 @@ def _check_arguments(method: str, seed: int, n_frames: int, size: int, fps: floa
     for name in (identity, source_identity):
         if name is not None:
             check_identity(name)
+            if name not in variant.identities:
+                raise CourseError(f"identity {name!r} is not one of the {variant.name!r} variant's faces")
     if source_identity is not None and source_identity == identity:
         raise CourseError(f"source_identity must differ from identity, both are {identity!r}")
     if source_identity is not None and not RECIPES[method].swap:
@@ -191,7 +194,7 @@ def _physiology(recipe: Recipe, streams: _Streams, n_frames: int, fps: float):
 
 
 def _prepare_sprite(recipe: Recipe, streams: _Streams, identity: str, source_identity: str | None,
-                    size: int) -> tuple[FaceSprite, np.ndarray | None, str | None]:
+                    size: int, variant: Variant) -> tuple[FaceSprite, np.ndarray | None, str | None]:
     """The target sprite at frame scale (face-swapped if the recipe says so) and the swap mask."""
     target = load_face(identity)
     face_fraction = streams.scene.uniform(0.36, 0.46)
@@ -200,12 +203,13 @@ def _prepare_sprite(recipe: Recipe, streams: _Streams, identity: str, source_ide
         return target.resized(scale), None, None
     rng = streams.manipulation
     if source_identity is None:
-        others = [name for name in IDENTITIES if name != identity]
+        others = [name for name in variant.identities if name != identity]
         source_identity = others[int(rng.integers(len(others)))]
     source = load_face(source_identity)
-    feather_frame_px = rng.uniform(1.0, 2.5) * size / 128
+    feather_frame_px = rng.uniform(*variant.swap_feather) * size / 128
     rgb, mask = swap_face(target.rgb, target.landmarks, source.rgb, source.alpha, source.landmarks,
-                          colour_correction=rng.uniform(0.0, 0.5), feather=feather_frame_px / scale)
+                          colour_correction=rng.uniform(*variant.colour_correction), feather=feather_frame_px / scale,
+                          colour_transfer=variant.colour_transfer)
     swapped = replace(target, rgb=rgb).resized(scale)
     mask_small = cv2.resize(mask, (swapped.size, swapped.size), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     return swapped, np.clip(mask_small, 0, 1).astype(np.float32), source_identity
@@ -217,14 +221,17 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-def make_clip(method: str = "real", *, seed: int = 0, n_frames: int = 64, size: int = 128, fps: float = 25.0,
-              identity: str | None = None, source_identity: str | None = None) -> Clip:
+def make_clip(method: str = "real", *, seed: int = 0, n_frames: int = 64, size: int | None = None, fps: float = 25.0,
+              identity: str | None = None, source_identity: str | None = None, variant: str = DEFAULT_VARIANT) -> Clip:
     """Render one synthetic talking-head clip and its ground truth, in memory.
 
     method: one of ``METHODS`` ("real" or a manipulation).  seed: any non-negative int; the same
-    arguments always give the same clip.  n_frames: T.  size: frame side in pixels (square frames).
-    fps: frame rate.  identity: the face shown (default: drawn from the seed).  source_identity:
-    the face swapped in by "FaceSwap"/"Deepfake" (default: drawn from the seed, never the target).
+    arguments always give the same clip.  n_frames: T.  size: frame side in pixels (square frames;
+    default the variant's: 128 for "ff", 192 for "celeb").  fps: frame rate.  identity: the face
+    shown (default: drawn from the seed among the variant's faces).  source_identity: the face
+    swapped in by "FaceSwap"/"Deepfake" (default: drawn from the seed, never the target).
+    variant: how the clip is made, "ff" (default, unchanged) or the Celeb-DF-like "celeb"
+    (other faces, smoother swaps; :mod:`common.synthetic.variants`).
     Returns a :class:`Clip` with frames (T, size, size, 3) uint8 RGB and a :class:`ClipTruth`.
     Physiological cues need ``n_frames >= 250`` (10 s at 25 fps).
 
@@ -233,20 +240,22 @@ def make_clip(method: str = "real", *, seed: int = 0, n_frames: int = 64, size: 
         clip = make_clip("FaceSwap", seed=3, n_frames=32)
         clip.frames.shape, clip.truth.label, clip.truth.mask.max() > 0   # (32, 128, 128, 3), 1, True
     """
-    _check_arguments(method, seed, n_frames, size, fps, identity, source_identity)
+    made = get_variant(variant)
+    size = made.size if size is None else size
+    _check_arguments(method, seed, n_frames, size, fps, identity, source_identity, made)
     recipe = RECIPES[method]
     streams = _Streams.from_seed(int(seed))
     if identity is None:
-        identity = IDENTITIES[int(streams.identity.integers(len(IDENTITIES)))]
+        identity = made.identities[int(streams.identity.integers(len(made.identities)))]
 
     # --- the scene (shared by every method for a given seed) ---------------------------------
-    sprite, swap_mask, source_identity = _prepare_sprite(recipe, streams, identity, source_identity, size)
+    sprite, swap_mask, source_identity = _prepare_sprite(recipe, streams, identity, source_identity, size, made)
     background = make_background(streams.scene, size)
     motion = draw_head_motion(streams.scene, n_frames, fps, size)
     lighting = draw_lighting(streams.scene, n_frames, fps)
     box_centre = np.array([(sprite.box[0] + sprite.box[2]) / 2, (sprite.box[1] + sprite.box[3]) / 2])
     matrices = pose_matrices(motion, box_centre)
-    noise_sigma = streams.noise.uniform(*SENSOR_NOISE_SIGMA)
+    noise_sigma = streams.noise.uniform(*made.noise_sigma)
 
     # --- physiology ------------------------------------------------------------------------------
     open_ear = streams.physiology.uniform(0.27, 0.33)
@@ -262,11 +271,11 @@ def make_clip(method: str = "real", *, seed: int = 0, n_frames: int = 64, size: 
     # --- manipulation parameters -----------------------------------------------------------------
     rng = streams.manipulation
     region = swap_mask if swap_mask is not None else inner_face_mask(sprite)
-    mismatch = rng.uniform(0.012, 0.025) if recipe.upsample else 0.0
+    mismatch = rng.uniform(*made.upsample_mismatch) if recipe.upsample else 0.0
     if recipe.flicker:
-        jitter = rng.normal(0.0, rng.uniform(0.6, 1.4) * size / 128, size=(n_frames, 2))
-        flicker_gain = 1.0 + rng.normal(0.0, rng.uniform(0.025, 0.05), size=n_frames)
-    resolution_factor = rng.uniform(1.6, 2.6) if recipe.low_resolution else 1.0
+        jitter = rng.normal(0.0, rng.uniform(*made.flicker_shift) * size / 128, size=(n_frames, 2))
+        flicker_gain = 1.0 + rng.normal(0.0, rng.uniform(*made.flicker_gain), size=n_frames)
+    resolution_factor = rng.uniform(*made.swap_resolution) if recipe.low_resolution else 1.0
     manipulated = method != "real"
 
     frames = np.empty((n_frames, size, size, 3), dtype=np.uint8)

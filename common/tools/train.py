@@ -59,7 +59,7 @@ from common.engine import EncodedDataset, cache_faces, evaluate_detector, make_d
 from common.errors import CourseError, DatasetLayoutError
 from common.experiment import (DEFAULT_SPLIT_FRACTIONS, SYNTHETIC_SPATIAL_METHODS, check_trainable_splits,
                                ensure_synthetic_benchmark, format_table, load_records, print_split,
-                               split_for_training)
+                               split_for_training, synthetic_folder_name)
 from common.preprocessing import AUGMENTATION_CHOICES, Preprocessing, model_preprocessing
 from common.self_blended import DATA_SOURCES, LANDMARK_CHOICES, SelfBlendedDataset, real_records
 from common.training import MONITOR_MODES, TrainConfig, fit
@@ -130,6 +130,8 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
                              "(default 1; train with the K you will give detect_video.py)")
     parser.add_argument("--synthetic-clips", type=int, default=240, help="clips of a generated benchmark")
     parser.add_argument("--synthetic-frames", type=int, default=16, help="frames per generated clip")
+    parser.add_argument("--synthetic-variant", default="ff", choices=("ff", "celeb"),
+                        help="how a generated benchmark is made: ff (default) or celeb (Celeb-DF-like)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     tree.add_tree_argument(parser)
@@ -207,8 +209,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     output_dir.mkdir(parents=True, exist_ok=True)
     methods = PHASE_DEFAULTS.get(args.phase, (None, None, SYNTHETIC_SPATIAL_METHODS))[2]
     data_root = Path(args.data_root) if args.data_root else ensure_synthetic_benchmark(
-        output_dir / "mini-forensics", n_clips=args.synthetic_clips, n_frames=args.synthetic_frames,
-        seed=args.seed, progress=not args.quiet, methods=methods)
+        output_dir / synthetic_folder_name(args.synthetic_variant), n_clips=args.synthetic_clips,
+        n_frames=args.synthetic_frames, seed=args.seed, progress=not args.quiet, methods=methods,
+        variant=args.synthetic_variant)
     dataset, records = load_records(args.dataset, data_root)
     splits = split_for_training(records, args.seed)
     if args.train_methods:
