@@ -18,7 +18,10 @@ def entry(name, score, status="ok", kind="frame", reason=None):
 def test_inputs_worked_example_and_a_missing_detector_is_flagged_not_imputed():
     entries = [entry("visual", 0.9), entry("pulse", None, "could_not_run", "signal", "clip too short")]
     np.testing.assert_allclose(fusion_inputs(entries, ["visual", "pulse"]), [math.log(9), 0.0, 0.0, 1.0], rtol=1e-12)
-    assert fusion_inputs([entry("a", 0.0)], ["a"])[0] == pytest.approx(math.log(1e-4 / (1 - 1e-4)))
+    # evidence of FAKE only: a detector that finds no trace of its own (0.2, 0.0) adds 0, not a negative
+    # log-odds that would cancel another detector's find; 0.0 and 1.0 are clipped to 1e-4 first
+    np.testing.assert_allclose(fusion_inputs([entry("a", 0.2), entry("b", 0.0), entry("c", 1.0)], ["a", "b", "c"]),
+                               [0.0, 0.0, math.log((1 - 1e-4) / 1e-4), 0.0, 0.0, 0.0], rtol=1e-12)
 
 
 def videos(n=60, seed=0):
