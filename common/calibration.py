@@ -20,12 +20,12 @@ diagram (accuracy against confidence per bin; a calibrated detector follows the 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from scipy.special import expit  # the logistic function without overflow: a steep fit on few videos
 
 EPSILON = 1e-6
 """Scores are clipped to [EPSILON, 1 - EPSILON] before the logit."""
@@ -62,17 +62,17 @@ class Calibration:
 
     def apply(self, score: float) -> float:
         """The calibrated probability of FAKE of one raw video score."""
-        return float(1.0 / (1.0 + math.exp(-(self.a * float(logit([score])[0]) + self.b))))
+        return float(expit(self.a * float(logit([score])[0]) + self.b))
 
     def apply_all(self, scores: Sequence[float] | np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self.a * logit(scores) + self.b)))
+        return expit(self.a * logit(scores) + self.b)
 
     def raw_threshold(self, probability: float = 0.5) -> float:
         """The raw score whose calibrated probability is ``probability`` (needs a > 0)."""
         if self.a <= 0:
             return 1.0  # a curve that does not rise with the score: no raw score earns FAKE
         z = (float(logit([probability])[0]) - self.b) / self.a
-        return float(1.0 / (1.0 + math.exp(-z)))
+        return float(expit(z))
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": "platt", "a": self.a, "b": self.b, "n_videos": self.n_videos,

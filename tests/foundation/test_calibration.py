@@ -95,3 +95,14 @@ def test_platt_scaling_refuses_a_single_class():
 
     with pytest.raises(ValueError, match="both classes"):
         fit_platt([0.2, 0.3], [1, 1])
+
+
+def test_a_steep_calibration_from_two_close_validation_scores_does_not_overflow():
+    """Two validation videos with nearly equal scores give a very steep (but finite) Platt curve;
+    applying it far from them must give 0 or 1, not an overflow."""
+    from common.calibration import Calibration
+
+    steep = Calibration(45052.1, -5654.3, 2)
+    assert steep.apply(0.9) == pytest.approx(1.0) and steep.apply(0.1) == pytest.approx(0.0)
+    assert steep.apply_all([0.1, 0.9]).tolist() == pytest.approx([0.0, 1.0])
+    assert 0.0 < steep.raw_threshold() < 1.0
