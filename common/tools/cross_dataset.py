@@ -130,21 +130,20 @@ def ensure_variant_benchmark(root: Path, variant: str, *, n_clips: int, n_frames
 
 
 def video_aucs(videos: list[dict], methods: list[str]) -> dict[str, float | None]:
-    """Video AUC of all fakes and of each method (its fakes against every real video) from per-video
-    entries with ``label``, ``score`` and ``method``; None where a class is missing."""
-    from sklearn.metrics import roc_auc_score
+    """Video AUC of all fakes and of each method (its fakes against every real video, as
+    :func:`common.experiment.per_method_metrics` computes it) from per-video entries with ``label``,
+    ``score`` and ``method``; None where a class is missing."""
+    from common.experiment import per_method_metrics
+    from common.metrics import binary_metrics
 
-    def auc(chosen: list[dict]) -> float | None:
-        labels = [v["label"] for v in chosen]
-        if len(set(labels)) < 2:
-            return None
-        return round(float(roc_auc_score(labels, [v["score"] for v in chosen])), 3)
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(float(value), 3)
 
-    real = [v for v in videos if v["label"] == 0]
-    table = {"all fakes": auc(videos)}
-    for method in methods:
-        table[method] = auc(real + [v for v in videos if v.get("method") == method])
-    return table
+    labels = [v["label"] for v in videos]
+    overall = binary_metrics(labels, [v["score"] for v in videos], 0.5)["roc_auc"] if len(set(labels)) == 2 else None
+    per_method = per_method_metrics(videos)
+    return {"all fakes": rounded(overall),
+            **{method: rounded(per_method.get(method, {}).get("roc_auc")) for method in methods}}
 
 
 def _shared_cache(output_dir: Path, variant: str) -> Path:
@@ -234,6 +233,7 @@ def format_markdown(results: list[dict], methods: list[str]) -> str:
 
 def run(args: argparse.Namespace) -> list[dict]:
     """Check every argument, generate or reuse both benchmarks, train and score, write the tables."""
+    from common.report import write_text_atomic
     from common.tools.detect import check_output_folder
     from common.tools.matrix import parse_methods
 
@@ -262,10 +262,10 @@ def run(args: argparse.Namespace) -> list[dict]:
             print(f"{detector} {train_variant} -> {test_variant}: in-dataset {_cell(result['in_dataset']['all fakes'])}, "
                   f"cross {_cell(result['cross_test_split']['all fakes'])} (test split)", flush=True)
     markdown = format_markdown(results, methods)
-    (output_dir / "cross.md").write_text(markdown + "\n")
-    (output_dir / "cross.json").write_text(json.dumps({"methods": methods, "seed": args.seed,
-                                                       "roots": {k: str(v) for k, v in roots.items()},
-                                                       "results": results}, indent=2))
+    write_text_atomic(output_dir / "cross.md", markdown + "\n")
+    write_text_atomic(output_dir / "cross.json", json.dumps({"methods": methods, "seed": args.seed,
+                                                             "roots": {k: str(v) for k, v in roots.items()},
+                                                             "results": results}, indent=2))
     print(markdown)
     print(f"wrote {output_dir / 'cross.md'} and cross.json")
     return results
