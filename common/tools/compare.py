@@ -42,26 +42,41 @@ class Recipe:
 
     phase: str
     flags: tuple[str, ...]
+    sees: tuple[str, ...] = ()
+    """The manipulations whose trace this detector's cue reads (``common.synthetic.manipulations``):
+    with ``--specialists`` it is trained and validated on the real videos and these fakes only."""
 
 
 RECIPES: dict[str, Recipe] = {
+    # the blending boundary, colour mismatch and smooth low-resolution face of a swap; the checkerboard
     "baseline": Recipe("phase1_cnn_detection", ("--image-size", "64", "--frames", "16", "--epochs", "10",
-                                                 "--batch-size", "32", "--no-augment")),
+                                                 "--batch-size", "32", "--no-augment"),
+                       sees=("FaceSwap", "GANUpsample", "Deepfake")),
+    # frame-to-frame brightness flicker and sub-pixel jitter of the face
     "frame_difference": Recipe("phase2_temporal_analysis", ("--epochs", "40", "--patience", "10", "--lr", "0.05",
-                                                            "--batch-size", "16")),
+                                                            "--batch-size", "16"),
+                               sees=("TemporalFlicker", "Deepfake")),
     "temporal_features": Recipe("phase2_temporal_analysis", ("--epochs", "40", "--patience", "10", "--lr", "0.01",
-                                                             "--batch-size", "16")),
+                                                             "--batch-size", "16"),
+                                sees=("TemporalFlicker", "Deepfake")),
     "flow_statistics": Recipe("phase2_temporal_analysis", ("--epochs", "40", "--patience", "10", "--lr", "0.01",
-                                                           "--batch-size", "16")),
-    "spectrum_logistic": Recipe("phase3_frequency_analysis", ("--epochs", "30", "--lr", "0.05", "--batch-size", "64")),
+                                                           "--batch-size", "16"),
+                              sees=("TemporalFlicker", "Deepfake")),
+    # the upsampling grid's spectral peaks; the missing high frequencies of a low-resolution swapped face
+    "spectrum_logistic": Recipe("phase3_frequency_analysis", ("--epochs", "30", "--lr", "0.05", "--batch-size", "64"),
+                                sees=("FaceSwap", "GANUpsample", "Deepfake")),
     # phase 4 reads 10-s windows: benchmarks of --clip-frames 250 (the guide's phase-4 settings, --monitor
-    # val_loss because validation AUC saturates in the first epochs of a 3-to-9-feature regression)
+    # val_loss because validation AUC saturates in the first epochs of a 3-to-9-feature regression);
+    # blinks and the pulse are missing only in the Physiological fakes
     "blink": Recipe("phase4_biological_signals", ("--scale", "1.6", "--epochs", "200", "--lr", "0.1",
-                                                  "--monitor", "val_loss", "--patience", "30")),
+                                                  "--monitor", "val_loss", "--patience", "30"),
+                    sees=("Physiological",)),
     "pulse": Recipe("phase4_biological_signals", ("--scale", "1.6", "--epochs", "200", "--lr", "0.1",
-                                                  "--monitor", "val_loss", "--patience", "30")),
+                                                  "--monitor", "val_loss", "--patience", "30"),
+                    sees=("Physiological",)),
     "biological": Recipe("phase4_biological_signals", ("--scale", "1.6", "--epochs", "200", "--lr", "0.1",
-                                                       "--monitor", "val_loss", "--patience", "30")),
+                                                       "--monitor", "val_loss", "--patience", "30"),
+                         sees=("Physiological",)),
 }
 """Fast CPU recipes (the guide's measured settings); ``--models`` may name only these."""
 
@@ -91,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use this checkpoint of MODEL instead of training one (repeatable), e.g. "
                              "biological=runs/p4/biological_best.pt; it must not have seen the split's "
                              "validation or test people")
+    parser.add_argument("--specialists", action="store_true",
+                        help="train each detector on the real videos and the fakes its cue can see only (its "
+                             "recipe's manipulations, e.g. the pulse on Physiological): experts for the fusion "
+                             "(default: every detector on every fake)")
     parser.add_argument("--no-fusion", action="store_true", help="skip the fused row")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
@@ -156,15 +175,19 @@ def share_face_cache(output_dir: Path, run_dir: Path) -> None:
 
 
 def train_or_reuse(model: str, data_root: Path, output_dir: Path, *, device: str, seed: int, reuse: bool,
-                   quiet: bool, detect_every: int = 1) -> tuple[Path, float | None]:
-    """The checkpoint of ``model`` trained on ``data_root``'s split, and its training seconds (None if reused)."""
+                   quiet: bool, detect_every: int = 1, specialist: bool = False) -> tuple[Path, float | None]:
+    """The checkpoint of ``model`` trained on ``data_root``'s split, and its training seconds (None if reused);
+    a ``specialist`` trains on the real videos and its recipe's ``sees`` fakes only."""
     checkpoint = output_dir / f"{model}.pt"
     if reuse and checkpoint.is_file():
         return checkpoint, None
     started = time.perf_counter()
     share_face_cache(output_dir, output_dir / model)
+    extra = ("--detect-every", str(detect_every))
+    if specialist:
+        extra += ("--train-methods", ",".join(RECIPES[model].sees))
     train_with_recipe(model, data_root, output_dir / model, checkpoint, device=device, seed=seed, quiet=quiet,
-                      extra=("--detect-every", str(detect_every)))
+                      extra=extra)
     return checkpoint, time.perf_counter() - started
 
 
@@ -277,7 +300,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             continue
         print(f"training {model} ...")
         checkpoint, trained = train_or_reuse(model, data_root, output_dir, device=args.device, seed=args.seed,
-                                             reuse=args.reuse, quiet=args.quiet, detect_every=args.detect_every)
+                                             reuse=args.reuse, quiet=args.quiet, detect_every=args.detect_every,
+                                             specialist=args.specialists)
         checkpoints.append(checkpoint)
         seconds[model] = trained
     detectors = load_detectors(checkpoints, args.device)

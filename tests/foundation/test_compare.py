@@ -77,3 +77,20 @@ def test_loaded_checkpoints_are_checked_in_one_line(tmp_path):
                          (f"biological={tmp_path / 'missing.pt'}", "no such checkpoint")):
         with pytest.raises(CourseError, match=message):
             parse_loads([bad], ["baseline", "biological"])
+
+
+def test_specialists_train_on_the_fakes_their_cue_can_see(tmp_path, monkeypatch):
+    from common.synthetic.manipulations import FAKE_METHODS
+    from common.tools import compare
+
+    calls = {}
+    monkeypatch.setattr(compare, "train_with_recipe",
+                        lambda model, *args, extra=(), **kwargs: calls.__setitem__(model, extra))
+    compare.train_or_reuse("biological", tmp_path / "data", tmp_path, device="cpu", seed=0, reuse=False,
+                           quiet=True, detect_every=8, specialist=True)
+    compare.train_or_reuse("baseline", tmp_path / "data", tmp_path, device="cpu", seed=0, reuse=False,
+                           quiet=True, detect_every=8)
+    assert calls["biological"] == ("--detect-every", "8", "--train-methods", "Physiological")
+    assert calls["baseline"] == ("--detect-every", "8"), "without --specialists: every fake"
+    for model, recipe in compare.RECIPES.items():
+        assert recipe.sees and set(recipe.sees) <= set(FAKE_METHODS), model
