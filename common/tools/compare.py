@@ -13,7 +13,8 @@
    (:func:`common.tools.detect.analyse_video`, exactly as ``multi_modal_detect.py`` runs them);
 4. the fusion is fitted on the validation videos only (:mod:`common.fusion`) and applied to the
    test videos; every detector's entries on every validation and test video are kept in
-   ``scores.json`` (with the checkpoints' SHA-256), so ``--reuse`` refits and redraws in seconds;
+   ``scores.json`` (with the checkpoints' SHA-256), so ``--reuse`` refits and redraws in seconds, and a
+   detector added to the comparison (or retrained) is the only one that runs again;
 5. the table: video AUC of each detector and of the fusion on each manipulation (its test fakes
    against all test real videos) and over all fakes, accuracy of the calibrated verdict at 0.5,
    and training time; written as ``comparison.md`` and ``comparison.json``.
@@ -101,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="MTCNN on every K-th frame, boxes interpolated between (training and scoring; "
                              "8 makes the face tracks of 10-s clips about 6x cheaper)")
     parser.add_argument("--reuse", action="store_true", help="reuse the checkpoints and the validation and test scores (scores.json) already in "
-                             "--output-dir: refits the fusion and redraws the table in seconds")
+                             "--output-dir: refits the fusion and redraws the table in seconds; a detector "
+                             "scored there before (same checkpoint) is not run again, a new one is scored alone")
     parser.add_argument("--load", action="append", default=[], metavar="MODEL=CHECKPOINT",
                         help="use this checkpoint of MODEL instead of training one (repeatable), e.g. "
                              "biological=runs/p4/biological_best.pt; it must not have seen the split's "
@@ -223,16 +225,50 @@ def save_scores(path: Path, detectors: list, detect_every: int, scored_splits: d
     write_text_atomic(path, json.dumps(content, default=str) + "\n")
 
 
-def load_scores(path: Path, detectors: list, detect_every: int) -> dict[str, list[dict]] | None:
-    """The scores :func:`save_scores` wrote, or ``None`` when there are none or they are of other
-    checkpoints or another ``--detect-every``."""
+def load_scores(path: Path, detect_every: int) -> dict[str, dict[str, dict[str, dict]]]:
+    """The entries :func:`save_scores` wrote, per split, video and checkpoint SHA-256:
+    ``{"val": {video path: {sha256: entry}}, "test": ...}``; empty when there are none or they were
+    scored with another ``--detect-every`` (other face tracks)."""
     if not path.is_file():
-        return None
+        return {}
     content = json.loads(path.read_text())
-    if (content.get("checkpoints") != [detector.describe()["sha256"] for detector in detectors]
-            or content.get("detect_every") != detect_every):
-        return None
-    return content["splits"]
+    if content.get("detect_every") != detect_every:
+        return {}
+    return {split: {row["video"]: {entry.get("sha256"): entry for entry in row["entries"] or []} for row in rows}
+            for split, rows in content["splits"].items()}
+
+
+def score_or_reuse(detectors: list, splits: dict[str, list], cached: dict[str, dict[str, dict[str, dict]]], *,
+                   progress: bool, tree: str, detect_every: int) -> dict[str, list[dict]]:
+    """Every detector's entries on every validation and test video, in ``detectors`` order: those of a
+    checkpoint already scored on all of them (``cached``, from :func:`load_scores`) are reused, and only
+    the other detectors run (one face track per video). Adding a detector to a comparison scores it alone."""
+    shas = [detector.describe()["sha256"] for detector in detectors]
+    names = ("val", "test")
+    missing = [i for i, sha in enumerate(shas)
+               if not all(sha in cached.get(name, {}).get(str(record.path), {})
+                          for name in names for record in splits[name])]
+    if missing:
+        print(f"scoring {', '.join(detectors[i].describe().get('name', '?') for i in missing)} on "
+              f"{sum(len(splits[name]) for name in names)} validation and test videos"
+              + (f" (the other {len(shas) - len(missing)} reused from scores.json)" if len(missing) < len(shas) else ""))
+    fresh = {name: score_videos([detectors[i] for i in missing], splits[name], progress=progress, tree=tree,
+                                detect_every=detect_every) if missing else None for name in names}
+    scored = {}
+    for name in names:
+        rows = []
+        for position, record in enumerate(splits[name]):
+            row = {"video": str(record.path), "label": record.label, "method": record.method, "entries": []}
+            new = fresh[name][position] if missing else None
+            if new is not None and new["entries"] is None:
+                row.update(entries=None, error=new["error"])
+            else:
+                for i, sha in enumerate(shas):
+                    row["entries"].append(new["entries"][missing.index(i)] if i in missing
+                                          else cached[name][str(record.path)][sha])
+            rows.append(row)
+        scored[name] = rows
+    return scored
 
 
 def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[str, Any]:
@@ -308,11 +344,10 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     _, records = load_records("synthetic", data_root)
     splits = split_for_training(records, args.seed)
     scores_path = output_dir / "scores.json"
-    scored_splits = load_scores(scores_path, detectors, args.detect_every) if args.reuse else None
-    if scored_splits is None:
-        scored_splits = {name: score_videos(detectors, splits[name], progress=not args.quiet, tree=active_name(),
-                                            detect_every=args.detect_every) for name in ("val", "test")}
-        save_scores(scores_path, detectors, args.detect_every, scored_splits)
+    cached = load_scores(scores_path, args.detect_every) if args.reuse else {}
+    scored_splits = score_or_reuse(detectors, splits, cached, progress=not args.quiet, tree=active_name(),
+                                   detect_every=args.detect_every)
+    save_scores(scores_path, detectors, args.detect_every, scored_splits)
     validation = [row for row in scored_splits["val"] if row["entries"] is not None]
     scored = [row for row in scored_splits["test"] if row["entries"] is not None]
     fusion = None

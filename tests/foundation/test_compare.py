@@ -51,20 +51,41 @@ class _Detector:
         self.sha256 = sha256
 
     def describe(self):
-        return {"sha256": self.sha256}
+        return {"name": f"d{self.sha256}", "sha256": self.sha256}
 
 
-def test_saved_scores_are_reused_only_for_the_same_checkpoints_and_face_tracking(tmp_path):
-    from common.tools.compare import load_scores, save_scores
+def test_saved_scores_are_reused_per_checkpoint_and_only_new_detectors_run(tmp_path, monkeypatch):
+    from types import SimpleNamespace
 
+    from common.tools import compare
+
+    runs = []
+
+    def fake_score_videos(detectors, records, **kwargs):  # what analyse_video would report, one entry each
+        runs.append(([d.sha256 for d in detectors], [r.path for r in records]))
+        return [{"video": str(r.path), "label": r.label, "method": r.method,
+                 "entries": [{"name": f"d{d.sha256}", "sha256": d.sha256, "video_score": 0.25} for d in detectors]}
+                for r in records]
+
+    monkeypatch.setattr(compare, "score_videos", fake_score_videos)
+    splits = {"val": [SimpleNamespace(path="v.mp4", label=1, method="FaceSwap")],
+              "test": [SimpleNamespace(path="t.mp4", label=0, method="real")]}
     path = tmp_path / "scores.json"
-    splits = {"val": [{"video": "a.mp4", "label": 1, "method": "FaceSwap", "entries": [{"video_score": 0.9}]}],
-              "test": []}
-    assert load_scores(path, [_Detector("x")], 8) is None, "nothing saved yet"
-    save_scores(path, [_Detector("x")], 8, splits)
-    assert load_scores(path, [_Detector("x")], 8) == splits
-    assert load_scores(path, [_Detector("y")], 8) is None, "another checkpoint: score again"
-    assert load_scores(path, [_Detector("x")], 1) is None, "other face tracks: score again"
+    assert compare.load_scores(path, 8) == {}, "nothing saved yet"
+    first = compare.score_or_reuse([_Detector("x")], splits, {}, progress=False, tree="solutions", detect_every=8)
+    compare.save_scores(path, [_Detector("x")], 8, first)
+    assert runs == [(["x"], ["v.mp4"]), (["x"], ["t.mp4"])]
+    runs.clear()
+    both = compare.score_or_reuse([_Detector("x"), _Detector("y")], splits, compare.load_scores(path, 8),
+                                  progress=False, tree="solutions", detect_every=8)
+    assert runs == [(["y"], ["v.mp4"]), (["y"], ["t.mp4"])], "x was scored before: only y runs"
+    assert [e["sha256"] for e in both["val"][0]["entries"]] == ["x", "y"], "entries in the detectors' order"
+    assert both["val"][0]["entries"][0] == first["val"][0]["entries"][0]
+    assert compare.load_scores(path, 1) == {}, "other face tracks: score again"
+    runs.clear()
+    compare.score_or_reuse([_Detector("x")], splits, compare.load_scores(path, 8), progress=False,
+                           tree="solutions", detect_every=8)
+    assert runs == [], "everything reused: nothing runs"
 
 
 def test_loaded_checkpoints_are_checked_in_one_line(tmp_path):
