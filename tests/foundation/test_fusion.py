@@ -7,7 +7,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from common.errors import CheckpointError, CourseError
-from common.fusion import fit_fusion, fusion_inputs, load_fusion, mean_fusion, save_fusion
+from common.fusion import fit_fusion, fusion_inputs, load_fusion, mean_fusion, real_pivots, save_fusion
 
 
 def entry(name, score, status="ok", kind="frame", reason=None):
@@ -22,6 +22,20 @@ def test_inputs_worked_example_and_a_missing_detector_is_flagged_not_imputed():
     # log-odds that would cancel another detector's find; 0.0 and 1.0 are clipped to 1e-4 first
     np.testing.assert_allclose(fusion_inputs([entry("a", 0.2), entry("b", 0.0), entry("c", 1.0)], ["a", "b", "c"]),
                                [0.0, 0.0, math.log((1 - 1e-4) / 1e-4), 0.0, 0.0, 0.0], rtol=1e-12)
+    # above a pivot: 0.9 with pivot 1 is log(9) - 1; 0.6 (log-odds 0.405) under a pivot of 1 is no evidence
+    np.testing.assert_allclose(fusion_inputs([entry("a", 0.9), entry("b", 0.6)], ["a", "b"], [1.0, 1.0]),
+                               [math.log(9) - 1, 0.0, 0.0, 0.0], rtol=1e-12)
+
+
+def test_pivots_are_a_percentile_of_the_real_videos_log_odds_worked_by_hand():
+    videos = [[entry("a", 0.1)], [entry("a", 0.5)], [entry("a", 0.9)], [entry("a", 0.99)],
+              [entry("a", None, "could_not_run")]]
+    labels = [0, 0, 0, 1, 0]
+    # reals ran: log-odds -2.197, 0, 2.197; the fake (0.99) and the video it could not run on are left out
+    assert real_pivots(videos, labels, ["a"], 50) == pytest.approx([0.0])
+    assert real_pivots(videos, labels, ["a"], 100) == pytest.approx([math.log(9)])
+    assert real_pivots(videos, labels, ["a"], 75) == pytest.approx([math.log(9) / 2]), "linear interpolation"
+    assert real_pivots([[entry("b", None, "could_not_run")]] * 2, [0, 1], ["b"]) == [0.0], "never ran: pivot 0"
 
 
 def videos(n=60, seed=0):
@@ -40,12 +54,30 @@ def videos(n=60, seed=0):
 def test_stacker_is_scikit_learns_logistic_regression_on_those_inputs_and_trusts_the_informative_detector():
     table, labels = videos()
     fusion = fit_fusion(table, labels)
-    inputs = np.stack([fusion_inputs(v, ["a", "b", "c"]) for v in table])
+    # the pivots, by hand: numpy's 90th percentile of each detector's log-odds over the real videos it ran on
+    logit = lambda p: math.log(p / (1 - p))  # noqa: E731 (scores here are inside [1e-4, 1 - 1e-4])
+    pivots = [float(np.percentile([logit(v[i]["video_score"]) for v, y in zip(table, labels)
+                                   if y == 0 and v[i]["status"] == "ok"], 90)) for i in range(3)]
+    np.testing.assert_allclose(fusion.pivots, pivots, rtol=1e-12)
+    inputs = np.array([[max(logit(v[i]["video_score"]) - pivots[i], 0) if v[i]["status"] == "ok" else 0.0
+                        for i in range(3)] + [float(v[i]["status"] != "ok") for i in range(3)] for v in table])
     reference = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, labels)
     np.testing.assert_allclose(fusion.coefficients, reference.coef_[0], rtol=1e-6, atol=1e-8)
     assert fusion.coefficients[0] > 5 * abs(fusion.coefficients[1]), "detector a carries the information"
     assert fusion.validation["could_not_run"] == {"a": 0, "b": 0, "c": 20}
     assert fusion.validation["out_of_fold_auc"] > 0.9
+
+
+def test_a_detector_whose_calibration_sits_high_on_real_videos_adds_no_evidence_for_them():
+    """A pivot of 0 (a calibrated 0.5) would read every real video of this detector as evidence of FAKE."""
+    table, labels = videos()
+    shifted = [[entry("a", v[0]["video_score"]), entry("b", 0.65 + 0.3 * v[1]["video_score"] * 0.1, kind="clip"), v[2]]
+               for v in table]
+    fusion = fit_fusion(shifted, labels)
+    reals = [fusion.fuse(v) for v, y in zip(shifted, labels) if y == 0]
+    evidence_b = [r["contributions"][1]["evidence"] for r in reals]
+    assert fusion.pivots[1] > 0.6, "b's real videos all sit above a calibrated 0.5"
+    assert np.mean(np.array(evidence_b) == 0.0) >= 0.85, "at most about 10 % of real videos above b's pivot"
 
 
 def test_fused_probability_is_the_calibrated_stacker_and_contributions_add_up():

@@ -41,7 +41,7 @@ def test_the_fusion_is_fitted_on_the_validation_videos_only(fitted):
     data = json.loads(fitted.read_text())
     assert data["validation"]["n_videos"] == 4 and data["validation"]["n_fake"] == 2
     assert [d["name"] for d in data["detectors"]] == ["tiny_baseline", "flicker"]
-    assert len(data["coefficients"]) == 4, "a log-odds weight and a could-not-run weight per detector"
+    assert len(data["coefficients"]) == 4, "an evidence weight and a could-not-run weight per detector"
 
 
 def test_fused_verdict_recomputed_by_hand_and_the_report_validates(fitted, tiny_checkpoint, clip_checkpoint,
@@ -59,8 +59,10 @@ def test_fused_verdict_recomputed_by_hand_and_the_report_validates(fitted, tiny_
     visual, temporal, fused = report["detectors"]
     assert (visual["modality"], temporal["modality"]) == ("visual", "temporal")
     data = json.loads(fitted.read_text())
-    logits = [math.log(e["video_score"] / (1 - e["video_score"])) for e in (visual, temporal)]
-    z = sum(w * x for w, x in zip(data["coefficients"], logits + [0.0, 0.0])) + data["intercept"]
+    # each detector's evidence: its log-odds above its pivot (the fusion file's), else 0
+    evidence = [max(math.log(e["video_score"] / (1 - e["video_score"])) - pivot, 0.0)
+                for e, pivot in zip((visual, temporal), data["pivots"])]
+    z = sum(w * x for w, x in zip(data["coefficients"], evidence + [0.0, 0.0])) + data["intercept"]
     raw = 1 / (1 + math.exp(-z))
     a, b = data["calibration"]["a"], data["calibration"]["b"]
     expected = 1 / (1 + math.exp(-(a * math.log(raw / (1 - raw)) + b)))
