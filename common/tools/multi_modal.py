@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fusion fitted on {figures['n_videos']} validation videos ({figures['n_fake']} fake; "
               f"out-of-fold AUC {figures['out_of_fold_auc']:.3f}): {source}")
         for name, weight in zip(fusion.names, fusion.coefficients):
-            print(f"  {name}: weight {weight:+.3f} per unit of log-odds; validation AUC "
+            print(f"  {name}: weight {weight:+.3f} per unit of evidence (log-odds above its pivot); validation AUC "
                   f"{figures['detector_auc'].get(name, float('nan')):.3f}")
         for line in skipped:
             print(f"  skipped: {line}")
