@@ -249,7 +249,7 @@ def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *
 def mean_fusion(entries: Sequence[dict]) -> dict[str, Any]:
     """The fallback without a fitted fusion: the mean of the calibrated video probabilities of the
     detectors that ran (each weighted 1); ``video_score`` is None when none ran."""
-    ran = [entry.get("status") == "ok" and entry.get("video_score") is not None for entry in entries]
+    ran = [usable(entry) for entry in entries]
     scores = [entry["video_score"] for entry, used in zip(entries, ran) if used]
     weight = 1.0 / len(scores) if scores else 0.0
     contributions = [{"name": entry["name"], "kind": entry.get("kind"), "status": entry.get("status"),
