@@ -188,7 +188,9 @@ def format_table(report: dict) -> str:
         how = (f"Platt scaling on {c['calibration']['n_videos']} validation videos, FAKE from P = 0.5"
                if c["calibrated"] else "not calibrated (raw scores)")
         lines.append(f"video probabilities: {how}; Brier {c['brier']:.3f} (raw {c['brier_raw']:.3f}), "
-                     f"ECE {c['ece']:.3f} (raw {c['ece_raw']:.3f})")
+                     f"ECE {c['ece']:.3f} (raw {c['ece_raw']:.3f}; a perfectly calibrated detector with these "
+                     f"probabilities would show {c['ece_if_calibrated']['mean']:.3f} on these videos, 95th "
+                     f"percentile {c['ece_if_calibrated']['p95']:.3f})")
         lines.append(f"video accuracy: {c['accuracy_at_threshold']:.3f} at the stored threshold, "
                      f"{c['accuracy_at_raw_0.5']:.3f} at a raw 0.5, {c['accuracy_at_best_threshold_oracle']:.3f} at "
                      f"the test set's best threshold (an oracle, unobtainable in practice)")

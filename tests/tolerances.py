@@ -419,3 +419,9 @@ ADAPT_AUC_ROUNDING_ATOL = 1e-3
 # rounding. 0.01 gray levels is 100 times finer than one 8-bit step and far below the 10-level
 # gap the mean shift alone leaves.
 SYNTH_COLOUR_TRANSFER_ATOL = 0.01
+
+# Consistency resampling (common.calibration.ece_if_calibrated): 4000 draws of 10 labels; the ECE
+# of one draw has a standard deviation under 0.12, so the mean of 4000 is within about 0.002 of the
+# binomial expectation (0.123); 0.01 is five standard errors.
+ECE_RESAMPLING_ATOL = 0.01
+

@@ -274,7 +274,7 @@ def score_or_reuse(detectors: list, splits: dict[str, list], cached: dict[str, d
 def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[str, Any]:
     """AUC per manipulation and over all fakes, accuracy at 0.5 and at the best threshold, for one
     detector's (calibrated) scores of the test videos (None = could not run, counted as 0.5)."""
-    from common.calibration import brier_score, expected_calibration_error
+    from common.calibration import brier_score, ece_if_calibrated, expected_calibration_error
     from common.experiment import per_method_metrics
     from common.metrics import binary_metrics
 
@@ -286,6 +286,7 @@ def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[s
     return {"detector": name, "per_method": {m: e["roc_auc"] for m, e in per_method_metrics(videos).items()},
             "all_fakes_auc": overall["roc_auc"], "accuracy_at_0.5": overall["accuracy"],
             "accuracy_best_threshold": best, "ece": expected_calibration_error(labels, used),
+            "ece_if_calibrated": ece_if_calibrated(used)["mean"],
             "brier": brier_score(labels, used), "could_not_run": sum(s is None for s in scores)}
 
 
@@ -294,19 +295,22 @@ def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, flo
     def cell(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    header = ["detector", *methods, "all fakes", "acc@0.5", "acc best*", "ECE", "not run", "train s"]
+    header = ["detector", *methods, "all fakes", "acc@0.5", "acc best*", "ECE", "ECE if calibrated", "not run", "train s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         trained = seconds.get(row["detector"])
         lines.append("| " + " | ".join([row["detector"], *[cell(row["per_method"].get(m)) for m in methods],
                                         cell(row["all_fakes_auc"]), cell(row["accuracy_at_0.5"]),
                                         cell(row["accuracy_best_threshold"]), cell(row.get("ece")),
+                                        cell(row.get("ece_if_calibrated")),
                                         str(row["could_not_run"]),
                                         "-" if trained is None else f"{trained:.0f}"]) + " |")
     lines.append("")
     lines.append("Video AUC of each manipulation's test fakes against all test real videos; acc@0.5: accuracy of "
                  "the calibrated verdict; acc best*: at the test set's best threshold (an oracle); ECE: expected "
-                 "calibration error of the calibrated probability (10 bins).")
+                 "calibration error of the calibrated probability (10 bins); ECE if calibrated: the ECE a perfectly "
+                 "calibrated detector with the same probabilities would show on this many videos (mean of "
+                 "1000 draws of labels from them, common.calibration.ece_if_calibrated).")
     return "\n".join(lines) + "\n"
 
 

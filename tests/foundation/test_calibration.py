@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss
 
-from tests.tolerances import PLATT_OPTIMUM_ATOL, PLATT_RECOVERY_ATOL
+from tests.tolerances import ECE_RESAMPLING_ATOL, PLATT_OPTIMUM_ATOL, PLATT_RECOVERY_ATOL
 
 
 def test_platt_scaling_recovers_a_known_logistic_link():
@@ -106,3 +106,26 @@ def test_a_steep_calibration_from_two_close_validation_scores_does_not_overflow(
     assert steep.apply(0.9) == pytest.approx(1.0) and steep.apply(0.1) == pytest.approx(0.0)
     assert steep.apply_all([0.1, 0.9]).tolist() == pytest.approx([0.0, 1.0])
     assert 0.0 < steep.raw_threshold() < 1.0
+
+
+def test_ece_of_a_perfectly_calibrated_detector_matches_the_binomial_expectation():
+    """Consistency resampling: all videos at 0.5 share one bin whose share of FAKE is k / n,
+    k ~ Binomial(n, 0.5), so the expected ECE is sum_k pmf(k) |k / n - 0.5| (scipy's binomial)."""
+    from scipy.stats import binom
+
+    from common.calibration import ece_if_calibrated
+
+    n = 10
+    expected = sum(binom.pmf(k, n, 0.5) * abs(k / n - 0.5) for k in range(n + 1))
+    result = ece_if_calibrated([0.5] * n, draws=4000, seed=0)
+    assert result["mean"] == pytest.approx(expected, abs=ECE_RESAMPLING_ATOL)
+    assert expected <= result["p95"] <= 0.5
+
+
+def test_a_certain_detector_has_no_sampling_ece_and_more_videos_mean_less():
+    from common.calibration import ece_if_calibrated
+
+    assert ece_if_calibrated([0.0, 1.0, 1.0, 0.0]) == {"mean": 0.0, "p95": 0.0}, "labels drawn from 0 and 1 are certain"
+    spread = np.linspace(0.02, 0.98, 100)
+    few, many = ece_if_calibrated(spread), ece_if_calibrated(np.tile(spread, 10))
+    assert many["mean"] < few["mean"] / 2, "the sampling ECE shrinks about as 1 / sqrt(n)"
