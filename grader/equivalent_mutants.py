@@ -81,6 +81,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "landmark_jitter:const 0.0->1.0#0": "the scale only multiplies the centred source, which is all zeros "
                                             "when its spread is 0: any scale gives the same residual",
     },
+    "3.13": {
+        "checkerboard_amplitude:binop MatMult-swapped#2": "(sy @ gray) and sx are both 1-D: their product is a "
+                                                          "dot product, the same in either order",
+    },
     "4.4": {
         "detrend:binop Mult->Div#0": "np.ones holds ones: -2 / 1 is -2 * 1",
     },

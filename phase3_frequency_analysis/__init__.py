@@ -1,7 +1,7 @@
 """Phase 3 - frequency analysis: upsampling in generators leaves fingerprints in the spectrum.
 
-Papers: Durall et al. 2020 (azimuthal average of the spectrum), Frank et al. 2020 (DCT spectrum);
-course seed 000 (InceptionV3 with Fourier attention).
+Papers: Durall et al. 2020 (azimuthal average of the spectrum), Frank et al. 2020 (DCT spectrum),
+Odena et al. 2016 (the checkerboard of transposed convolutions); course seed 000 (InceptionV3 with Fourier attention).
 """
 from common.registry import Model
 from grader.tasks import Task
@@ -31,6 +31,8 @@ TASKS = [
          guide="3.11 Frozen, then partially unfrozen"),
     Task("3.12", "Log-DCT input in torch", points=2, file="template_spectral_features.py",
          guide="3.12 Log-DCT input in torch"),
+    Task("3.13", "Checkerboard amplitude", points=2, file="template_fft_analysis.py",
+         guide="3.13 Checkerboard amplitude"),
 ]
 
 # One row per detector (read without importing, like TASKS); see common/registry.py.
@@ -39,6 +41,10 @@ MODELS = [
           input_size=128, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), frames=32, features="face_spectrum_features",
           description="logistic regression on Durall's spectral profile + high-frequency ratio of the "
                       "un-resized face crop (tasks 3.1-3.3)"),
+    Model("checkerboard", kind="spectral", file="template_spectral_features.py", builder="CheckerboardLogistic",
+          input_size=128, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), frames=32, features="checkerboard_features",
+          description="logistic regression on the period-2 (Nyquist) amplitudes of the un-resized face crop, "
+                      "the transposed convolution's checkerboard (Odena et al. 2016; task 3.13)"),
     Model("fourier_inception", kind="frame", file="template_fourier_attention.py", builder="FourierInception",
           input_size=299, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), config={"pretrained": False},
           description="seed 000: InceptionV3 + Fourier attention + dense head (tasks 3.8-3.11); "

@@ -66,6 +66,13 @@ RECIPES: dict[str, Recipe] = {
     # the upsampling grid's spectral peaks; the missing high frequencies of a low-resolution swapped face
     "spectrum_logistic": Recipe("phase3_frequency_analysis", ("--epochs", "30", "--lr", "0.05", "--batch-size", "64"),
                                 sees=("FaceSwap", "GANUpsample", "Deepfake")),
+    # the period-2 grid of a transposed convolution, read at the Nyquist frequency itself (task 3.13)
+    "checkerboard": Recipe("phase3_frequency_analysis", ("--epochs", "30", "--lr", "0.05", "--batch-size", "64"),
+                           sees=("GANUpsample", "Deepfake")),
+    # Frank et al.'s CNN on the log-DCT of the 64-px crop (task 3.12): no augmentation, which would blur the grid
+    "dct_cnn": Recipe("phase3_frequency_analysis", ("--image-size", "64", "--frames", "16", "--epochs", "10",
+                                                    "--batch-size", "32", "--augment", "none"),
+                      sees=("FaceSwap", "GANUpsample", "Deepfake")),
     # phase 4 reads 10-s windows: benchmarks of --clip-frames 250 (the guide's phase-4 settings, --monitor
     # val_loss because validation AUC saturates in the first epochs of a 3-to-9-feature regression);
     # blinks and the pulse are missing only in the Physiological fakes

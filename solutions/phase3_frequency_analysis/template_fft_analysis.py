@@ -16,8 +16,18 @@ The file builds that profile in three steps, one task each:
   warnings hold here too: crop the face first, never resize it (a resize is a low-pass filter and
   erases exactly the high frequencies we measure), and use square crops (round rings).
 
+A fourth task reads the grid itself rather than a ring average: a transposed convolution with
+uneven overlap multiplies every other pixel by a slightly larger gain (Odena et al. 2016,
+"Deconvolution and Checkerboard Artifacts"), a pattern of period 2 whose whole energy sits at the
+Nyquist frequency, where natural images have almost none:
+
+* 3.13 the checkerboard amplitude: the DFT coefficients at (0, 1/2), (1/2, 0) and (1/2, 1/2)
+  cycles per pixel relative to DC, three numbers that the ring average of 3.1-3.3 dilutes among
+  all the other frequencies of the last rings.
+
 Paper: R. Durall, M. Keuper, J. Keuper, "Watch your Up-Convolution: CNN Based Generative Deep
-Neural Networks are Failing to Reproduce Spectral Distributions", CVPR 2020.
+Neural Networks are Failing to Reproduce Spectral Distributions", CVPR 2020. A. Odena, V. Dumoulin,
+C. Olah, "Deconvolution and Checkerboard Artifacts", Distill 2016.
 
 Guide: IMPLEMENTATION_GUIDE.md, phase 3.
 """
@@ -190,3 +200,40 @@ def durall_profile(image: np.ndarray, n_bins: int = 64) -> np.ndarray:
     profile = interp1d(frequencies, rings, kind="cubic", fill_value="extrapolate")(np.linspace(0, 0.5, n_bins))
     return profile / profile[0]
     # END SOLUTION
+
+
+# ------------------------------------------------------------------------------------------------
+# 3.13 Checkerboard amplitude
+# ------------------------------------------------------------------------------------------------
+
+def checkerboard_amplitude(image: np.ndarray) -> np.ndarray:
+    """How strongly the image alternates from pixel to pixel, relative to its mean brightness.
+
+    image: (H, W) or (H, W, 3), any size (odd too), the face crop at its own size (never resized:
+    a resize moves the pixel grid the pattern lives on). With ``g`` the grayscale image and
+    ``sx = (-1)**column``, ``sy = (-1)**row``, returns (3,) float64::
+
+        [|sum(g * sx)|, |sum(g * sy)|, |sum(g * sx * sy)|] / sum(g)
+
+    along the rows (columns alternating), down the columns, and on the diagonal; zeros when
+    ``sum(g)`` is 0. For even sizes these are ``|F[0, W/2]|``, ``|F[H/2, 0]|`` and ``|F[H/2, W/2]|``
+    over ``F[0, 0]`` of the 2-D DFT ``F`` (``np.fft.fft2``, not shifted): the Nyquist coefficients
+    against DC. The absolute value makes the result independent of where the crop starts (an odd
+    offset only flips the signs).
+
+    Example: a flat patch of brightness v whose even columns and rows got gain (1 + 2m) and odd ones
+    (1 - 2m), as an unbalanced stride-2 transposed convolution leaves it (m = 0.02, the benchmark's
+    GANUpsample uses 0.012-0.025): pixel (y, x) = v (1 + 2m sx)(1 + 2m sy), so on an even-sized
+    patch sum(g) = v H W, sum(g sx) = v H W 2m and sum(g sx sy) = v H W (2m)^2: the result is
+    [0.04, 0.04, 0.0016]. A natural face crop of the benchmark gives about 0.006 along each axis
+    (10^-2.2) and 0.0001 on the diagonal.
+    """
+    gray = to_grayscale(image)
+    # BEGIN SOLUTION 3.13: sx = (-1.0) ** np.arange(width) and sy the same over the height (1-D); each signed sum is a product with them: gray @ sx (one per row, then summed), sy @ gray (summed), sy @ gray @ sx; divide their absolute values by gray.sum(), or return np.zeros(3) when that sum is 0
+    sx = (-1.0) ** np.arange(gray.shape[1])
+    sy = (-1.0) ** np.arange(gray.shape[0])
+    total = gray.sum()
+    sums = np.abs([(gray @ sx).sum(), (sy @ gray).sum(), sy @ gray @ sx])
+    return sums / total if total != 0 else np.zeros(3)
+    # END SOLUTION
+

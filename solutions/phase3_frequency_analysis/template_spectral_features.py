@@ -28,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from torch import nn
 
-from phase3_frequency_analysis.template_fft_analysis import durall_profile, high_frequency_ratio
+from phase3_frequency_analysis.template_fft_analysis import checkerboard_amplitude, durall_profile, high_frequency_ratio
 
 # ------------------------------------------------------------------------------------------------
 # Provided: the feature vector of one face crop (registered as "face_spectrum_features")
@@ -79,6 +79,38 @@ class SpectralLogistic(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.linear((features - self.centre) / self.scale)
+
+
+# ------------------------------------------------------------------------------------------------
+# Provided: the checkerboard detector (registered as "checkerboard"), built on task 3.13
+# ------------------------------------------------------------------------------------------------
+
+CHECKERBOARD_CENTRE = (-2.2, -2.2, -4.0)
+"""log10 of the checkerboard amplitudes of a real face crop of mini-forensics (measured: -2.23, -2.23,
+-4.00 on average, standard deviation 0.11-0.13 over the videos); a GANUpsample crop gives about -1.85."""
+CHECKERBOARD_SCALE = 0.15
+
+
+def checkerboard_features(crop: np.ndarray) -> np.ndarray:
+    """The checkerboard detector's input: ``log10`` of :func:`checkerboard_amplitude` (+ 1e-6).
+
+    crop: (S, S, 3) uint8 RGB, the face at its own size. Returns (3,) float32: along the rows, down
+    the columns, on the diagonal. Example: amplitudes [0.04, 0.04, 0.0016] -> about [-1.40, -1.40, -2.80].
+    """
+    return np.log10(checkerboard_amplitude(np.asarray(crop)) + 1e-6).astype(np.float32)
+
+
+class CheckerboardLogistic(SpectralLogistic):
+    """Logistic regression on :func:`checkerboard_features`: (B, 3) -> (B, 1) logits.
+
+    Only the fixed standardisation differs from :class:`SpectralLogistic`: each log10 amplitude is
+    centred on a real face's (:data:`CHECKERBOARD_CENTRE`) and divided by :data:`CHECKERBOARD_SCALE`.
+    """
+
+    def __init__(self, n_features: int = 3) -> None:
+        super().__init__(n_features)
+        self.centre.copy_(torch.tensor(CHECKERBOARD_CENTRE[:n_features]))
+        self.scale.fill_(CHECKERBOARD_SCALE)
 
 
 # ------------------------------------------------------------------------------------------------
