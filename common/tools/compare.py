@@ -17,7 +17,10 @@
    detector added to the comparison (or retrained) is the only one that runs again;
 5. the table: video AUC of each detector and of the fusion on each manipulation (its test fakes
    against all test real videos) and over all fakes, accuracy of the calibrated verdict at 0.5,
-   and training time; written as ``comparison.md`` and ``comparison.json``.
+   and training time; written as ``comparison.md`` and ``comparison.json``. Two diagnostics follow
+   the fused row: the same stacker fitted on the test videos themselves (an oracle, marked ``*``:
+   if even it falls short, the detectors do, not the stacker), and each detector's false alarms per
+   test person (:func:`person_offsets`: whether they follow the face rather than the manipulation).
 
 A detector that could not run on a test video (no face, a clip too short) counts as 0.5 there (no
 evidence either way), and the table says on how many videos that happened.
@@ -91,6 +94,8 @@ RECIPES: dict[str, Recipe] = {
 DEFAULT_MODELS = ("baseline", "temporal_features", "flow_statistics", "spectrum_logistic")
 ALL_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Physiological", "Deepfake")
 NOT_RUN_SCORE = 0.5
+ORACLE_ROW = "fusion fitted on test*"
+"""The table's oracle row: the stacker fitted on the test videos it is scored on (its ceiling)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,11 +219,11 @@ def score_videos(detectors: list, records: list, *, progress: bool, tree: str, d
             report = analyse_video(record.path, detectors, face_detector=face_detector, tree=tree,
                                    detect_every=detect_every)
         except VideoError as error:
-            rows.append({"video": str(record.path), "label": record.label, "method": record.method, "entries": None,
-                         "error": str(error)})
+            rows.append({"video": str(record.path), "label": record.label, "method": record.method,
+                         "group": record.group, "entries": None, "error": str(error)})
             continue
         rows.append({"video": str(record.path), "label": record.label, "method": record.method,
-                     "entries": report["detectors"]})
+                     "group": record.group, "entries": report["detectors"]})
     return rows
 
 
@@ -265,7 +270,8 @@ def score_or_reuse(detectors: list, splits: dict[str, list], cached: dict[str, d
     for name in names:
         rows = []
         for position, record in enumerate(splits[name]):
-            row = {"video": str(record.path), "label": record.label, "method": record.method, "entries": []}
+            row = {"video": str(record.path), "label": record.label, "method": record.method, "group": record.group,
+                   "entries": []}
             new = fresh[name][position] if missing else None
             if new is not None and new["entries"] is None:
                 row.update(entries=None, error=new["error"])
@@ -297,6 +303,68 @@ def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[s
             "brier": brier_score(labels, used), "could_not_run": sum(s is None for s in scores)}
 
 
+def person_offsets(rows: list[dict], names: list[str]) -> dict[str, dict[str, float]]:
+    """How much each detector's false alarms follow the person: per detector, per person (``group``),
+    the mean log-odds of that person's *real* test videos minus the detector's mean over all real
+    test videos it scored (:func:`common.fusion.log_odds` of the calibrated video score).
+
+    A detector that reads the manipulation gives every person about 0; one that learned what the
+    people it was trained on look like rises and falls with the face (the *implicit identity
+    leakage* of Dong et al., CVPR 2023). Example: real videos of person A at 0.9 and 0.9 (log-odds
+    2.197) and of B at 0.5 (0): the mean is 1.465, A's offset +0.732 and B's -1.465.
+    """
+    from common.fusion import log_odds, usable
+
+    offsets = {}
+    for position, name in enumerate(names):
+        by_person: dict[str, list[float]] = {}
+        for row in rows:
+            entry = row["entries"][position]
+            if row["label"] == 0 and usable(entry):
+                by_person.setdefault(str(row.get("group")), []).append(log_odds(entry["video_score"]))
+        if by_person:
+            mean = float(np.mean([value for values in by_person.values() for value in values]))
+            offsets[name] = {person: float(np.mean(values)) - mean for person, values in sorted(by_person.items())}
+    return offsets
+
+
+def between_person_share(rows: list[dict], names: list[str]) -> dict[str, float]:
+    """Per detector, the share of the variance of its log-odds over the real test videos that lies
+    *between* people (the correlation ratio eta^2 = sum_p n_p (mean_p - mean)^2 / sum (x - mean)^2):
+    1 when a real video's score is fixed by who it shows, near (people - 1) / (videos - 1) when the
+    person does not matter (15 people in 54 videos: 0.26 by chance alone).
+
+    Example: person A at log-odds 1 and 3, person B at 5 and 7: mean 4, between (2 (2 - 4)^2 +
+    2 (6 - 4)^2) = 16 of a total 9 + 1 + 1 + 9 = 20: 0.8.
+    """
+    from common.fusion import log_odds, usable
+
+    shares = {}
+    for position, name in enumerate(names):
+        by_person: dict[str, list[float]] = {}
+        for row in rows:
+            entry = row["entries"][position]
+            if row["label"] == 0 and usable(entry):
+                by_person.setdefault(str(row.get("group")), []).append(log_odds(entry["video_score"]))
+        values = np.array([value for group in by_person.values() for value in group])
+        total = float(((values - values.mean()) ** 2).sum()) if values.size else 0.0
+        if total > 0:
+            between = sum(len(group) * (np.mean(group) - values.mean()) ** 2 for group in by_person.values())
+            shares[name] = float(between / total)
+    return shares
+
+
+def format_person_offsets(offsets: dict[str, dict[str, float]], shares: dict[str, float]) -> str:
+    """:func:`person_offsets` as a Markdown table, one column per person, and :func:`between_person_share`."""
+    people = sorted({person for values in offsets.values() for person in values})
+    lines = ["| detector | " + " | ".join(people) + " | between people |", "|---|" + "---:|" * (len(people) + 1)]
+    for name, values in offsets.items():
+        share = f"{shares[name]:.2f}" if name in shares else "-"
+        lines.append(f"| {name} | " + " | ".join(f"{values[p]:+.1f}" if p in values else "-" for p in people)
+                     + f" | {share} |")
+    return "\n".join(lines) + "\n"
+
+
 def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, float | None]) -> str:
     """The comparison as a Markdown table."""
     def cell(value: float | None) -> str:
@@ -315,7 +383,9 @@ def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, flo
     lines.append("")
     lines.append("Video AUC of each manipulation's test fakes against all test real videos; acc@0.5: accuracy of "
                  "the calibrated verdict; acc best*: at the test set's best threshold (an oracle); ECE: expected "
-                 "calibration error of the calibrated probability (10 bins); ECE if calibrated: the ECE a perfectly "
+                 "calibration error of the calibrated probability (10 bins); fusion fitted on test*: the same stacker "
+                 "fitted on these test videos (an oracle: the most this stacker can make of these detectors); "
+                 "ECE if calibrated: the ECE a perfectly "
                  "calibrated detector with the same probabilities would show on this many videos (mean of "
                  "1000 draws of labels from them, common.calibration.ece_if_calibrated).")
     return "\n".join(lines) + "\n"
@@ -379,9 +449,20 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         rows.append(table_row("fusion", fused, scored))
         for video, score in zip(videos, fused):
             video["scores"]["fusion"] = score
+        # the same stacker fitted on the test videos themselves: an oracle, the ceiling of this stacker
+        # on these detectors (never a result; it tells whether the stacker or the detectors fall short)
+        labels = [row["label"] for row in scored]
+        if min(labels.count(0), labels.count(1)) >= 2:
+            oracle = fit_fusion([row["entries"] for row in scored], labels)
+            rows.append(table_row(ORACLE_ROW, [oracle.fuse(row["entries"])["video_score"] for row in scored], scored))
     methods = [m for m in ALL_METHODS if any(r["method"] == m for r in scored)]
-    markdown = format_markdown(rows, methods, seconds)
+    offsets, shares = person_offsets(scored, models), between_person_share(scored, models)
+    markdown = (format_markdown(rows, methods, seconds) + "\nReal test videos, per person: each detector's mean "
+                "log-odds minus its mean over all real test videos (common.tools.compare.person_offsets), and the "
+                "share of their variance that lies between people (between_person_share):\n\n"
+                + format_person_offsets(offsets, shares))
     result = {"data_root": str(data_root), "test_videos": len(scored), "models": models, "rows": rows,
+              "person_offsets": offsets, "between_person_share": shares,
               "train_seconds": seconds, "fusion": fusion.to_dict() if fusion is not None else None,
               "seconds": round(time.perf_counter() - started, 1), "videos": videos}
     write_text_atomic(output_dir / "comparison.json", json.dumps(result, indent=2, default=str) + "\n")

@@ -68,8 +68,8 @@ def test_saved_scores_are_reused_per_checkpoint_and_only_new_detectors_run(tmp_p
                 for r in records]
 
     monkeypatch.setattr(compare, "score_videos", fake_score_videos)
-    splits = {"val": [SimpleNamespace(path="v.mp4", label=1, method="FaceSwap")],
-              "test": [SimpleNamespace(path="t.mp4", label=0, method="real")]}
+    splits = {"val": [SimpleNamespace(path="v.mp4", label=1, method="FaceSwap", group="p1")],
+              "test": [SimpleNamespace(path="t.mp4", label=0, method="real", group="p2")]}
     path = tmp_path / "scores.json"
     assert compare.load_scores(path, 8) == {}, "nothing saved yet"
     first = compare.score_or_reuse([_Detector("x")], splits, {}, progress=False, tree="solutions", detect_every=8)
@@ -115,3 +115,31 @@ def test_specialists_train_on_the_fakes_their_cue_can_see(tmp_path, monkeypatch)
     assert calls["baseline"] == ("--detect-every", "8"), "without --specialists: every fake"
     for model, recipe in compare.RECIPES.items():
         assert recipe.sees and set(recipe.sees) <= set(FAKE_METHODS), model
+
+
+def test_person_offsets_worked_by_hand_from_real_videos_only():
+    from common.tools.compare import format_person_offsets, person_offsets
+
+    def row(label, group, score, status="ok"):
+        return {"label": label, "group": group, "entries": [{"name": "d", "status": status, "video_score": score}]}
+
+    rows = [row(0, "A", 0.9), row(0, "A", 0.9), row(0, "B", 0.5),
+            row(1, "A", 0.99),                     # a FAKE video: not a false alarm, left out
+            row(0, "C", None, status="error")]     # could not run: no person C
+    logit = np.log(0.9 / 0.1)
+    offsets = person_offsets(rows, ["d"])
+    assert offsets["d"] == pytest.approx({"A": logit - 2 * logit / 3, "B": -2 * logit / 3})
+    assert "| d | +0.7 | -1.5 | 1.00 |" in format_person_offsets(offsets, {"d": 1.0})
+
+
+def test_between_person_share_worked_by_hand():
+    from common.tools.compare import between_person_share
+
+    def row(group, logit):
+        return {"label": 0, "group": group, "entries": [{"name": "d", "status": "ok",
+                                                         "video_score": 1 / (1 + np.exp(-logit))}]}
+
+    rows = [row("A", 1.0), row("A", 3.0), row("B", 5.0), row("B", 7.0)]
+    assert between_person_share(rows, ["d"])["d"] == pytest.approx(16 / 20, abs=1e-9)
+    same = [row("A", 1.0), row("A", 3.0), row("B", 1.0), row("B", 3.0)]
+    assert between_person_share(same, ["d"])["d"] == pytest.approx(0.0, abs=1e-9), "equal people: no share"
