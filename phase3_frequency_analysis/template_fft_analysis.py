@@ -220,9 +220,9 @@ def checkerboard_amplitude(image: np.ndarray) -> np.ndarray:
     (10^-2.2) and 0.0001 on the diagonal.
     """
     gray = to_grayscale(image)
-    # TODO 3.13: sx = (-1.0) ** np.arange(width) and sy the same over the height (1-D); each
-    #   signed sum is a product with them: gray @ sx (one per row, then summed), sy @ gray
-    #   (summed), sy @ gray @ sx; divide their absolute values by gray.sum(), or return
-    #   np.zeros(3) when that sum is 0
-    raise TodoError('3.13: sx = (-1.0) ** np.arange(width) and sy the same over the height (1-D); each signed sum is a product with them: gray @ sx (one per row, then summed), sy @ gray (summed), sy @ gray @ sx; divide their absolute values by gray.sum(), or return np.zeros(3) when that sum is 0 (IMPLEMENTATION_GUIDE.md, 3.13 Checkerboard amplitude)')
+    # TODO 3.13: build the alternating signs (+1, -1, +1, ...) over the columns and over the
+    #   rows as 1-D arrays; the three signed sums are matrix products of the grayscale image with
+    #   them (columns, rows, both), summed; divide their absolute values by the image's sum, or
+    #   return zeros when that sum is 0
+    raise TodoError("3.13: build the alternating signs (+1, -1, +1, ...) over the columns and over the rows as 1-D arrays; the three signed sums are matrix products of the grayscale image with them (columns, rows, both), summed; divide their absolute values by the image's sum, or return zeros when that sum is 0 (IMPLEMENTATION_GUIDE.md, 3.13 Checkerboard amplitude)")
 
