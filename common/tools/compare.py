@@ -303,25 +303,32 @@ def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[s
             "brier": brier_score(labels, used), "could_not_run": sum(s is None for s in scores)}
 
 
+def real_log_odds_by_person(rows: list[dict], position: int) -> dict[str, list[float]]:
+    """The log-odds (:func:`common.fusion.log_odds` of the calibrated video score) that the detector at
+    ``position`` gave each person's (``group``) *real* test videos, those it could score."""
+    from common.fusion import log_odds, usable
+
+    by_person: dict[str, list[float]] = {}
+    for row in rows:
+        entry = row["entries"][position]
+        if row["label"] == 0 and usable(entry):
+            by_person.setdefault(str(row.get("group")), []).append(log_odds(entry["video_score"]))
+    return by_person
+
+
 def person_offsets(rows: list[dict], names: list[str]) -> dict[str, dict[str, float]]:
     """How much each detector's false alarms follow the person: per detector, per person (``group``),
     the mean log-odds of that person's *real* test videos minus the detector's mean over all real
-    test videos it scored (:func:`common.fusion.log_odds` of the calibrated video score).
+    test videos it scored (:func:`real_log_odds_by_person`).
 
     A detector that reads the manipulation gives every person about 0; one that learned what the
     people it was trained on look like rises and falls with the face (the *implicit identity
     leakage* of Dong et al., CVPR 2023). Example: real videos of person A at 0.9 and 0.9 (log-odds
     2.197) and of B at 0.5 (0): the mean is 1.465, A's offset +0.732 and B's -1.465.
     """
-    from common.fusion import log_odds, usable
-
     offsets = {}
     for position, name in enumerate(names):
-        by_person: dict[str, list[float]] = {}
-        for row in rows:
-            entry = row["entries"][position]
-            if row["label"] == 0 and usable(entry):
-                by_person.setdefault(str(row.get("group")), []).append(log_odds(entry["video_score"]))
+        by_person = real_log_odds_by_person(rows, position)
         if by_person:
             mean = float(np.mean([value for values in by_person.values() for value in values]))
             offsets[name] = {person: float(np.mean(values)) - mean for person, values in sorted(by_person.items())}
@@ -337,15 +344,9 @@ def between_person_share(rows: list[dict], names: list[str]) -> dict[str, float]
     Example: person A at log-odds 1 and 3, person B at 5 and 7: mean 4, between (2 (2 - 4)^2 +
     2 (6 - 4)^2) = 16 of a total 9 + 1 + 1 + 9 = 20: 0.8.
     """
-    from common.fusion import log_odds, usable
-
     shares = {}
     for position, name in enumerate(names):
-        by_person: dict[str, list[float]] = {}
-        for row in rows:
-            entry = row["entries"][position]
-            if row["label"] == 0 and usable(entry):
-                by_person.setdefault(str(row.get("group")), []).append(log_odds(entry["video_score"]))
+        by_person = real_log_odds_by_person(rows, position)
         values = np.array([value for group in by_person.values() for value in group])
         total = float(((values - values.mean()) ** 2).sum()) if values.size else 0.0
         if total > 0:
