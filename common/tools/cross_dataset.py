@@ -23,7 +23,11 @@ For every detector and every direction A -> B:
    per manipulation; with ``--cross-split all`` on every video of B (no face of B was seen in
    training, so all of B is held out: more videos, a tighter estimate, but a face-detection pass
    over all of B for each crop setting, which costs far more than the training on a busy CPU);
-3. the table is written as ``cross.md`` and ``cross.json`` in ``--output-dir``.
+3. with ``--fusion``, every detector trained on A runs together on A's validation and test videos
+   and on B's test split (one face track per video, :func:`common.tools.compare.score_videos`);
+   the late fusion (:mod:`common.fusion`) is fitted on A's validation videos only and scored like a
+   detector: a fused detector that never saw B either;
+4. the table is written as ``cross.md`` and ``cross.json`` in ``--output-dir``.
 """
 from __future__ import annotations
 
@@ -42,6 +46,8 @@ DEFAULT_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Deepfake")
 """Physiological is left out by default: its cues need 10-s clips, these clips are 16 frames."""
 DEFAULT_DIRECTIONS = (("ff", "celeb"), ("celeb", "ff"))
 SBI_SUFFIX = "+sbi"
+FUSION_ROW = "fusion"
+"""The detector name of ``--fusion``'s rows."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated manipulations of both benchmarks")
     parser.add_argument("--directions", default=",".join(f"{a}:{b}" for a, b in DEFAULT_DIRECTIONS),
                         help="comma-separated TRAIN:TEST variant pairs (default ff:celeb,celeb:ff)")
+    parser.add_argument("--fusion", action="store_true",
+                        help="add a row per direction: the late fusion of all --models trained on A (fitted on A's "
+                             "validation videos, never on B), scored on A's test split and on B's")
     parser.add_argument("--clips", type=int, default=240, help="clips of each generated benchmark")
     parser.add_argument("--clip-frames", type=int, default=16, help="frames per generated clip")
     parser.add_argument("--cross-split", default="test", choices=("test", "all"),
@@ -152,6 +161,48 @@ def _shared_cache(output_dir: Path, variant: str) -> Path:
     return cache
 
 
+def trained_checkpoint(detector: str, train_variant: str, output_dir: Path) -> Path:
+    """Where :func:`train_and_score` keeps ``detector``'s checkpoint trained on ``train_variant``."""
+    return output_dir / f"{detector.replace('+', '_')}__on_{train_variant}" / f"{detector.removesuffix(SBI_SUFFIX)}.pt"
+
+
+def fuse_and_score(detectors: list[str], train_variant: str, test_variant: str, roots: dict[str, Path],
+                   output_dir: Path, methods: list[str], *, device: str, seed: int, quiet: bool) -> dict[str, Any]:
+    """The late fusion of ``detectors`` (already trained on ``train_variant``), fitted on that variant's
+    validation videos and scored on its test split (in-dataset) and on ``test_variant``'s (cross).
+
+    Every video is tracked once and scored by all detectors together, as ``multi_modal_detect.py``
+    does; the fusion model is written to ``<output-dir>/fusion__on_<train variant>/fusion.json``.
+    Returns the same keys as :func:`train_and_score` (``train_seconds`` None).
+    """
+    from common.experiment import load_records, split_for_training
+    from common.fusion import fit_fusion, save_fusion
+    from common.tools.compare import score_videos
+    from common.tools.detect import load_detectors
+    from grader.tree import active_name
+
+    loaded = load_detectors([trained_checkpoint(d, train_variant, output_dir) for d in detectors], device)
+    _, own = load_records("synthetic", roots[train_variant])
+    splits = split_for_training(own, seed)
+    _, other = load_records("synthetic", roots[test_variant])
+    scored = {name: [row for row in score_videos(loaded, records, progress=not quiet, tree=active_name())
+                     if row["entries"] is not None]
+              for name, records in (("val", splits["val"]), ("test", splits["test"]),
+                                    ("cross", [r for r in other if r.split == "test"]))}
+    fusion = fit_fusion([row["entries"] for row in scored["val"]], [row["label"] for row in scored["val"]])
+    fusion_dir = output_dir / f"fusion__on_{train_variant}"
+    fusion_dir.mkdir(parents=True, exist_ok=True)
+    save_fusion(fusion_dir / "fusion.json", fusion)
+
+    def fused(rows: list[dict]) -> list[dict]:
+        return [{"label": row["label"], "method": row["method"], "score": fusion.fuse(row["entries"])["video_score"]}
+                for row in rows]
+
+    return {"in_dataset": video_aucs(fused(scored["test"]), methods),
+            "cross_test_split": video_aucs(fused(scored["cross"]), methods),
+            "n_cross_test": len(scored["cross"]), "n_in_dataset": len(scored["test"]), "train_seconds": None}
+
+
 def train_and_score(detector: str, train_variant: str, test_variant: str, roots: dict[str, Path], output_dir: Path,
                     methods: list[str], *, device: str, seed: int, quiet: bool, reuse: bool,
                     cross_split: str = "test", detect_every: int = 1) -> dict[str, Any]:
@@ -163,7 +214,7 @@ def train_and_score(detector: str, train_variant: str, test_variant: str, roots:
 
     model = detector.removesuffix(SBI_SUFFIX)
     run_dir = output_dir / f"{detector.replace('+', '_')}__on_{train_variant}"
-    checkpoint = run_dir / f"{model}.pt"
+    checkpoint = trained_checkpoint(detector, train_variant, output_dir)
     report_path = run_dir / "train_report.json"
     seconds = None
     if not (reuse and report_path.is_file() and checkpoint.is_file()):
@@ -242,6 +293,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     directions = parse_directions(args.directions)
     if args.detect_every < 1:
         raise CourseError(f"--detect-every must be at least 1, got {args.detect_every}")
+    if args.fusion and len(detectors) < 2:
+        raise CourseError(f"--fusion fuses several detectors: give at least two in --models, got {', '.join(detectors)}")
     if args.clips < 4 * len(methods) or args.clip_frames < 2:
         raise CourseError(f"--clips must be at least {4 * len(methods)} and --clip-frames at least 2")
     output_dir = Path(args.output_dir)
@@ -261,6 +314,14 @@ def run(args: argparse.Namespace) -> list[dict]:
             results.append({"detector": detector, "train": train_variant, "test": test_variant, "result": result})
             print(f"{detector} {train_variant} -> {test_variant}: in-dataset {_cell(result['in_dataset']['all fakes'])}, "
                   f"cross {_cell(result['cross_test_split']['all fakes'])} (test split)", flush=True)
+    if args.fusion:
+        for train_variant, test_variant in directions:
+            result = fuse_and_score(detectors, train_variant, test_variant, roots, output_dir, methods,
+                                    device=args.device, seed=args.seed, quiet=args.quiet)
+            results.append({"detector": FUSION_ROW, "train": train_variant, "test": test_variant, "result": result})
+            print(f"{FUSION_ROW} {train_variant} -> {test_variant}: in-dataset "
+                  f"{_cell(result['in_dataset']['all fakes'])}, cross {_cell(result['cross_test_split']['all fakes'])} "
+                  f"(test split)", flush=True)
     markdown = format_markdown(results, methods)
     write_text_atomic(output_dir / "cross.md", markdown + "\n")
     write_text_atomic(output_dir / "cross.json", json.dumps({"methods": methods, "seed": args.seed,

@@ -65,10 +65,60 @@ def test_bad_arguments_are_one_line_and_write_nothing(tmp_path, capsys):
 
     out = tmp_path / "cross"
     for argv in (["--models", "nope"], ["--directions", "ff:ff"], ["--methods", "FaceSwap"], ["--clips", "3"],
-                 ["--detect-every", "0"]):
+                 ["--detect-every", "0"], ["--models", "checkerboard", "--fusion"]):
         with pytest.raises(SystemExit) as exit_info:
             run_cli(main, argv + ["--output-dir", str(out)])
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1, err
     assert not out.exists()
+
+
+def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tmp_path, monkeypatch):
+    """fuse_and_score's wiring, with the scoring replaced: one detector that separates A's validation
+    videos is weighted by the fusion fitted there, and the fused scores of A's test split and of B's
+    are ranked as scikit-learn ranks them; B's labels never reach the fit."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from common import experiment, fusion
+    from common.tools import compare, cross_dataset, detect
+
+    def record(split, label, method, score):
+        return SimpleNamespace(split=split, label=label, method=method, path=f"{split}-{score}.mp4", group=str(score),
+                               score=score)
+
+    own = [record("val", y, m, s) for y, m, s in [(0, "real", .1), (0, "real", .2), (0, "real", .3),
+                                                   (1, "FaceSwap", .7), (1, "FaceSwap", .8), (1, "FaceSwap", .9)]]
+    own += [record("test", y, m, s) for y, m, s in [(0, "real", .2), (1, "FaceSwap", .6), (1, "GANUpsample", .4)]]
+    other = [record("test", y, m, s) for y, m, s in [(0, "real", .35), (0, "real", .5), (1, "FaceSwap", .45),
+                                                     (1, "GANUpsample", .95)]] + [record("train", 1, "FaceSwap", .99)]
+    roots = {"ff": tmp_path / "ff", "celeb": tmp_path / "celeb"}
+    monkeypatch.setattr(experiment, "load_records", lambda kind, root: (None, own if root == roots["ff"] else other))
+    monkeypatch.setattr(experiment, "split_for_training",
+                        lambda records, seed: {s: [r for r in records if r.split == s] for s in ("train", "val", "test")})
+    monkeypatch.setattr(detect, "load_detectors", lambda checkpoints, device: ["d"])
+
+    def entries(r):
+        return [{"name": "d", "kind": "frame", "architecture": "a", "sha256": "0", "status": "ok", "video_score": r.score}]
+
+    monkeypatch.setattr(compare, "score_videos", lambda detectors, records, **kw: [
+        {"label": r.label, "method": r.method, "entries": entries(r)} for r in records])
+    fitted = []
+    real_fit = fusion.fit_fusion
+    monkeypatch.setattr(fusion, "fit_fusion", lambda e, labels: fitted.append(list(labels)) or real_fit(e, labels))
+
+    result = cross_dataset.fuse_and_score(["baseline", "checkerboard"], "ff", "celeb", roots, tmp_path,
+                                          ["FaceSwap", "GANUpsample"], device="cpu", seed=0, quiet=True)
+    assert fitted == [[0, 0, 0, 1, 1, 1]], "fitted once, on the training variant's validation videos"
+    model = fusion.load_fusion(tmp_path / "fusion__on_ff" / "fusion.json")
+    assert model.coefficients[0] > 0
+    cross = [r for r in other if r.split == "test"]
+    scores = [model.fuse(entries(r))["video_score"] for r in cross]
+    assert result["n_cross_test"] == 4 and result["n_in_dataset"] == 3
+    assert result["cross_test_split"]["all fakes"] == pytest.approx(
+        round(roc_auc_score([r.label for r in cross], scores), 3))
+    assert result["cross_test_split"]["GANUpsample"] == pytest.approx(1.0)
+    assert np.isfinite(result["in_dataset"]["all fakes"])
