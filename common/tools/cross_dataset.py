@@ -167,9 +167,11 @@ def trained_checkpoint(detector: str, train_variant: str, output_dir: Path) -> P
 
 
 def fuse_and_score(detectors: list[str], train_variant: str, test_variant: str, roots: dict[str, Path],
-                   output_dir: Path, methods: list[str], *, device: str, seed: int, quiet: bool) -> dict[str, Any]:
+                   output_dir: Path, methods: list[str], *, device: str, seed: int, quiet: bool,
+                   cross_split: str = "test") -> dict[str, Any]:
     """The late fusion of ``detectors`` (already trained on ``train_variant``), fitted on that variant's
-    validation videos and scored on its test split (in-dataset) and on ``test_variant``'s (cross).
+    validation videos and scored on its test split (in-dataset) and on ``test_variant``'s
+    ``cross_split`` ("test", or "all" its videos; the test split's figures are reported either way).
 
     Every video is tracked once and scored by all detectors together, as ``multi_modal_detect.py``
     does; the fusion model is written to ``<output-dir>/fusion__on_<train variant>/fusion.json``.
@@ -185,10 +187,13 @@ def fuse_and_score(detectors: list[str], train_variant: str, test_variant: str, 
     _, own = load_records("synthetic", roots[train_variant])
     splits = split_for_training(own, seed)
     _, other = load_records("synthetic", roots[test_variant])
-    scored = {name: [row for row in score_videos(loaded, records, progress=not quiet, tree=active_name())
-                     if row["entries"] is not None]
-              for name, records in (("val", splits["val"]), ("test", splits["test"]),
-                                    ("cross", [r for r in other if r.split == "test"]))}
+    chosen = {"val": splits["val"], "test": splits["test"],
+              "cross": [r for r in other if cross_split == "all" or r.split == "test"]}
+    rows = {name: score_videos(loaded, records, progress=not quiet, tree=active_name()) for name, records in chosen.items()}
+    unreadable = {name: sum(row["entries"] is None for row in rows[name]) for name in rows}
+    scored = {name: [row for row in rows[name] if row["entries"] is not None] for name in rows}
+    scored_records = {name: [record for record, row in zip(chosen[name], rows[name]) if row["entries"] is not None]
+                      for name in rows}
     fusion = fit_fusion([row["entries"] for row in scored["val"]], [row["label"] for row in scored["val"]])
     fusion_dir = output_dir / f"fusion__on_{train_variant}"
     fusion_dir.mkdir(parents=True, exist_ok=True)
@@ -198,9 +203,14 @@ def fuse_and_score(detectors: list[str], train_variant: str, test_variant: str, 
         return [{"label": row["label"], "method": row["method"], "score": fusion.fuse(row["entries"])["video_score"]}
                 for row in rows]
 
-    return {"in_dataset": video_aucs(fused(scored["test"]), methods),
-            "cross_test_split": video_aucs(fused(scored["cross"]), methods),
-            "n_cross_test": len(scored["cross"]), "n_in_dataset": len(scored["test"]), "train_seconds": None}
+    cross_test = [row for row, record in zip(scored["cross"], scored_records["cross"]) if record.split == "test"]
+    result = {"in_dataset": video_aucs(fused(scored["test"]), methods),
+              "cross_test_split": video_aucs(fused(cross_test), methods),
+              "n_cross_test": len(cross_test), "n_in_dataset": len(scored["test"]), "train_seconds": None,
+              "unreadable_videos": unreadable}
+    if cross_split == "all":
+        result.update(cross_all=video_aucs(fused(scored["cross"]), methods), n_cross_all=len(scored["cross"]))
+    return result
 
 
 def train_and_score(detector: str, train_variant: str, test_variant: str, roots: dict[str, Path], output_dir: Path,
@@ -317,7 +327,10 @@ def run(args: argparse.Namespace) -> list[dict]:
     if args.fusion:
         for train_variant, test_variant in directions:
             result = fuse_and_score(detectors, train_variant, test_variant, roots, output_dir, methods,
-                                    device=args.device, seed=args.seed, quiet=args.quiet)
+                                    device=args.device, seed=args.seed, quiet=args.quiet, cross_split=args.cross_split)
+            if any(result["unreadable_videos"].values()):
+                print(f"{FUSION_ROW} {train_variant} -> {test_variant}: videos that could not be read, left out: "
+                      f"{result['unreadable_videos']}", flush=True)
             results.append({"detector": FUSION_ROW, "train": train_variant, "test": test_variant, "result": result})
             print(f"{FUSION_ROW} {train_variant} -> {test_variant}: in-dataset "
                   f"{_cell(result['in_dataset']['all fakes'])}, cross {_cell(result['cross_test_split']['all fakes'])} "

@@ -122,3 +122,10 @@ def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tm
         round(roc_auc_score([r.label for r in cross], scores), 3))
     assert result["cross_test_split"]["GANUpsample"] == pytest.approx(1.0)
     assert np.isfinite(result["in_dataset"]["all fakes"])
+    assert result["unreadable_videos"] == {"val": 0, "test": 0, "cross": 0}
+
+    every = cross_dataset.fuse_and_score(["baseline", "checkerboard"], "ff", "celeb", roots, tmp_path,
+                                         ["FaceSwap", "GANUpsample"], device="cpu", seed=0, quiet=True,
+                                         cross_split="all")
+    assert every["n_cross_all"] == 5 and every["n_cross_test"] == 4, "all of B, and its test split within it"
+    assert every["cross_test_split"] == result["cross_test_split"]
