@@ -2,7 +2,7 @@
 
     python cross_dataset.py [--models baseline,spectrum_logistic,baseline+sbi] \\
         [--methods FaceSwap,GANUpsample,TemporalFlicker,Deepfake] [--directions ff:celeb,celeb:ff] \\
-        [--clips 240] [--clip-frames 16] [--cross-split test|all] [--output-dir runs/cross] [--reuse]
+        [--clips 240] [--clip-frames 16] [--cross-split test|all] [--fusion] [--output-dir runs/cross] [--reuse]
 
 A detector's AUC on the test split of the dataset it was trained on says little about the next
 dataset, made by other people, of other faces, with a better swap and other compression: the
