@@ -24,7 +24,8 @@ For every detector and every direction A -> B:
    training, so all of B is held out: more videos, a tighter estimate, but a face-detection pass
    over all of B for each crop setting, which costs far more than the training on a busy CPU);
 3. with ``--fusion``, every detector trained on A runs together on A's validation and test videos
-   and on B's test split (one face track per video, :func:`common.tools.compare.score_videos`);
+   and on B's test split, or all of B with ``--cross-split all`` (one face track per video,
+   :func:`common.tools.compare.score_videos`);
    the late fusion (:mod:`common.fusion`) is fitted on A's validation videos only and scored like a
    detector: a fused detector that never saw B either;
 4. the table is written as ``cross.md`` and ``cross.json`` in ``--output-dir``.
@@ -199,9 +200,9 @@ def fuse_and_score(detectors: list[str], train_variant: str, test_variant: str, 
     fusion_dir.mkdir(parents=True, exist_ok=True)
     save_fusion(fusion_dir / "fusion.json", fusion)
 
-    def fused(rows: list[dict]) -> list[dict]:
+    def fused(videos: list[dict]) -> list[dict]:
         return [{"label": row["label"], "method": row["method"], "score": fusion.fuse(row["entries"])["video_score"]}
-                for row in rows]
+                for row in videos]
 
     cross_test = [row for row, record in zip(scored["cross"], scored_records["cross"]) if record.split == "test"]
     result = {"in_dataset": video_aucs(fused(scored["test"]), methods),
