@@ -23,7 +23,7 @@ draws, and each bin's share of FAKE scatters around its confidence. *Consistency
 (Broecker and Smith 2007, "Increasing the reliability of reliability diagrams") measures that
 scatter: draw labels from the detector's own probabilities (each video FAKE with probability p),
 as a perfectly calibrated detector's labels would be, and compute the ECE of those draws. On 108
-videos whose probabilities spread over 0..1 it averages about 0.09: an ECE below that cannot be
+videos whose probabilities spread over 0..1 it averages 0.096: an ECE below that cannot be
 shown there, whatever the detector; the report gives the range beside the measured ECE.
 """
 from __future__ import annotations
