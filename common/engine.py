@@ -88,7 +88,8 @@ class ClipDataset(Dataset):
         self.frame_indices: list[int] = []
         self.skipped: list[str] = []
         for record in records:
-            cache = read_face_cache(Path(cache_dir) / f"{record_id(record)}.npz")
+            cache_path = Path(cache_dir) / f"{record_id(record)}.npz"
+            cache = read_face_cache(cache_path)
             if len(cache.faces) < 2:
                 self.skipped.append(str(record.path))
                 continue
@@ -244,16 +245,37 @@ def evaluate_detector(model: nn.Module, row: Model, records: Sequence[VideoRecor
     return report, scored, caches
 
 
+_SIGNAL_FEATURES: dict[tuple, tuple[torch.Tensor | None, str | None]] = {}
+"""Signal features already computed in this process, per face-cache file (path, size, modification
+time), detector row and window: a face mesh on every crop of a 10-s window is the slow part of a
+signal detector's training, and cross-fitting (common.cross_fit) builds the same videos' datasets
+once per fold."""
+
+
+def _signal_features(row: Model, cache_path: Path, crops: list, fps: float, window_s: float
+                     ) -> tuple[torch.Tensor | None, str | None]:
+    """:func:`common.detectors.signal_input` of one cached window, computed once per process."""
+    from common.detectors import signal_input
+
+    stat = cache_path.stat()
+    key = (str(cache_path.resolve()), stat.st_size, stat.st_mtime_ns, row.name, row.file, row.features,
+           float(fps), float(window_s))
+    if key not in _SIGNAL_FEATURES:
+        features, reason, _ = signal_input(row, crops, fps, window_s)
+        _SIGNAL_FEATURES[key] = (features, reason)
+    return _SIGNAL_FEATURES[key]
+
+
 class SignalDataset(Dataset):
     """One item per video for a signal detector: the row's features of its cached window,
     ``(x (D,), label, video_id)``, computed once here (face-mesh landmarks on every crop,
-    :func:`common.detectors.signal_input`). A window too short or without landmarks in most frames
+    :func:`common.detectors.signal_input`; once per process for a given cache file, row and window).
+    A window too short or without landmarks in most frames
     is left out and listed in :attr:`skipped` with its reason; when no video is left, one
     :class:`DatasetLayoutError` says why (mini-forensics: generate 10-s clips, ``--synthetic-frames 250``).
     """
 
     def __init__(self, row: Model, cache_dir: str | Path, records: Sequence[VideoRecord]):
-        from common.detectors import signal_input
         from common.video import probe_video
 
         self.items: list[tuple[torch.Tensor, torch.Tensor, str]] = []
@@ -263,7 +285,8 @@ class SignalDataset(Dataset):
         self.skipped: dict[str, str] = {}
         window_s = float(row.config.get("window_s", 10.0))
         for record in records:
-            cache = read_face_cache(Path(cache_dir) / f"{record_id(record)}.npz")
+            cache_path = Path(cache_dir) / f"{record_id(record)}.npz"
+            cache = read_face_cache(cache_path)
             planned = sorted(set(cache.frame_indices.tolist()) | set(cache.meta.get("no_face_indices", []))
                              | set(cache.meta.get("undecodable_indices", [])))
             by_index = dict(zip(cache.frame_indices.tolist(), cache.faces))
@@ -272,7 +295,8 @@ class SignalDataset(Dataset):
             except CourseError as error:
                 self.skipped[str(record.path)] = str(error)
                 continue
-            features, reason, _ = signal_input(row, [by_index.get(index) for index in planned], fps, window_s)
+            features, reason = _signal_features(row, cache_path, [by_index.get(index) for index in planned], fps,
+                                                window_s)
             if features is None:
                 self.skipped[str(record.path)] = reason
                 continue

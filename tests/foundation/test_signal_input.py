@@ -44,3 +44,32 @@ def test_a_nan_or_infinite_feature_is_reported_not_scored(monkeypatch):
         tensor, reason, _ = _window(monkeypatch, features)
         assert tensor is None
         assert "not finite" in reason and positions in reason, reason
+
+
+def test_a_windows_signal_features_are_computed_once_per_cache_file_row_and_window(tmp_path, monkeypatch):
+    """Cross-fitting builds the same videos' signal datasets once per fold: the face mesh runs once."""
+    import os
+
+    from common import detectors, engine
+    from common.registry import all_models
+
+    calls = []
+
+    def counting_signal_input(row, crops, fps, window_s):
+        calls.append((row.name, window_s))
+        return np.zeros(3), None, {}
+
+    monkeypatch.setattr(detectors, "signal_input", counting_signal_input)
+    monkeypatch.setattr(engine, "_SIGNAL_FEATURES", {})
+    cache = tmp_path / "video.npz"
+    cache.write_bytes(b"faces")
+    blink, pulse = all_models()["blink"], all_models()["pulse"]
+    for _ in range(3):
+        engine._signal_features(blink, cache, [], 25.0, 10.0)
+    assert calls == [("blink", 10.0)], "computed once, then reused"
+    engine._signal_features(pulse, cache, [], 25.0, 10.0)
+    engine._signal_features(blink, cache, [], 25.0, 8.0)
+    assert calls[1:] == [("pulse", 10.0), ("blink", 8.0)], "another detector or window: computed again"
+    os.utime(cache, ns=(cache.stat().st_atime_ns, cache.stat().st_mtime_ns + 10**9))
+    engine._signal_features(blink, cache, [], 25.0, 10.0)
+    assert calls[-1] == ("blink", 10.0) and len(calls) == 4, "a rewritten cache file is read again"
