@@ -95,6 +95,8 @@ DEFAULT_MODELS = ("baseline", "temporal_features", "flow_statistics", "spectrum_
 ALL_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Physiological", "Deepfake")
 NOT_RUN_SCORE = 0.5
 ORACLE_ROW = "fusion fitted on test*"
+VALIDATION_FUSION_ROW = "fusion fitted on validation"
+"""With ``--cross-fit``: the fusion fitted on the validation split alone, beside the cross-fitted one."""
 """The table's oracle row: the stacker fitted on the test videos it is scored on (its ceiling)."""
 
 
@@ -125,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "recipe's manipulations, e.g. the pulse on Physiological): experts for the fusion "
                              "(default: every detector on every fake)")
     parser.add_argument("--no-fusion", action="store_true", help="skip the fused row")
+    parser.add_argument("--cross-fit", type=int, default=0, metavar="K",
+                        help="also train each detector on K person-folds of the training and validation "
+                             "people (common.cross_fit) and fit every calibration and the fusion on their "
+                             "out-of-fold scores, every training and validation person instead of the "
+                             "validation split's; costs K more trainings per detector (default 0: off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quiet", action="store_true")
@@ -248,6 +255,59 @@ def load_scores(path: Path, detect_every: int) -> dict[str, dict[str, dict[str, 
         return {}
     return {split: {row["video"]: {entry.get("sha256"): entry for entry in row["entries"] or []} for row in rows}
             for split, rows in content["splits"].items()}
+
+
+def cross_fit_scores(models: list[str], data_root: Path, output_dir: Path, folds: int, *, device: str, seed: int,
+                     quiet: bool, detect_every: int, specialists: bool, reuse: bool, tree: str) -> list[dict]:
+    """Out-of-fold entries of every training and validation video (:mod:`common.cross_fit`).
+
+    For each of ``folds`` person-folds, every model is trained with its recipe on a benchmark of that
+    fold's split (``output_dir/cross_fit/fold<k>``, sharing ``output_dir``'s face cache) and scores the
+    fold's held-out videos. Returns rows like :func:`score_videos`'s, the entries in ``models`` order;
+    with ``reuse`` the checkpoints and ``cross_fit/scores.json`` of an earlier run are reused.
+    """
+    from common.cross_fit import fold_splits, person_folds, write_split_benchmark
+    from common.experiment import load_records, split_for_training
+    from common.report import write_text_atomic
+    from common.tools.detect import load_detectors
+
+    root = output_dir / "cross_fit"
+    saved = root / "scores.json"
+    key = {"models": models, "folds": folds, "detect_every": detect_every, "specialists": specialists}
+    if reuse and saved.is_file():
+        content = json.loads(saved.read_text())
+        if content.get("key") == key:
+            return content["rows"]
+    _, records = load_records("synthetic", data_root)
+    splits = split_for_training(records, seed)
+    people = person_folds(splits["train"] + splits["val"], folds)
+    rows = []
+    for fold in range(folds):
+        fold_dir = root / f"fold{fold}"
+        fold_root = write_split_benchmark(data_root, fold_dir / "mini-forensics", fold_splits(people, fold))
+        (output_dir / "face_cache").mkdir(parents=True, exist_ok=True)
+        if not (fold_dir / "face_cache").exists():
+            os.symlink(os.path.relpath(output_dir / "face_cache", fold_dir), fold_dir / "face_cache")
+        checkpoints = []
+        for model in models:
+            print(f"cross-fitting fold {fold + 1}/{folds}: training {model} ...")
+            checkpoints.append(train_or_reuse(model, fold_root, fold_dir, device=device, seed=seed, reuse=reuse,
+                                              quiet=quiet, detect_every=detect_every, specialist=specialists)[0])
+        _, fold_records = load_records("synthetic", fold_root)
+        held = [record for record in fold_records if record.split == "test"]
+        rows += score_videos(load_detectors(checkpoints, device), held, progress=not quiet, tree=tree,
+                             detect_every=detect_every)
+    write_text_atomic(saved, json.dumps({"key": key, "rows": rows}, default=str) + "\n")
+    return rows
+
+
+def recalibrate_rows(rows: list[dict], calibrations: list) -> list[dict]:
+    """Rows whose detector entries carry the probabilities of ``calibrations`` (one per detector, in order)."""
+    from common.cross_fit import recalibrated
+
+    return [{**row, "entries": None if row["entries"] is None
+             else [recalibrated(entry, calibration) for entry, calibration in zip(row["entries"], calibrations)]}
+            for row in rows]
 
 
 def score_or_reuse(detectors: list, splits: dict[str, list], cached: dict[str, dict[str, dict[str, dict]]], *,
@@ -395,7 +455,8 @@ def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, flo
 def compare(args: argparse.Namespace) -> dict[str, Any]:
     """The whole comparison for parsed arguments (module docstring); returns what comparison.json holds."""
     from common.experiment import ensure_synthetic_benchmark, load_records, split_for_training
-    from common.fusion import fit_fusion, save_fusion
+    from common.cross_fit import out_of_fold_calibration
+    from common.fusion import detector_fingerprint, fit_fusion, save_fusion
     from common.report import write_text_atomic
     from common.tools.detect import load_detectors
     from common.tools.multi_modal import add_fusion
@@ -432,9 +493,32 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     save_scores(scores_path, detectors, args.detect_every, scored_splits)
     validation = [row for row in scored_splits["val"] if row["entries"] is not None]
     scored = [row for row in scored_splits["test"] if row["entries"] is not None]
+    cross_fit, validation_fusion, as_trained = None, None, scored
+    if args.cross_fit:
+        # every calibration and the fusion fitted on the out-of-fold scores of all training and
+        # validation people; the fusion fitted on the validation split alone stays as a row to compare
+        out_of_fold = [row for row in cross_fit_scores(
+            models, data_root, output_dir, args.cross_fit, device=args.device, seed=args.seed, quiet=args.quiet,
+            detect_every=args.detect_every, specialists=args.specialists, reuse=args.reuse, tree=active_name())
+            if row["entries"] is not None]
+        calibrations = [out_of_fold_calibration([row["entries"][i] for row in out_of_fold],
+                                                [row["label"] for row in out_of_fold],
+                                                [row["method"] for row in out_of_fold],
+                                                RECIPES[model].sees if args.specialists else None)
+                        for i, model in enumerate(models)]
+        if not args.no_fusion and len(detectors) > 1:
+            validation_fusion = fit_fusion([row["entries"] for row in validation], [row["label"] for row in validation])
+        validation, scored = recalibrate_rows(out_of_fold, calibrations), recalibrate_rows(scored, calibrations)
+        cross_fit = {"folds": args.cross_fit, "videos": len(out_of_fold),
+                     "people": len({row["group"] for row in out_of_fold}),
+                     "calibrations": {model: c.to_dict() for model, c in zip(models, calibrations)}}
+        print(f"cross-fitted: calibrations and fusion fitted on {cross_fit['videos']} out-of-fold videos of "
+              f"{cross_fit['people']} people ({args.cross_fit} folds)")
     fusion = None
     if not args.no_fusion and len(detectors) > 1:
         fusion = fit_fusion([row["entries"] for row in validation], [row["label"] for row in validation])
+        # out-of-fold entries come from the fold models: the fusion applies to the detectors trained as usual
+        fusion.detectors = [detector_fingerprint(entry) for entry in scored[0]["entries"]]
         save_fusion(output_dir / "fusion.json", fusion)
     rows, videos = [], [{"video": r["video"], "label": r["label"], "method": r["method"], "scores": {}}
                         for r in scored]
@@ -450,6 +534,9 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         rows.append(table_row("fusion", fused, scored))
         for video, score in zip(videos, fused):
             video["scores"]["fusion"] = score
+        if validation_fusion is not None:
+            rows.append(table_row(VALIDATION_FUSION_ROW, [validation_fusion.fuse(row["entries"])["video_score"]
+                                                          for row in as_trained], scored))
         # the same stacker fitted on the test videos themselves: an oracle, the ceiling of this stacker
         # on these detectors (never a result; it tells whether the stacker or the detectors fall short)
         labels = [row["label"] for row in scored]
@@ -465,6 +552,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     result = {"data_root": str(data_root), "test_videos": len(scored), "models": models, "rows": rows,
               "person_offsets": offsets, "between_person_share": shares,
               "train_seconds": seconds, "fusion": fusion.to_dict() if fusion is not None else None,
+              "cross_fit": cross_fit,
               "seconds": round(time.perf_counter() - started, 1), "videos": videos}
     write_text_atomic(output_dir / "comparison.json", json.dumps(result, indent=2, default=str) + "\n")
     write_text_atomic(output_dir / "comparison.md", markdown)
@@ -483,5 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         raise CourseError(f"--data-root '{args.data_root}': no such folder")
     if args.detect_every < 1:
         raise CourseError(f"--detect-every must be 1 or more, got {args.detect_every}")
+    if args.cross_fit == 1 or args.cross_fit < 0:
+        raise CourseError(f"--cross-fit must be 0 (off) or 2 or more folds, got {args.cross_fit}")
     compare(args)
     return 0

@@ -1,0 +1,154 @@
+"""Cross-fitting (common.cross_fit, compare_detectors.py --cross-fit): person folds against scikit-learn's
+GroupKFold, fold benchmarks that reuse the face cache, every training and validation video scored once by
+a model that never saw its person, test videos never, and calibrations fitted on those scores only."""
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GroupKFold
+
+from common.calibration import Calibration, fit_platt
+from common.cross_fit import (fold_splits, out_of_fold_calibration, person_folds, recalibrated,
+                              write_split_benchmark)
+from common.datasets import load_synthetic
+from common.errors import CourseError
+from common.torch_data import record_id
+
+
+def _records(sizes):
+    return [SimpleNamespace(path=f"{person}_{i}.mp4", group=person, label=i % 2)
+            for person, size in sizes.items() for i in range(size)]
+
+
+def test_person_folds_worked_by_hand_and_against_group_kfold():
+    folds = person_folds(_records({"a": 3, "b": 2, "c": 2, "d": 1}), 2)
+    assert [sorted({r.group for r in fold}) for fold in folds] == [["a", "d"], ["b", "c"]]
+    rng = np.random.default_rng(0)
+    sizes = {f"p{i:02d}": int(rng.integers(1, 9)) for i in range(23)}
+    records = _records(sizes)
+    for k in (2, 3, 5):
+        folds = person_folds(records, k)
+        people = [{r.group for r in fold} for fold in folds]
+        assert all(not (a & b) for i, a in enumerate(people) for b in people[i + 1:]), "no person in two folds"
+        assert sorted(r.path for fold in folds for r in fold) == sorted(r.path for r in records)
+        groups = [r.group for r in records]
+        oracle = sorted(len(test) for _, test in GroupKFold(k).split(np.zeros(len(records)), groups=groups))
+        assert sorted(len(fold) for fold in folds) == oracle, "the same greedy balance as scikit-learn's"
+    with pytest.raises(CourseError, match="folds"):
+        person_folds(records, 1)
+    with pytest.raises(CourseError, match="folds"):
+        person_folds(_records({"a": 1, "b": 1}), 3)
+
+
+def test_each_fold_scores_its_own_people_once_and_validates_on_the_next():
+    folds = [[SimpleNamespace(path=f"{k}.mp4", group=str(k))] for k in range(3)]
+    split = fold_splits(folds, 2)
+    assert [r.path for r in split["test"]] == ["2.mp4"] and [r.path for r in split["val"]] == ["0.mp4"]
+    assert [r.path for r in split["train"]] == ["1.mp4"]
+    assert sorted(r.path for k in range(3) for r in fold_splits(folds, k)["test"]) == ["0.mp4", "1.mp4", "2.mp4"]
+    with pytest.raises(CourseError, match="fold 3"):
+        fold_splits(folds, 3)
+
+
+def _benchmark(root: Path, people: dict[str, str]) -> Path:
+    """A mini-forensics manifest over empty video files: person -> split, a real and a fake clip each."""
+    clips = []
+    for person, split in people.items():
+        for label, method in ((0, "real"), (1, "FaceSwap")):
+            clip_id = f"{method}-{person}"
+            (root / "videos" / split).mkdir(parents=True, exist_ok=True)
+            (root / "truth").mkdir(exist_ok=True)
+            (root / "videos" / split / f"{clip_id}.mp4").write_bytes(b"")
+            clips.append({"file": f"videos/{split}/{clip_id}.mp4", "clip_id": clip_id, "label": label,
+                          "method": method, "identity": person, "group": person, "split": split,
+                          "n_frames": 8, "size": 64, "heart_rate_bpm": None, "blink_times_s": [],
+                          "truth": f"truth/{clip_id}.npz"})
+    (root / "manifest.json").write_text(json.dumps({"name": "mini-forensics", "version": 1, "seed": 0,
+                                                    "fps": 25.0, "clips": clips}))
+    return root
+
+
+def test_a_fold_benchmark_reassigns_splits_and_keeps_the_face_cache_names(tmp_path):
+    data_root = _benchmark(tmp_path / "data" / "mini-forensics",
+                           {"p1": "train", "p2": "train", "p3": "val", "p4": "test"})
+    records = load_synthetic(data_root)
+    by_person = {p: [r for r in records if r.group == p] for p in ("p1", "p2", "p3", "p4")}
+    fold_root = write_split_benchmark(data_root, tmp_path / "fold0" / "mini-forensics",
+                                      {"train": by_person["p3"], "val": by_person["p1"], "test": by_person["p2"]})
+    fold = load_synthetic(fold_root)
+    assert {(r.group, r.split) for r in fold} == {("p3", "train"), ("p1", "val"), ("p2", "test")}
+    assert len(fold) == 6, "the original test person is not in any fold"
+    original = {r.extra["clip_id"]: record_id(r) for r in records}
+    assert all(record_id(r) == original[r.extra["clip_id"]] for r in fold), "the same face-cache files"
+
+
+def _entry(raw, status="ok"):
+    return {"name": "d", "status": status, "raw_video_score": raw, "video_score": raw}
+
+
+def test_out_of_fold_calibration_leaves_out_failed_entries_and_an_experts_other_fakes():
+    raw = [0.2, 0.35, 0.3, 0.6, 0.7, 0.9]
+    labels = [0, 0, 1, 0, 1, 1]
+    methods = ["real", "real", "FaceSwap", "real", "FaceSwap", "FaceSwap"]
+    expected = fit_platt(raw, labels)
+    entries = [_entry(r) for r in raw] + [_entry(0.99), _entry(None, "error"), None]
+    fitted = out_of_fold_calibration(entries, labels + [1, 1, 0], methods + ["GANUpsample", "FaceSwap", "real"],
+                                     sees=("FaceSwap",))
+    assert fitted.n_videos == 6, "the GANUpsample fake, the failed entry and the missing one are left out"
+    assert (fitted.a, fitted.b) == pytest.approx((expected.a, expected.b))
+    every = out_of_fold_calibration(entries, labels + [1, 1, 0], methods + ["GANUpsample", "FaceSwap", "real"])
+    assert every.n_videos == 7, "without sees, every fake counts"
+
+
+def test_recalibrated_entry_worked_by_hand():
+    entry = {"name": "d", "status": "ok", "raw_video_score": 0.75, "video_score": 0.6, "verdict": "FAKE"}
+    doubled = recalibrated(entry, Calibration(2.0, 0.0, 10))  # logit(0.75) = ln 3; sigmoid(2 ln 3) = 9 / 10
+    assert doubled["video_score"] == pytest.approx(0.9) and doubled["verdict"] == "FAKE"
+    lowered = recalibrated(entry, Calibration(1.0, -np.log(3) - np.log(2), 10))  # odds 3 / 6 = 1/2 -> 1/3
+    assert lowered["video_score"] == pytest.approx(1 / 3) and lowered["verdict"] == "REAL"
+    assert entry["video_score"] == 0.6, "the original entry is left as it was"
+    failed = {"name": "d", "status": "error", "raw_video_score": None, "video_score": None}
+    assert recalibrated(failed, Calibration(2.0, 0.0, 10)) == failed
+
+
+def test_cross_fit_scores_every_train_and_val_video_once_by_a_model_blind_to_its_person(tmp_path, monkeypatch):
+    from common.tools import compare, detect
+
+    people = {f"p{i}": "train" for i in range(6)} | {"p6": "val", "p7": "val", "p8": "test"}
+    data_root = _benchmark(tmp_path / "data" / "mini-forensics", people)
+    trained = {}
+
+    def fake_train(model, fold_root, fold_dir, **kwargs):  # remembers which people each fold model saw
+        seen = {r.group for r in load_synthetic(fold_root) if r.split in ("train", "val")}
+        checkpoint = fold_dir / f"{model}.pt"
+        trained[str(checkpoint)] = seen
+        return checkpoint, 0.0
+
+    def fake_score(detectors, records, **kwargs):
+        return [{"video": str(r.path), "label": r.label, "method": r.method, "group": r.group,
+                 "entries": [{"name": "d", "status": "ok", "raw_video_score": 0.5, "seen": trained[d]}
+                             for d in detectors]} for r in records]
+
+    monkeypatch.setattr(compare, "train_or_reuse", fake_train)
+    monkeypatch.setattr(compare, "score_videos", fake_score)
+    monkeypatch.setattr(detect, "load_detectors", lambda checkpoints, device: [str(c) for c in checkpoints])
+    rows = compare.cross_fit_scores(["baseline"], data_root, tmp_path / "out", 4, device="cpu", seed=0, quiet=True,
+                                    detect_every=8, specialists=False, reuse=False, tree="solutions")
+    scored = sorted(Path(row["video"]).name for row in rows)
+    expected = sorted(f"{m}-p{i}.mp4" for i in range(8) for m in ("real", "FaceSwap"))
+    assert scored == expected, "every train and val video once, no test video"
+    assert all(row["group"] not in row["entries"][0]["seen"] for row in rows), "never by a model that saw the person"
+    assert (tmp_path / "out" / "cross_fit" / "scores.json").is_file()
+    again = compare.cross_fit_scores(["baseline"], data_root, tmp_path / "out", 4, device="cpu", seed=0, quiet=True,
+                                     detect_every=8, specialists=False, reuse=True, tree="solutions")
+    assert [row["video"] for row in again] == [row["video"] for row in rows], "reused as saved"
+
+
+def test_a_bad_cross_fit_is_refused_before_anything_is_written(tmp_path):
+    from common.tools.compare import main
+
+    with pytest.raises(CourseError, match="--cross-fit"):
+        main(["--cross-fit", "1", "--output-dir", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
