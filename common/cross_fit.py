@@ -128,3 +128,19 @@ def recalibrated(entry: dict, calibration: Calibration) -> dict:
     score = float(calibration.apply(entry["raw_video_score"]))
     return {**entry, "video_score": score, "verdict": "FAKE" if score >= 0.5 else "REAL",
             "calibration": {**calibration.to_dict(), "fitted_on": "out-of-fold scores"}}
+
+
+def write_recalibrated_checkpoint(source: str | os.PathLike, destination: str | os.PathLike,
+                                  calibration: Calibration, fitted_on: str) -> Path:
+    """A copy of the checkpoint ``source`` whose stored calibration is ``calibration`` (the network,
+    threshold and everything else unchanged), written atomically to ``destination``; the calibration
+    records ``fitted_on`` (e.g. "out-of-fold scores of 87 people (5 folds)"). Returns ``destination``."""
+    from common.checkpoint import load_checkpoint, load_state_into, save_checkpoint
+    from common.models import build_model
+
+    saved = load_checkpoint(source)
+    model = load_state_into(build_model(saved.architecture, **saved.model_config), saved)
+    extra = {**saved.extra, "calibration": {**calibration.to_dict(), "fitted_on": fitted_on}}
+    return save_checkpoint(destination, model, architecture=saved.architecture, model_config=saved.model_config,
+                           metrics=saved.metrics, threshold=saved.threshold, training_config=saved.training_config,
+                           extra=extra)

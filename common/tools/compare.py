@@ -24,6 +24,12 @@
 
 A detector that could not run on a test video (no face, a clip too short) counts as 0.5 there (no
 evidence either way), and the table says on how many videos that happened.
+
+With ``--cross-fit K`` each detector is also trained K more times on person-folds of the training and
+validation people (:mod:`common.cross_fit`), its calibration is refitted on the out-of-fold scores of all
+those people, and the table shows the recalibrated probabilities; ``cross_fit/`` then holds the
+recalibrated checkpoints and a fusion fitted on the out-of-fold scores (row "fusion fitted out of fold"),
+while ``fusion.json`` stays the one fitted on validation for the checkpoints as trained (row "fusion").
 """
 from __future__ import annotations
 
@@ -95,8 +101,8 @@ DEFAULT_MODELS = ("baseline", "temporal_features", "flow_statistics", "spectrum_
 ALL_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Physiological", "Deepfake")
 NOT_RUN_SCORE = 0.5
 ORACLE_ROW = "fusion fitted on test*"
-VALIDATION_FUSION_ROW = "fusion fitted on validation"
-"""With ``--cross-fit``: the fusion fitted on the validation split alone, beside the cross-fitted one."""
+CROSS_FITTED_FUSION_ROW = "fusion fitted out of fold"
+"""With ``--cross-fit``: the fusion fitted on the out-of-fold scores, beside the one fitted on validation."""
 """The table's oracle row: the stacker fitted on the test videos it is scored on (its ceiling)."""
 
 
@@ -129,9 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-fusion", action="store_true", help="skip the fused row")
     parser.add_argument("--cross-fit", type=int, default=0, metavar="K",
                         help="also train each detector on K person-folds of the training and validation "
-                             "people (common.cross_fit) and fit every calibration and the fusion on their "
-                             "out-of-fold scores, every training and validation person instead of the "
-                             "validation split's; costs K more trainings per detector (default 0: off)")
+                             "people (common.cross_fit) and refit its calibration on their out-of-fold scores, "
+                             "every training and validation person instead of the validation split's: the "
+                             "table then shows those probabilities, and OUTPUT/cross_fit/ holds the "
+                             "recalibrated checkpoints and a fusion fitted on the same scores; costs K more "
+                             "trainings per detector (default 0: off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quiet", action="store_true")
@@ -455,7 +463,8 @@ def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, flo
 def compare(args: argparse.Namespace) -> dict[str, Any]:
     """The whole comparison for parsed arguments (module docstring); returns what comparison.json holds."""
     from common.experiment import ensure_synthetic_benchmark, load_records, split_for_training
-    from common.cross_fit import out_of_fold_calibration
+    from common.cross_fit import out_of_fold_calibration, write_recalibrated_checkpoint
+    from common.detectors import sha256_of
     from common.fusion import detector_fingerprint, fit_fusion, save_fusion
     from common.report import write_text_atomic
     from common.tools.detect import load_detectors
@@ -493,33 +502,41 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     save_scores(scores_path, detectors, args.detect_every, scored_splits)
     validation = [row for row in scored_splits["val"] if row["entries"] is not None]
     scored = [row for row in scored_splits["test"] if row["entries"] is not None]
-    cross_fit, validation_fusion, as_trained = None, None, scored
+    fusion = None
+    if not args.no_fusion and len(detectors) > 1:
+        fusion = fit_fusion([row["entries"] for row in validation], [row["label"] for row in validation])
+        save_fusion(output_dir / "fusion.json", fusion)
+    cross_fit, cross_fitted_fusion, as_trained = None, None, scored
     if args.cross_fit:
-        # every calibration and the fusion fitted on the out-of-fold scores of all training and
-        # validation people; the fusion fitted on the validation split alone stays as a row to compare
+        # every detector recalibrated on the out-of-fold scores of all training and validation people
+        # (written as checkpoints of its own under cross_fit/), and a fusion fitted on those scores
         out_of_fold = [row for row in cross_fit_scores(
             models, data_root, output_dir, args.cross_fit, device=args.device, seed=args.seed, quiet=args.quiet,
             detect_every=args.detect_every, specialists=args.specialists, reuse=args.reuse, tree=active_name())
             if row["entries"] is not None]
+        people = len({row["group"] for row in out_of_fold})
         calibrations = [out_of_fold_calibration([row["entries"][i] for row in out_of_fold],
                                                 [row["label"] for row in out_of_fold],
                                                 [row["method"] for row in out_of_fold],
                                                 RECIPES[model].sees if args.specialists else None)
                         for i, model in enumerate(models)]
-        if not args.no_fusion and len(detectors) > 1:
-            validation_fusion = fit_fusion([row["entries"] for row in validation], [row["label"] for row in validation])
-        validation, scored = recalibrate_rows(out_of_fold, calibrations), recalibrate_rows(scored, calibrations)
-        cross_fit = {"folds": args.cross_fit, "videos": len(out_of_fold),
-                     "people": len({row["group"] for row in out_of_fold}),
+        fitted_on = f"out-of-fold scores of {people} people ({args.cross_fit} folds)"
+        recalibrated_checkpoints = [write_recalibrated_checkpoint(checkpoint, output_dir / "cross_fit" / f"{model}.pt",
+                                                                  calibration, fitted_on)
+                                    for checkpoint, model, calibration in zip(checkpoints, models, calibrations)]
+        scored = recalibrate_rows(scored, calibrations)
+        if fusion is not None:
+            cross_fitted_fusion = fit_fusion([row["entries"] for row in recalibrate_rows(out_of_fold, calibrations)],
+                                             [row["label"] for row in out_of_fold])
+            # fitted on the fold models' scores, it belongs to the recalibrated checkpoints
+            cross_fitted_fusion.detectors = [{**detector_fingerprint(entry), "sha256": sha256_of(path)}
+                                             for entry, path in zip(scored[0]["entries"], recalibrated_checkpoints)]
+            save_fusion(output_dir / "cross_fit" / "fusion.json", cross_fitted_fusion)
+        cross_fit = {"folds": args.cross_fit, "videos": len(out_of_fold), "people": people,
+                     "checkpoints": [str(path) for path in recalibrated_checkpoints],
                      "calibrations": {model: c.to_dict() for model, c in zip(models, calibrations)}}
-        print(f"cross-fitted: calibrations and fusion fitted on {cross_fit['videos']} out-of-fold videos of "
-              f"{cross_fit['people']} people ({args.cross_fit} folds)")
-    fusion = None
-    if not args.no_fusion and len(detectors) > 1:
-        fusion = fit_fusion([row["entries"] for row in validation], [row["label"] for row in validation])
-        # out-of-fold entries come from the fold models: the fusion applies to the detectors trained as usual
-        fusion.detectors = [detector_fingerprint(entry) for entry in scored[0]["entries"]]
-        save_fusion(output_dir / "fusion.json", fusion)
+        print(f"cross-fitted: calibrations fitted on {len(out_of_fold)} out-of-fold videos of {people} people "
+              f"({args.cross_fit} folds); recalibrated checkpoints and their fusion in {output_dir / 'cross_fit'}")
     rows, videos = [], [{"video": r["video"], "label": r["label"], "method": r["method"], "scores": {}}
                         for r in scored]
     for position, detector in enumerate(detectors):
@@ -530,13 +547,13 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             video["scores"][models[position]] = score
     if fusion is not None:
         fused = [add_fusion({"detectors": [dict(e) for e in row["entries"]]}, fusion, output_dir / "fusion.json",
-                            {})["video_score"] for row in scored]
+                            {})["video_score"] for row in as_trained]
         rows.append(table_row("fusion", fused, scored))
         for video, score in zip(videos, fused):
             video["scores"]["fusion"] = score
-        if validation_fusion is not None:
-            rows.append(table_row(VALIDATION_FUSION_ROW, [validation_fusion.fuse(row["entries"])["video_score"]
-                                                          for row in as_trained], scored))
+        if cross_fitted_fusion is not None:
+            rows.append(table_row(CROSS_FITTED_FUSION_ROW, [cross_fitted_fusion.fuse(row["entries"])["video_score"]
+                                                            for row in scored], scored))
         # the same stacker fitted on the test videos themselves: an oracle, the ceiling of this stacker
         # on these detectors (never a result; it tells whether the stacker or the detectors fall short)
         labels = [row["label"] for row in scored]

@@ -152,3 +152,27 @@ def test_a_bad_cross_fit_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(CourseError, match="--cross-fit"):
         main(["--cross-fit", "1", "--output-dir", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()
+
+
+def test_a_recalibrated_checkpoint_changes_only_its_calibration(tmp_path):
+    import torch
+
+    from common.checkpoint import load_checkpoint, save_checkpoint
+    from common.cross_fit import write_recalibrated_checkpoint
+    from common.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("checkerboard")
+    source = save_checkpoint(tmp_path / "checkerboard.pt", model, architecture="checkerboard", model_config={},
+                             threshold=0.4, extra={"calibration": {"method": "platt", "a": 1.0, "b": 0.0,
+                                                                    "n_videos": 20, "aggregation": "mean"},
+                                                   "kind": "spectral"})
+    written = write_recalibrated_checkpoint(source, tmp_path / "cross_fit" / "checkerboard.pt",
+                                            Calibration(2.5, -0.5, 600), "out-of-fold scores of 87 people (5 folds)")
+    before, after = load_checkpoint(source), load_checkpoint(written)
+    assert after.extra["calibration"]["a"] == 2.5 and after.extra["calibration"]["n_videos"] == 600
+    assert after.extra["calibration"]["fitted_on"].startswith("out-of-fold")
+    assert Calibration.from_dict(after.extra["calibration"]).apply(0.5) == pytest.approx(1 / (1 + np.exp(0.5)))
+    assert before.extra["calibration"]["a"] == 1.0, "the source is left as it was"
+    assert after.threshold == 0.4 and after.extra["kind"] == "spectral"
+    assert all(torch.equal(before.state_dict[k], after.state_dict[k]) for k in before.state_dict)
