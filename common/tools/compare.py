@@ -101,9 +101,9 @@ DEFAULT_MODELS = ("baseline", "temporal_features", "flow_statistics", "spectrum_
 ALL_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Physiological", "Deepfake")
 NOT_RUN_SCORE = 0.5
 ORACLE_ROW = "fusion fitted on test*"
+"""The table's oracle row: the stacker fitted on the test videos it is scored on (its ceiling)."""
 CROSS_FITTED_FUSION_ROW = "fusion fitted out of fold"
 """With ``--cross-fit``: the fusion fitted on the out-of-fold scores, beside the one fitted on validation."""
-"""The table's oracle row: the stacker fitted on the test videos it is scored on (its ceiling)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
