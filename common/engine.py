@@ -88,8 +88,7 @@ class ClipDataset(Dataset):
         self.frame_indices: list[int] = []
         self.skipped: list[str] = []
         for record in records:
-            cache_path = Path(cache_dir) / f"{record_id(record)}.npz"
-            cache = read_face_cache(cache_path)
+            cache = read_face_cache(Path(cache_dir) / f"{record_id(record)}.npz")
             if len(cache.faces) < 2:
                 self.skipped.append(str(record.path))
                 continue

@@ -293,9 +293,7 @@ def cross_fit_scores(models: list[str], data_root: Path, output_dir: Path, folds
     for fold in range(folds):
         fold_dir = root / f"fold{fold}"
         fold_root = write_split_benchmark(data_root, fold_dir / "mini-forensics", fold_splits(people, fold))
-        (output_dir / "face_cache").mkdir(parents=True, exist_ok=True)
-        if not (fold_dir / "face_cache").exists():
-            os.symlink(os.path.relpath(output_dir / "face_cache", fold_dir), fold_dir / "face_cache")
+        share_face_cache(output_dir, fold_dir)  # the fold runs track no face again
         checkpoints = []
         for model in models:
             print(f"cross-fitting fold {fold + 1}/{folds}: training {model} ...")
