@@ -54,8 +54,10 @@ SAME_FACE_MIN_IOU = 0.75
 this much or more (measured 0.8-0.9: the detector's box size varies with the scale it sees)."""
 
 
-KEYFRAME_EVERY = 4
-"""``--detect-every`` of the keyframe row: MTCNN on every 4th sampled frame, faces interpolated between."""
+KEYFRAME_EVERY = 32
+"""``--detect-every`` of the keyframe row: MTCNN on the video's frames 0, 32, 64, ... and its last (9 of a
+10-s clip's 250), the faces of the 32 sampled frames interpolated between them. Keyframes are video frame
+numbers, so K must exceed the sampled frames' spacing (about 8 here) to save detections."""
 
 
 def talking_head_clip(path: Path, seconds: float, width: int, height: int, fps: float = 25.0) -> Path:

@@ -346,12 +346,57 @@ class KeyframeFace:
     interpolated: bool = False
 
 
-def keyframe_positions(count: int, every: int) -> list[int]:
-    """Positions (0 .. count-1) where the face detector runs: every ``every``-th, and the last.
+def is_keyframe(index: int, every: int, last: int | None) -> bool:
+    """Whether the face detector runs on frame ``index``: every ``every``-th frame of the *video*
+    (frame numbers 0, every, 2*every, ...) and its ``last`` frame; every frame when ``every`` is 1.
 
-    Example: ``keyframe_positions(10, 4)`` is ``[0, 4, 8, 9]``; ``keyframe_positions(3, 1)`` is ``[0, 1, 2]``.
+    Keyframes are fixed frame numbers, not positions among the frames some plan happens to want,
+    so a frame's face depends only on the video, the frame and ``every``: never on which other
+    detectors share the track. Example: with ``every=4`` and ``last=9``, frames 0, 4, 8, 9 are keyframes.
     """
-    return sorted(set(range(0, count, every)) | ({count - 1} if count else set()))
+    return every <= 1 or index % every == 0 or index == last
+
+
+def keyframe_anchors(index: int, every: int, last: int | None) -> tuple[int, int]:
+    """The two keyframes around frame ``index`` (itself twice when it is one).
+
+    Example: ``keyframe_anchors(6, 4, 9)`` is ``(4, 8)``; ``keyframe_anchors(9, 4, 9)`` is ``(9, 9)``;
+    ``keyframe_anchors(10, 4, 10)`` is ``(10, 10)``; ``keyframe_anchors(9, 4, 10)`` is ``(8, 10)``.
+    """
+    if is_keyframe(index, every, last):
+        return index, index
+    left = index // every * every
+    right = left + every
+    return left, right if last is None else min(right, last)
+
+
+def frames_with_anchors(wanted: np.ndarray, every: int, last: int | None) -> np.ndarray:
+    """``wanted`` frame numbers plus the keyframes around each one (:func:`keyframe_anchors`): what
+    must be decoded so that every wanted frame can be interpolated between its own keyframes.
+
+    Example: ``frames_with_anchors([5, 6, 12], 4, 99)`` is ``[4, 5, 6, 8, 12]``.
+    """
+    wanted = np.asarray(wanted, np.int64)
+    if every <= 1 or len(wanted) == 0:
+        return wanted
+    anchors = {a for index in wanted.tolist() for a in keyframe_anchors(int(index), every, last)}
+    return np.array(sorted(anchors | set(wanted.tolist())), np.int64)
+
+
+def keyframe_chunks(indices: np.ndarray, every: int, last: int | None, size: int) -> list[np.ndarray]:
+    """``indices`` cut into runs of at least ``size`` frames (the last may be shorter), each ending on
+    a keyframe, so that no frame is separated from the keyframe after it.
+
+    Example: ``keyframe_chunks([0, 1, 2, 3, 4, 5, 6, 7, 8], 4, 8, 2)`` is ``[[0, 1, 2, 3, 4], [5, 6, 7, 8]]``.
+    """
+    chunks, start = [], 0
+    for position, index in enumerate(np.asarray(indices).tolist()):
+        if position + 1 - start >= size and is_keyframe(int(index), every, last):
+            chunks.append(np.asarray(indices[start:position + 1], np.int64))
+            start = position + 1
+    if start < len(indices):
+        chunks.append(np.asarray(indices[start:], np.int64))
+    return chunks
 
 
 def pair_faces(first: Sequence[KeyframeFace], second: Sequence[KeyframeFace],
@@ -389,46 +434,53 @@ def _keyframe_faces(result: Any) -> list[KeyframeFace]:
             for face in result.faces]
 
 
-def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray,
-                        every: int = 1) -> tuple[list[list[KeyframeFace]], int]:
+def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray, every: int = 1,
+                        last: int | None = None, known: dict[int, list[KeyframeFace]] | None = None
+                        ) -> tuple[list[list[KeyframeFace]], int]:
     """Faces of each of ``frames`` (one chunk, frame numbers ``indices`` increasing), detecting only some.
 
-    With ``every`` = 1 the detector runs on every frame. Otherwise it runs on the keyframes
-    (:func:`keyframe_positions`); between two keyframes whose faces pair up (:func:`pair_faces`:
-    same count, box IoU >= ``INTERPOLATE_MIN_IOU``), each face is interpolated linearly in frame
-    number (:func:`interpolate_face`); where they do not (a face appears, leaves, or jumps), the
-    frames between are detected too, so a disagreement never produces a guessed face. This is the
-    DFDC-era trick of detecting on a subset of frames and tracking between them.
+    With ``every`` = 1 the detector runs on every frame. Otherwise it runs on the keyframes among
+    them (:func:`is_keyframe`: frame numbers that are multiples of ``every``, and the video's
+    ``last`` frame); a frame between two keyframes whose faces pair up (:func:`pair_faces`: same
+    count, box IoU >= ``INTERPOLATE_MIN_IOU``) gets each face interpolated linearly in frame number
+    (:func:`interpolate_face`); where they do not (a face appears, leaves, or jumps) or a keyframe is
+    missing from the chunk, the frame is detected too, so a disagreement never produces a guessed
+    face. This is the DFDC-era trick of detecting on a subset of frames and tracking between them.
+
+    Args:
+        known: faces of keyframes detected in an earlier chunk, by frame number (read, and updated
+            with this chunk's keyframes so the caller can carry the last one on).
 
     Returns:
         (faces per frame, in the frames' pixels, largest first for detected frames; number of
         frames the detector ran on).
     """
-    count = len(frames)
-    keys = keyframe_positions(count, every) if every > 1 else list(range(count))
-    found: dict[int, list[KeyframeFace]] = {}
+    found: dict[int, list[KeyframeFace]] = known if known is not None else {}
+    numbers = [int(i) for i in indices]
+    faces: dict[int, list[KeyframeFace]] = {}
 
     def detect(positions: list[int]) -> None:
         if positions:
-            results = extractor.extract(frames[positions], frame_indices=[int(indices[p]) for p in positions])
-            found.update({p: _keyframe_faces(r) for p, r in zip(positions, results)})
+            results = extractor.extract(frames[positions], frame_indices=[numbers[p] for p in positions])
+            faces.update({numbers[p]: _keyframe_faces(r) for p, r in zip(positions, results)})
 
+    keys = [p for p, number in enumerate(numbers) if is_keyframe(number, every, last) and number not in found]
     detect(keys)
-    ran = len(keys)
+    found.update({numbers[p]: faces[numbers[p]] for p in keys})
+    faces.update({number: found[number] for number in numbers if number in found})
     undecided: list[int] = []
-    for left, right in zip(keys, keys[1:]):
-        between = list(range(left + 1, right))
-        pairs = pair_faces(found[left], found[right]) if between else []
-        if pairs is None:
-            undecided += between
+    for p, number in enumerate(numbers):
+        if number in faces:
             continue
-        span = float(indices[right] - indices[left])
-        for p in between:
-            weight = float(indices[p] - indices[left]) / span
-            found[p] = [interpolate_face(found[left][i], found[right][j], weight) for i, j in pairs]
+        left, right = keyframe_anchors(number, every, last)
+        pairs = pair_faces(found[left], found[right]) if left in found and right in found else None
+        if pairs is None:
+            undecided.append(p)
+            continue
+        weight = float(number - left) / float(right - left)
+        faces[number] = [interpolate_face(found[left][i], found[right][j], weight) for i, j in pairs]
     detect(undecided)
-    ran += len(undecided)
-    return [found[p] for p in range(count)], ran
+    return [faces[number] for number in numbers], len(keys) + len(undecided)
 
 
 def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: Sequence[CropSpec],
@@ -444,9 +496,10 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
             ``extract(frames, frame_indices=...) -> [FrameFaces]``, largest face first.
         chunk_frames: frames decoded and detected together (bounds memory).
         decode_max_side: larger frames are decoded shrunk to this longer side.
-        detect_every: run the face detector on every ``detect_every``-th planned frame of a chunk
-            (and its last) and interpolate the faces in between when both neighbours agree
-            (:func:`detect_on_keyframes`); 1 = every planned frame.
+        detect_every: run the face detector on the video's frames numbered 0, ``detect_every``,
+            2 x ``detect_every``, ... (and its last), decoding those around each planned frame, and
+            interpolate the faces in between when both neighbours agree (:func:`detect_on_keyframes`);
+            1 = every planned frame. A frame's face then does not depend on the other plans.
 
     Returns:
         The :class:`FaceTrack`.
@@ -464,15 +517,18 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     if detect_every < 1:
         raise ValueError(f"detect_every must be >= 1, got {detect_every}")
     wanted = plan_union(plans, info)
+    last = info.frame_count - 1
+    to_decode = frames_with_anchors(wanted, detect_every, last)  # keyframes a wanted frame lies between
+    keep = set(wanted.tolist())
     timings["decode"] += time.perf_counter() - tick
     specs = list(dict.fromkeys(crop_specs))
     box_scale = specs[0].scale if specs else 1.3
     frames: list[TrackedFrame] = []
     decoded = detected = interpolated = 0
-    if detect_every > 1:  # each chunk ends on a keyframe: longer chunks waste fewer detections
+    if detect_every > 1:  # each chunk ends on a keyframe: longer chunks hold more frames per keyframe
         chunk_frames = max(chunk_frames, KEYFRAME_CHUNK)
-    for start in range(0, len(wanted), chunk_frames):
-        chunk_indices = wanted[start:start + chunk_frames]
+    known: dict[int, list[KeyframeFace]] = {}  # the last chunk's last keyframe, for the next chunk
+    for chunk_indices in keyframe_chunks(to_decode, detect_every, last, chunk_frames):
         tick = time.perf_counter()
         try:
             chunk = still if still else sample_frames(path, indices=chunk_indices, max_side=decode_max_side)
@@ -480,17 +536,21 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
             chunk = None  # not one frame of this chunk decodes: each is listed below
         timings["decode"] += time.perf_counter() - tick
         if chunk is None or len(chunk.indices) == 0:
-            frames.extend(_not_decoded(i, info.fps) for i in chunk_indices.tolist())
+            frames.extend(_not_decoded(i, info.fps) for i in chunk_indices.tolist() if i in keep)
+            known = {}
             continue
         decoded += len(chunk.indices)
         factor = chunk.frames.shape[2] / info.width
         tick = time.perf_counter()
-        results, ran = detect_on_keyframes(extractor, chunk.frames, chunk.indices, detect_every)
+        results, ran = detect_on_keyframes(extractor, chunk.frames, chunk.indices, detect_every, last, known)
+        known = {number: found for number, found in known.items() if number == int(chunk.indices[-1])}
         detected += ran
         timings["faces"] += time.perf_counter() - tick
         tick = time.perf_counter()
         for index, timestamp, frame, result in zip(chunk.indices.tolist(), chunk.timestamps_s.tolist(),
                                                    chunk.frames, results):
+            if index not in keep:  # a keyframe decoded only to interpolate a wanted frame next to it
+                continue
             faces = []
             for face in result:
                 crop_box = exercises.square_crop_box(face.box, box_scale, frame.shape)
@@ -506,7 +566,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
                                          f"{getattr(extractor, 'min_probability', 0.9):g} in this frame")
             frames.append(TrackedFrame(int(index), round(float(max(timestamp, 0.0)), 6),
                                        "face" if faces else "no_face", faces, reason))
-        frames.extend(_not_decoded(i, info.fps) for i in chunk.missing)
+        frames.extend(_not_decoded(i, info.fps) for i in chunk.missing if i in keep)
         timings["crops"] += time.perf_counter() - tick
     frames.sort(key=lambda frame: frame.index)
     if frames and all(frame.status == "decode_failed" for frame in frames):

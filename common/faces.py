@@ -117,6 +117,7 @@ def _settings(plan: FramePlan, size: int, scale: float, max_side: int | None, po
                 "max_side": max_side, "policy": policy}
     if detect_every != 1:  # absent for every-frame detection, so caches written before it stay valid
         settings["detect_every"] = int(detect_every)
+        settings["keyframes"] = "video frame numbers"  # not positions in the plan (caches before 2026-12-02)
     return settings
 
 

@@ -51,13 +51,18 @@ def _moving(index: int) -> list[list[float]]:
     return [[10.0 + 2 * index, 20.0 + index, 70.0 + 2 * index, 80.0 + index]]
 
 
-def test_keyframe_positions_worked_by_hand():
-    from common.face_track import keyframe_positions
+def test_keyframes_are_video_frame_numbers_worked_by_hand():
+    from common.face_track import frames_with_anchors, is_keyframe, keyframe_anchors, keyframe_chunks
 
-    assert keyframe_positions(10, 4) == [0, 4, 8, 9]
-    assert keyframe_positions(9, 4) == [0, 4, 8]
-    assert keyframe_positions(3, 1) == [0, 1, 2]
-    assert keyframe_positions(1, 8) == [0]
+    assert [i for i in range(10) if is_keyframe(i, 4, 9)] == [0, 4, 8, 9]
+    assert [i for i in range(9) if is_keyframe(i, 4, 8)] == [0, 4, 8]
+    assert all(is_keyframe(i, 1, 2) for i in range(3))
+    assert keyframe_anchors(6, 4, 9) == (4, 8) and keyframe_anchors(9, 4, 9) == (9, 9)
+    assert keyframe_anchors(9, 4, 10) == (8, 10) and keyframe_anchors(13, 8, 20) == (8, 16)
+    assert frames_with_anchors(np.array([5, 6, 12]), 4, 99).tolist() == [4, 5, 6, 8, 12]
+    assert frames_with_anchors(np.array([5, 6, 12]), 1, 99).tolist() == [5, 6, 12]
+    chunks = keyframe_chunks(np.arange(9), 4, 8, 2)
+    assert [c.tolist() for c in chunks] == [[0, 1, 2, 3, 4], [5, 6, 7, 8]]
 
 
 def test_interpolate_face_halfway_worked_by_hand():
@@ -76,7 +81,7 @@ def test_linear_motion_is_interpolated_exactly_and_only_keyframes_are_detected()
 
     indices = np.arange(100, 116)
     detector = ScriptedDetector(_moving)
-    faces, ran = detect_on_keyframes(detector, np.zeros((16, 4, 4, 3), np.uint8), indices, every=4)
+    faces, ran = detect_on_keyframes(detector, np.zeros((16, 4, 4, 3), np.uint8), indices, every=4, last=115)
     assert detector.seen == [100, 104, 108, 112, 115] and ran == 5
     for index, found in zip(indices, faces):
         assert len(found) == 1
@@ -88,9 +93,29 @@ def test_linear_motion_is_interpolated_exactly_and_only_keyframes_are_detected()
 def test_uneven_frame_spacing_interpolates_in_frame_numbers_not_positions():
     from common.face_track import detect_on_keyframes
 
-    indices = np.array([0, 1, 2, 10, 20])  # keyframes 0 and 20 (every=4 -> positions 0 and 4)
-    faces, _ = detect_on_keyframes(ScriptedDetector(_moving), np.zeros((5, 4, 4, 3), np.uint8), indices, every=4)
-    np.testing.assert_allclose(faces[3][0].box, _moving(10)[0])
+    indices = np.array([0, 3, 4])  # keyframes 0 and 4: frame 3 lies 3/4 of the way, not half
+    faces, _ = detect_on_keyframes(ScriptedDetector(_moving), np.zeros((3, 4, 4, 3), np.uint8), indices, every=4)
+    np.testing.assert_allclose(faces[1][0].box, _moving(3)[0])
+
+
+def test_a_frame_whose_keyframes_are_not_in_the_chunk_is_detected():
+    from common.face_track import detect_on_keyframes
+
+    detector = ScriptedDetector(_moving)
+    faces, ran = detect_on_keyframes(detector, np.zeros((3, 4, 4, 3), np.uint8), np.array([0, 10, 20]), every=4)
+    assert sorted(detector.seen) == [0, 10, 20] and ran == 3 and not faces[1][0].interpolated
+
+
+def test_a_keyframe_from_the_previous_chunk_is_used_not_detected_again():
+    from common.face_track import detect_on_keyframes
+
+    known: dict = {}
+    detector = ScriptedDetector(_moving)
+    detect_on_keyframes(detector, np.zeros((2, 4, 4, 3), np.uint8), np.array([3, 4]), every=4, known=known)  # 3: no keyframe 0
+    faces, ran = detect_on_keyframes(detector, np.zeros((2, 4, 4, 3), np.uint8), np.array([6, 8]), every=4,
+                                     known=known)
+    assert detector.seen == [4, 3, 8] and ran == 1 and faces[0][0].interpolated
+    np.testing.assert_allclose(faces[0][0].box, _moving(6)[0])
 
 
 def test_a_face_that_appears_between_keyframes_is_detected_not_guessed():
@@ -100,7 +125,8 @@ def test_a_face_that_appears_between_keyframes_is_detected_not_guessed():
         return _moving(index) + ([[300.0, 40, 360, 100]] if index >= 6 else [])
 
     detector = ScriptedDetector(script)
-    faces, ran = detect_on_keyframes(detector, np.zeros((12, 4, 4, 3), np.uint8), np.arange(12), every=4)
+    faces, ran = detect_on_keyframes(detector, np.zeros((12, 4, 4, 3), np.uint8), np.arange(12), every=4,
+                                     last=11)
     assert [len(f) for f in faces] == [len(script(i)) for i in range(12)]
     assert sorted(detector.seen) == [0, 4, 5, 6, 7, 8, 11] and ran == 7, \
         "frames 5-7 lie between keyframes that disagree (1 face, then 2): they must be detected"
@@ -115,7 +141,7 @@ def test_a_face_that_jumps_is_detected_between_keyframes():
         return [[10.0, 10, 70, 70]] if index < 3 else [[200.0, 10, 260, 70]]
 
     detector = ScriptedDetector(script)
-    faces, _ = detect_on_keyframes(detector, np.zeros((5, 4, 4, 3), np.uint8), np.arange(5), every=4)
+    faces, _ = detect_on_keyframes(detector, np.zeros((5, 4, 4, 3), np.uint8), np.arange(5), every=4, last=4)
     assert sorted(detector.seen) == [0, 1, 2, 3, 4]
     np.testing.assert_allclose(faces[2][0].box, [10, 10, 70, 70])
 
@@ -157,3 +183,38 @@ def test_on_a_real_clip_interpolated_boxes_stay_close_to_per_frame_mtcnn(talking
     assert [f.status for f in every_frame.frames] == [f.status for f in keyframes.frames]
     assert min(overlaps) >= KEYFRAME_MIN_IOU, f"lowest IoU {min(overlaps):.3f}"
     assert all(b.faces[0].crops[spec].shape == (64, 64, 3) for b in keyframes.frames if b.faces)
+
+
+def _curving(index: int) -> list[list[float]]:
+    """One face on a parabola: interpolation between keyframes is close to it but not exact, so
+    which keyframes a frame was interpolated between shows in its box."""
+    x = 10.0 + 0.02 * index ** 2
+    return [[x, 20.0, x + 60.0, 80.0]]
+
+
+def _expected_box(index: int, every: int, last: int) -> np.ndarray:
+    """By hand: the box on the straight line between the multiples of ``every`` around ``index``."""
+    left = index // every * every
+    right = min(left + every, last)
+    if index in (left, last):
+        return np.asarray(_curving(index)[0])
+    weight = (index - left) / (right - left)
+    return (1 - weight) * np.asarray(_curving(left)[0]) + weight * np.asarray(_curving(right)[0])
+
+
+def test_a_frames_face_does_not_depend_on_the_other_plans_sharing_the_track(talking_head):
+    """The defect this guards against: keyframes were every K-th *planned* frame, so adding a
+    detector to a run moved the other detectors' keyframes, hence their faces and their scores."""
+    from common.face_track import CropSpec, FramePlan, build_track
+
+    sparse, dense = FramePlan("spaced", count=5), FramePlan("window", seconds=0.6)
+    spec = CropSpec(32, 1.3)
+    alone = build_track(talking_head, [sparse], [spec], ScriptedDetector(_curving), detect_every=8)
+    shared = build_track(talking_head, [sparse, dense], [spec], ScriptedDetector(_curving), detect_every=8)
+    last = alone.info.frame_count - 1
+    wanted = sparse.indices(alone.info.frame_count, alone.info.fps).tolist()
+    assert [f.index for f in alone.frames] == wanted, "keyframes decoded for interpolation are not part of the track"
+    for index in wanted:
+        expected = _expected_box(index, 8, last)
+        np.testing.assert_allclose(alone.frames_at([index])[0].faces[0].box, expected, atol=0.01)
+        np.testing.assert_allclose(shared.frames_at([index])[0].faces[0].box, expected, atol=0.01)
