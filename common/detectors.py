@@ -285,7 +285,7 @@ class FrameDetector(Detector):
 
     def score(self, track: FaceTrack) -> DetectorResult:
         spec = self.crop_spec()
-        plan = self.frame_plan().indices(track.info.frame_count, track.info.fps)
+        plan = self.frame_plan().indices(track.info.frame_count, track.info.fps, track.detect_every)
         frames = track.frames_at(plan)
         crops = [face.crops[spec] for frame in frames for face in frame.faces]
         probabilities = iter(self.score_crops(crops))
@@ -350,7 +350,7 @@ class ClipDetector(Detector):
     def score(self, track: FaceTrack) -> DetectorResult:
         spec = self.crop_spec()
         windows, inputs, scorable = [], [], []
-        for run in self.frame_plan().runs(track.info.frame_count, track.info.fps):
+        for run in self.frame_plan().runs(track.info.frame_count, track.info.fps, track.detect_every):
             faces = [face for face in track.face_per_frame(run, "subject") if face is not None]
             entry = {"start": int(run[0]), "stop": int(run[-1]), "frames": len(run), "frames_with_face": len(faces),
                      "fake_probability": None, "reason": None}
@@ -603,7 +603,7 @@ class SignalDetector(Detector):
 
     def score(self, track: FaceTrack) -> DetectorResult:
         fps = float(track.info.fps or 25.0)
-        runs = self.frame_plan().runs(track.info.frame_count, fps)
+        runs = self.frame_plan().runs(track.info.frame_count, fps, track.detect_every)
         if not runs:
             return DetectorResult("could_not_run", None, window_scores=[], reason="the video has no frames")
         run, spec = runs[0], self.crop_spec()

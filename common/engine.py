@@ -64,8 +64,8 @@ def cache_faces(row: Model, prep: Preprocessing, records: Sequence[VideoRecord],
                 detect_every: int = 1) -> tuple[Path, FaceCacheResult]:
     """Cache the face track of every video for this detector; returns ``(cache folder, result)``.
 
-    ``detect_every``: MTCNN on every k-th planned frame, faces interpolated between agreeing
-    keyframes (``detect_video.py --detect-every``; the cache records it)."""
+    ``detect_every``: MTCNN on the video's frames 0, k, 2k, ..., the faces between two agreeing
+    keyframes interpolated (``detect_video.py --detect-every``; the cache records it)."""
     plan, policy, folder = cache_plan(row, prep)
     cache_dir = Path(cache_root) / folder
     result = build_face_cache(records, cache_dir, n_frames=prep.n_frames, size=prep.size, scale=prep.scale,

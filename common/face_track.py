@@ -77,27 +77,31 @@ class FramePlan:
         if self.count < 1 or self.clips < 1 or (self.mode == "window" and self.seconds <= 0):
             raise ValueError(f"a frame plan needs count >= 1, clips >= 1 and seconds > 0 for a window: {self}")
 
-    def indices(self, frame_count: int, fps: float) -> np.ndarray:
+    def indices(self, frame_count: int, fps: float, detect_every: int = 1) -> np.ndarray:
         """The frame indices this plan wants in a video of ``frame_count`` frames at ``fps``.
 
-        A video shorter than the plan gives every frame it has (the detector sees how many).
+        A video shorter than the plan gives every frame it has (the detector sees how many). With
+        keyframe detection (``detect_every`` = K > 1), spaced frames at least K apart are moved to
+        the nearest keyframe (:func:`snap_to_keyframes`): each is then detected, not interpolated
+        between two keyframes that would cost two detections. Example: 4 frames of 100 with K = 8
+        are [0, 32, 64, 99] instead of [0, 33, 66, 99].
         """
         if frame_count < 1:
             return np.zeros(0, np.int64)
         if self.mode == "spaced":
-            return sample_indices(frame_count, self.count)
+            return snap_to_keyframes(sample_indices(frame_count, self.count), detect_every, frame_count - 1)
         if self.mode == "window":
             length = min(frame_count, max(1, int(round(self.seconds * fps))))
             start = (frame_count - length) // 2
             return np.arange(start, start + length, dtype=np.int64)
         return np.unique(np.concatenate(self.runs(frame_count, fps))).astype(np.int64)
 
-    def runs(self, frame_count: int, fps: float) -> list[np.ndarray]:
+    def runs(self, frame_count: int, fps: float, detect_every: int = 1) -> list[np.ndarray]:
         """The plan's frames as separate runs: one per clip (contiguous), one window, or one per frame."""
         if frame_count < 1:
             return []
         if self.mode != "contiguous":
-            wanted = self.indices(frame_count, fps)
+            wanted = self.indices(frame_count, fps, detect_every)
             return [wanted[i:i + 1] for i in range(len(wanted))] if self.mode == "spaced" else [wanted]
         length = min(frame_count, self.count)
         if self.clips == 1:  # one clip: the middle of the video (its start is often a fade or a title)
@@ -108,6 +112,25 @@ class FramePlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "count": self.count, "clips": self.clips, "seconds": self.seconds}
+
+
+def snap_to_keyframes(indices: np.ndarray, every: int, last: int) -> np.ndarray:
+    """Increasing frame ``indices`` moved to the nearest keyframe (a multiple of ``every``, or the
+    ``last`` frame) when they are at least ``every`` apart; closer frames are returned as they are
+    (interpolating between the keyframes around them is then the cheaper way to their faces).
+
+    Two frames ``every`` or more apart never move to the same keyframe, so none is lost.
+    Example: ``snap_to_keyframes([0, 33, 66, 99], 8, 99)`` is ``[0, 32, 64, 99]``;
+    ``snap_to_keyframes([0, 5, 10], 8, 10)`` is ``[0, 5, 10]`` (5 apart: kept).
+    """
+    indices = np.asarray(indices, np.int64)
+    if every <= 1 or len(indices) < 2 or int(np.min(np.diff(indices))) < every:
+        return indices
+    snapped = []
+    for index in indices.tolist():
+        nearest = min((index + every // 2) // every * every, last // every * every)
+        snapped.append(last if abs(last - index) < abs(nearest - index) else nearest)
+    return np.unique(np.asarray(snapped, np.int64))
 
 
 @dataclass(frozen=True)
@@ -268,6 +291,11 @@ class FaceTrack:
     faces_interpolated: int = 0
     _tracks: list[Track] | None = field(default=None, repr=False)
 
+    @property
+    def detect_every(self) -> int:
+        """The K the track was built with (plans read their frames with it: :meth:`FramePlan.indices`)."""
+        return int(self.settings.get("detect_every", 1))
+
     def frames_at(self, indices: Sequence[int] | np.ndarray) -> list[TrackedFrame]:
         """The tracked frames of ``indices`` (each must be part of the track)."""
         by_index = {frame.index: frame for frame in self.frames}
@@ -325,9 +353,9 @@ def _not_decoded(index: int, fps: float) -> TrackedFrame:
                         reason="this frame could not be decoded (corrupt or truncated data)")
 
 
-def plan_union(plans: Sequence[FramePlan], info: VideoInfo) -> np.ndarray:
-    """Sorted unique frame indices wanted by any of ``plans``."""
-    wanted = [plan.indices(info.frame_count, info.fps) for plan in plans]
+def plan_union(plans: Sequence[FramePlan], info: VideoInfo, detect_every: int = 1) -> np.ndarray:
+    """Sorted unique frame indices wanted by any of ``plans`` (:meth:`FramePlan.indices`)."""
+    wanted = [plan.indices(info.frame_count, info.fps, detect_every) for plan in plans]
     return np.unique(np.concatenate(wanted)).astype(np.int64) if wanted else np.zeros(0, np.int64)
 
 
@@ -516,7 +544,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
         raise VideoError(f"cannot read video '{path}': it has no frames")
     if detect_every < 1:
         raise ValueError(f"detect_every must be >= 1, got {detect_every}")
-    wanted = plan_union(plans, info)
+    wanted = plan_union(plans, info, detect_every)
     last = info.frame_count - 1
     to_decode = frames_with_anchors(wanted, detect_every, last)  # keyframes a wanted frame lies between
     keep = set(wanted.tolist())

@@ -106,8 +106,8 @@ def analyse_video(video_path: str | Path, detectors: Detector | Sequence[Detecto
         detectors: from :func:`load_detectors` (or one :class:`common.detectors.Detector`).
         face_detector: shared face detector (default: :func:`make_face_detector`).
         tree: name of the exercise tree (recorded in the report).
-        detect_every: run MTCNN on every ``detect_every``-th planned frame and interpolate the
-            faces between agreeing keyframes (:func:`common.face_track.detect_on_keyframes`).
+        detect_every: run MTCNN on the video's frames 0, ``detect_every``, 2 x ``detect_every``, ...
+            and interpolate the faces between agreeing keyframes (:func:`common.face_track.detect_on_keyframes`).
         track: the video's face track when it was already built (:func:`face_track_for`, e.g. by
             the folder mode's background worker); its decode and face seconds count in ``total``.
 
@@ -373,8 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=float, default=None,
                         help="decision threshold on the video score (default: each checkpoint's)")
     parser.add_argument("--detect-every", type=int, default=1, metavar="K",
-                        help="run the face detector on every K-th planned frame and interpolate the faces between "
-                             "keyframes that agree (default 1: every frame; 4 is about 3x faster on the face stage)")
+                        help="run the face detector on the video's frames 0, K, 2K, ... only and interpolate the faces "
+                             "between keyframes that agree (default 1: every frame; saves work when K exceeds the "
+                             "spacing of the frames read, e.g. 32 for a frame CNN's 32 frames of a 10-s clip)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--batch-size", type=int, default=64, help="inputs per forward pass (default 64)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

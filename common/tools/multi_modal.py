@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--frames", type=int, default=None, help="evenly spaced frames for frame detectors")
     parser.add_argument("--clips", type=int, default=1, help="clips per video for clip detectors")
     parser.add_argument("--detect-every", type=int, default=1, metavar="K",
-                        help="MTCNN on every K-th planned frame, faces interpolated between agreeing keyframes")
+                        help="MTCNN on the video's frames 0, K, 2K, ... only, faces interpolated between agreeing keyframes")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_tree_argument(parser)

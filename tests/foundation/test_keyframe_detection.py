@@ -207,14 +207,39 @@ def test_a_frames_face_does_not_depend_on_the_other_plans_sharing_the_track(talk
     detector to a run moved the other detectors' keyframes, hence their faces and their scores."""
     from common.face_track import CropSpec, FramePlan, build_track
 
-    sparse, dense = FramePlan("spaced", count=5), FramePlan("window", seconds=0.6)
+    plans = {"clip": FramePlan("contiguous", count=6), "spaced": FramePlan("spaced", count=5),
+             "window": FramePlan("window", seconds=0.6)}
     spec = CropSpec(32, 1.3)
-    alone = build_track(talking_head, [sparse], [spec], ScriptedDetector(_curving), detect_every=8)
-    shared = build_track(talking_head, [sparse, dense], [spec], ScriptedDetector(_curving), detect_every=8)
-    last = alone.info.frame_count - 1
-    wanted = sparse.indices(alone.info.frame_count, alone.info.fps).tolist()
-    assert [f.index for f in alone.frames] == wanted, "keyframes decoded for interpolation are not part of the track"
-    for index in wanted:
-        expected = _expected_box(index, 8, last)
-        np.testing.assert_allclose(alone.frames_at([index])[0].faces[0].box, expected, atol=0.01)
-        np.testing.assert_allclose(shared.frames_at([index])[0].faces[0].box, expected, atol=0.01)
+    shared = build_track(talking_head, list(plans.values()), [spec], ScriptedDetector(_curving), detect_every=8)
+    last = shared.info.frame_count - 1
+    for name, plan in plans.items():
+        alone = build_track(talking_head, [plan], [spec], ScriptedDetector(_curving), detect_every=8)
+        wanted = plan.indices(alone.info.frame_count, alone.info.fps, 8).tolist()
+        assert [f.index for f in alone.frames] == wanted, "keyframes decoded only to interpolate are not in the track"
+        for index in wanted:
+            expected = _expected_box(index, 8, last)
+            np.testing.assert_allclose(alone.frames_at([index])[0].faces[0].box, expected, atol=0.01, err_msg=name)
+            np.testing.assert_allclose(shared.frames_at([index])[0].faces[0].box, expected, atol=0.01, err_msg=name)
+    assert any(face.interpolated for frame in shared.frames for face in frame.faces)
+
+
+def test_spaced_frames_further_apart_than_k_move_to_keyframes_worked_by_hand():
+    from common.face_track import FramePlan, snap_to_keyframes
+
+    assert snap_to_keyframes(np.array([0, 33, 66, 99]), 8, 99).tolist() == [0, 32, 64, 99]
+    assert snap_to_keyframes(np.array([0, 10, 20, 29, 39]), 8, 39).tolist() == [0, 8, 24, 32, 39]
+    assert snap_to_keyframes(np.array([0, 5, 10]), 8, 10).tolist() == [0, 5, 10], "closer than K: interpolated"
+    assert snap_to_keyframes(np.array([0, 33, 66, 99]), 1, 99).tolist() == [0, 33, 66, 99]
+    assert FramePlan("spaced", count=4).indices(100, 25.0, 8).tolist() == [0, 32, 64, 99]
+    assert FramePlan("spaced", count=4).indices(100, 25.0).tolist() == [0, 33, 66, 99]
+
+
+def test_sparse_frames_cost_no_more_detections_than_every_frame(talking_head):
+    from common.face_track import CropSpec, FramePlan, build_track
+
+    plan, spec = FramePlan("spaced", count=5), CropSpec(32, 1.3)
+    every = build_track(talking_head, [plan], [spec], ScriptedDetector(_curving))
+    detector = ScriptedDetector(_curving)
+    keyframes = build_track(talking_head, [plan], [spec], detector, detect_every=8)
+    assert keyframes.frames_detected == every.frames_detected == 5
+    assert sorted(detector.seen) == [0, 8, 16, 32, 39] and keyframes.detect_every == 8  # 0, 9, 19, 29, 39 snapped
