@@ -150,6 +150,27 @@ def test_detect_every_runs_mtcnn_on_keyframes_and_says_which_faces_were_interpol
     assert len(report["detectors"][0]["frame_scores"]) == 24, "every planned frame is still scored"
 
 
+def test_with_keyframes_each_detectors_score_is_the_same_alone_and_with_others(clip_files, tiny_checkpoint,
+                                                                               clip_checkpoint):
+    """--detect-every 4 with a frame CNN (5 spaced frames) and a clip detector (8 contiguous frames) on
+    one face track: each detector's video score equals the one it gets run alone (keyframes are
+    the video's frame numbers, so no detector moves another's keyframes)."""
+    from common.tools.detect import analyse_video, load_detectors, make_face_detector
+
+    cnn, clip = load_detectors([tiny_checkpoint], "cpu", frames=5), load_detectors([clip_checkpoint], "cpu")
+    face_detector = make_face_detector(cnn + clip)
+    video = clip_files["real"].path
+
+    def scores(detectors):
+        report = analyse_video(video, detectors, face_detector=face_detector, tree="solutions", detect_every=4)
+        return {entry["name"]: entry["video_score"] for entry in report["detectors"]}
+
+    together = scores(cnn + clip)
+    for alone in (scores(cnn), scores(clip)):
+        for name, score in alone.items():
+            assert score is not None and together[name] == pytest.approx(score, abs=1e-6), name
+
+
 def test_folder_input_writes_one_report_per_video_and_a_summary(clip_files, tiny_checkpoint, tmp_path):
     from common.tools.detect import main
 
