@@ -483,19 +483,18 @@ def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray,
         (faces per frame, in the frames' pixels, largest first for detected frames; number of
         frames the detector ran on).
     """
-    found: dict[int, list[KeyframeFace]] = known if known is not None else {}
+    found: dict[int, list[KeyframeFace]] = known if known is not None else {}  # keyframes, by frame number
     numbers = [int(i) for i in indices]
-    faces: dict[int, list[KeyframeFace]] = {}
 
-    def detect(positions: list[int]) -> None:
-        if positions:
-            results = extractor.extract(frames[positions], frame_indices=[numbers[p] for p in positions])
-            faces.update({numbers[p]: _keyframe_faces(r) for p, r in zip(positions, results)})
+    def detect(positions: list[int]) -> dict[int, list[KeyframeFace]]:
+        if not positions:
+            return {}
+        results = extractor.extract(frames[positions], frame_indices=[numbers[p] for p in positions])
+        return {numbers[p]: _keyframe_faces(r) for p, r in zip(positions, results)}
 
     keys = [p for p, number in enumerate(numbers) if is_keyframe(number, every, last) and number not in found]
-    detect(keys)
-    found.update({numbers[p]: faces[numbers[p]] for p in keys})
-    faces.update({number: found[number] for number in numbers if number in found})
+    found.update(detect(keys))
+    faces = {number: found[number] for number in numbers if number in found}
     undecided: list[int] = []
     for p, number in enumerate(numbers):
         if number in faces:
@@ -507,7 +506,7 @@ def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray,
             continue
         weight = float(number - left) / float(right - left)
         faces[number] = [interpolate_face(found[left][i], found[right][j], weight) for i, j in pairs]
-    detect(undecided)
+    faces.update(detect(undecided))
     return [faces[number] for number in numbers], len(keys) + len(undecided)
 
 

@@ -212,7 +212,8 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
         extractor: any object with ``extract(frames, frame_indices=...) -> list[FrameFaces]``;
             default :func:`default_extractor`, created only if some video needs work.
         detect_every: MTCNN on the video's frames 0, ``detect_every``, 2 x ``detect_every``, ...,
-            the faces of the planned frames between two agreeing keyframes interpolated (:func:`common.face_track.detect_on_keyframes`); use the value the
+            the faces of the planned frames between two agreeing keyframes interpolated
+            (:func:`common.face_track.detect_on_keyframes`); use the value the
             detector will run with (``detect_video.py --detect-every``).
 
     Returns:

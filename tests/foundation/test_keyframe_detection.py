@@ -111,7 +111,8 @@ def test_a_keyframe_from_the_previous_chunk_is_used_not_detected_again():
 
     known: dict = {}
     detector = ScriptedDetector(_moving)
-    detect_on_keyframes(detector, np.zeros((2, 4, 4, 3), np.uint8), np.array([3, 4]), every=4, known=known)  # 3: no keyframe 0
+    # frame 3 has no keyframe 0 in its chunk: it is detected
+    detect_on_keyframes(detector, np.zeros((2, 4, 4, 3), np.uint8), np.array([3, 4]), every=4, known=known)
     faces, ran = detect_on_keyframes(detector, np.zeros((2, 4, 4, 3), np.uint8), np.array([6, 8]), every=4,
                                      known=known)
     assert detector.seen == [4, 3, 8] and ran == 1 and faces[0][0].interpolated
