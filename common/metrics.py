@@ -507,3 +507,88 @@ def cross_table(results: dict[tuple[str, str], float | None], metric_name: str =
         cells = [_format_cell(results.get((row, column)), digits) for column in columns]
         lines.append("| " + " | ".join([row, *cells]) + " |")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# How sure: intervals over the people of a test set
+# --------------------------------------------------------------------------------------------
+
+def rank_auc(y_true: Sequence[int] | np.ndarray, y_score: Sequence[float] | np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic: the share of (fake, real) pairs the scores order right,
+    ties counting half (``roc_auc_score``'s value, without its checks: fast enough to call a thousand
+    times in a bootstrap). Raises ValueError without both classes.
+
+    Example: real 0.1, 0.4 and fake 0.35, 0.8 order 3 of the 4 pairs right: 0.75.
+    """
+    from scipy.stats import rankdata
+
+    labels = np.asarray(y_true) == 1
+    n_fake = int(labels.sum())
+    n_real = labels.size - n_fake
+    if n_fake == 0 or n_real == 0:
+        raise ValueError("an AUC needs both classes")
+    ranks = rankdata(np.asarray(y_score, dtype=np.float64))
+    return float((ranks[labels].sum() - n_fake * (n_fake + 1) / 2) / (n_fake * n_real))
+
+
+BOOTSTRAP_RESAMPLES = 1000
+"""Resamples of :func:`person_bootstrap` unless told otherwise (enough for a 95 % percentile interval)."""
+
+
+def person_bootstrap(statistic, groups: Sequence, *arrays: Sequence, n_resamples: int = BOOTSTRAP_RESAMPLES,
+                     confidence: float = 0.95, seed: int = 0) -> dict[str, float | int | None]:
+    """A percentile interval for a statistic of a test set, resampling its *people* (a cluster bootstrap).
+
+    A test set of mini-forensics holds several videos of each of few people (15), and a detector's
+    errors follow the person (a real video of someone whose photographs look smooth is a false alarm
+    in every clip). Resampling videos would treat 382 videos as 382 independent draws; resampling
+    people treats them as what they are, 15 draws of a person with their videos (Field and Welsh
+    2007, "Bootstrapping clustered data"), so the interval says how much the figure would move on
+    another 15 people.
+
+    Args:
+        statistic: ``statistic(*resampled_arrays) -> float`` (e.g. ``roc_auc_score``); NaN or an
+            exception (ValueError) marks a resample where it is undefined (one class only), which is
+            left out and counted.
+        groups: ``(N,)`` the person of each video.
+        arrays: ``(N,)`` per-video arrays (labels, scores, ...), resampled together (paired).
+        n_resamples, confidence, seed: as in ``scipy.stats.bootstrap``.
+
+    Each resample draws as many people as there are, with replacement (``numpy.random.default_rng
+    (seed).integers(0, P, (n_resamples, P))``, people in order of first appearance), and takes all
+    their videos. The interval is the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles
+    (linear interpolation) of the defined resamples. With one video per person this is
+    ``scipy.stats.bootstrap(..., paired=True, method="percentile")`` exactly.
+
+    Returns:
+        ``{"low", "high", "resamples": defined resamples, "people": P}``; low and high are None when
+        fewer than half the resamples were defined.
+
+    Example: AUC of 30 videos of 15 people, each a real and a fake -> an interval around the AUC
+    that widens when the scores of a person's two videos move together.
+    """
+    groups = np.asarray(groups)
+    columns = [np.asarray(array) for array in arrays]
+    if any(len(column) != len(groups) for column in columns):
+        raise ValueError("person_bootstrap: every array needs one value per video, as groups has")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1, got {confidence}")
+    people = list(dict.fromkeys(groups.tolist()))
+    if not people:
+        raise ValueError("person_bootstrap needs at least one video")
+    videos_of = [np.flatnonzero(groups == person) for person in people]
+    draws = np.random.default_rng(seed).integers(0, len(people), (n_resamples, len(people)))
+    values = []
+    for draw in draws:
+        chosen = np.concatenate([videos_of[k] for k in draw])
+        try:
+            value = float(statistic(*[column[chosen] for column in columns]))
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            values.append(value)
+    if len(values) < n_resamples / 2:
+        return {"low": None, "high": None, "resamples": len(values), "people": len(people)}
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(values, [tail, 1 - tail])
+    return {"low": float(low), "high": float(high), "resamples": len(values), "people": len(people)}

@@ -11,6 +11,10 @@ it bounds and why that bound is right.
 # rounding in a different summation order can differ.
 METRIC_VS_SKLEARN_ATOL = 1e-12
 
+# The person bootstrap against scipy.stats.bootstrap drawing the same resamples: the same AUCs
+# and the same linear-interpolated quantiles, so float rounding only.
+BOOTSTRAP_VS_SCIPY_ATOL = 1e-12
+
 # EER of hand-worked score lists: the values are exact fractions (1/3, 0.25); float rounding only.
 EER_HAND_ATOL = 1e-12
 

@@ -143,3 +143,29 @@ def test_between_person_share_worked_by_hand():
     assert between_person_share(rows, ["d"])["d"] == pytest.approx(16 / 20, abs=1e-9)
     same = [row("A", 1.0), row("A", 3.0), row("B", 1.0), row("B", 3.0)]
     assert between_person_share(same, ["d"])["d"] == pytest.approx(0.0, abs=1e-9), "equal people: no share"
+
+
+def test_fusion_against_the_best_single_detector_worked_by_hand():
+    from common.tools.compare import format_intervals, fusion_against_best
+
+    def row(label, method, group, d1, d2):
+        return {"label": label, "method": method, "group": group,
+                "entries": [{"name": "d1", "status": "ok", "video_score": d1},
+                            {"name": "d2", "status": "ok", "video_score": d2}]}
+
+    rows = [row(0, "real", "A", 0.1, 0.5), row(0, "real", "B", 0.2, 0.5), row(0, "real", "C", 0.3, 0.5),
+            row(1, "FaceSwap", "A", 0.9, 0.5), row(1, "FaceSwap", "B", 0.25, 0.5)]
+    table = [table_row("d1", [r["entries"][0]["video_score"] for r in rows], rows),
+             table_row("d2", [r["entries"][1]["video_score"] for r in rows], rows)]
+    # d1 orders 5 of the 6 (fake, real) pairs right (5/6); the fusion puts the second fake below every
+    # real video (3/6): -1/3, and below d1 in every resample of the people, so the interval stays <= 0
+    fused = [0.1, 0.2, 0.3, 0.9, 0.05]
+    result = fusion_against_best(rows, fused, table, ["FaceSwap"], ["d1", "d2"])["FaceSwap"]
+    assert result["best"] == "d1" and result["people"] == 3
+    assert result["difference"] == pytest.approx(0.5 - 5 / 6)
+    assert result["low"] <= result["difference"] <= result["high"] <= 0.0
+    same = fusion_against_best(rows, [r["entries"][0]["video_score"] for r in rows], table, ["FaceSwap"],
+                               ["d1", "d2"])["FaceSwap"]
+    assert same["difference"] == same["low"] == same["high"] == 0.0, "the best detector itself: no difference"
+    markdown = format_intervals(table, {"FaceSwap": result})
+    assert "over the 3 people" in markdown and "| FaceSwap | d1 | -0.333 |" in markdown

@@ -113,12 +113,22 @@ def test_recalibrated_entry_worked_by_hand():
     assert recalibrated(failed, Calibration(2.0, 0.0, 10)) == failed
 
 
+class _FoldDetector:
+    """Stands for a loaded fold checkpoint: its path is its SHA-256."""
+
+    def __init__(self, checkpoint):
+        self.checkpoint = str(checkpoint)
+
+    def describe(self):
+        return {"sha256": self.checkpoint, "name": Path(self.checkpoint).stem}
+
+
 def test_cross_fit_scores_every_train_and_val_video_once_by_a_model_blind_to_its_person(tmp_path, monkeypatch):
     from common.tools import compare, detect
 
     people = {f"p{i}": "train" for i in range(6)} | {"p6": "val", "p7": "val", "p8": "test"}
     data_root = _benchmark(tmp_path / "data" / "mini-forensics", people)
-    trained = {}
+    trained, scored_models = {}, []
 
     def fake_train(model, fold_root, fold_dir, **kwargs):  # remembers which people each fold model saw
         seen = {r.group for r in load_synthetic(fold_root) if r.split in ("train", "val")}
@@ -127,23 +137,59 @@ def test_cross_fit_scores_every_train_and_val_video_once_by_a_model_blind_to_its
         return checkpoint, 0.0
 
     def fake_score(detectors, records, **kwargs):
+        scored_models.extend(d.describe()["name"] for d in detectors)
         return [{"video": str(r.path), "label": r.label, "method": r.method, "group": r.group,
-                 "entries": [{"name": "d", "status": "ok", "raw_video_score": 0.5, "seen": trained[d]}
-                             for d in detectors]} for r in records]
+                 "entries": [{"name": d.describe()["name"], "sha256": d.checkpoint, "status": "ok",
+                              "raw_video_score": 0.5, "seen": sorted(trained[d.checkpoint])} for d in detectors]}
+                for r in records]
 
     monkeypatch.setattr(compare, "train_or_reuse", fake_train)
     monkeypatch.setattr(compare, "score_videos", fake_score)
-    monkeypatch.setattr(detect, "load_detectors", lambda checkpoints, device: [str(c) for c in checkpoints])
+    monkeypatch.setattr(detect, "load_detectors", lambda checkpoints, device: [_FoldDetector(c) for c in checkpoints])
     rows = compare.cross_fit_scores(["baseline"], data_root, tmp_path / "out", 4, device="cpu", seed=0, quiet=True,
                                     detect_every=8, specialists=False, reuse=False, tree="solutions")
     scored = sorted(Path(row["video"]).name for row in rows)
     expected = sorted(f"{m}-p{i}.mp4" for i in range(8) for m in ("real", "FaceSwap"))
     assert scored == expected, "every train and val video once, no test video"
     assert all(row["group"] not in row["entries"][0]["seen"] for row in rows), "never by a model that saw the person"
+    assert sorted({row["fold"] for row in rows}) == [0, 1, 2, 3]
+    assert all(f"fold{row['fold']}" in row["entries"][0]["sha256"] for row in rows), "scored by its own fold's model"
     assert (tmp_path / "out" / "cross_fit" / "scores.json").is_file()
+    scored_models.clear()
     again = compare.cross_fit_scores(["baseline"], data_root, tmp_path / "out", 4, device="cpu", seed=0, quiet=True,
                                      detect_every=8, specialists=False, reuse=True, tree="solutions")
     assert [row["video"] for row in again] == [row["video"] for row in rows], "reused as saved"
+    assert scored_models == [], "nothing scored again"
+    more = compare.cross_fit_scores(["baseline", "checkerboard"], data_root, tmp_path / "out", 4, device="cpu", seed=0,
+                                    quiet=True, detect_every=8, specialists=False, reuse=True, tree="solutions")
+    assert set(scored_models) == {"checkerboard"}, "a detector added to the run is the only one scored"
+    assert [row["entries"][0] for row in more] == [row["entries"][0] for row in rows], "baseline's entries reused"
+    assert all(row["group"] not in row["entries"][1]["seen"] for row in more)
+
+
+def test_the_cross_validated_fusion_never_fits_on_the_fold_it_fuses(monkeypatch):
+    from common.tools import compare
+    import common.fusion
+
+    fitted_on = []
+
+    class _Fusion:
+        def __init__(self, folds):
+            self.folds = folds
+
+        def fuse(self, entries):
+            return {"video_score": 0.25 * len(self.folds)}
+
+    def fake_fit(video_entries, labels):
+        folds = {entries[0]["fold"] for entries in video_entries}
+        fitted_on.append(folds)
+        return _Fusion(folds)
+
+    monkeypatch.setattr(common.fusion, "fit_fusion", fake_fit)
+    rows = [{"fold": k, "label": k % 2, "entries": [{"fold": k}]} for k in (0, 1, 2, 0, 1, 2)]
+    fused = compare.cross_validated_fusion(rows)
+    assert fitted_on == [{1, 2}, {0, 2}, {0, 1}], "each fold fused by a fusion fitted on the others only"
+    assert fused == [0.5] * 6
 
 
 def test_a_bad_cross_fit_is_refused_before_anything_is_written(tmp_path):

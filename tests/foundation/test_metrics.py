@@ -16,13 +16,15 @@ from common.metrics import (
     cross_table,
     equal_error_rate,
     frame_and_video_report,
+    person_bootstrap,
     plot_confusion_matrix,
     plot_roc,
     plot_score_histogram,
+    rank_auc,
     video_scores,
     youden_threshold,
 )
-from tests.tolerances import EER_BRUTE_FORCE_STEPS, EER_HAND_ATOL, METRIC_VS_SKLEARN_ATOL
+from tests.tolerances import BOOTSTRAP_VS_SCIPY_ATOL, EER_BRUTE_FORCE_STEPS, EER_HAND_ATOL, METRIC_VS_SKLEARN_ATOL
 
 pytestmark = pytest.mark.foundation
 
@@ -307,3 +309,67 @@ def test_cross_table_is_markdown_with_train_rows_and_test_columns():
         "| Celeb-DF | - | 0.9900 |"
     )
     assert cross_table(results, metric_name="AUC") == expected
+
+
+# --------------------------------------------------------------------------------------------
+# rank_auc and person_bootstrap
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rank_auc_matches_sklearn_with_ties(seed):
+    labels, scores = _random_problem(seed)
+    tied = np.round(scores, 1)  # many ties: each counts half
+    assert rank_auc(labels, tied) == pytest.approx(skm.roc_auc_score(labels, tied), abs=METRIC_VS_SKLEARN_ATOL)
+    assert rank_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75, "3 of 4 (fake, real) pairs ordered right"
+    with pytest.raises(ValueError, match="both classes"):
+        rank_auc([1, 1], [0.2, 0.3])
+
+
+def _scipy_interval(labels, scores, seed):
+    from scipy.stats import bootstrap
+
+    result = bootstrap((labels, scores), skm.roc_auc_score, paired=True, vectorized=False, method="percentile",
+                       n_resamples=1000, confidence_level=0.95, rng=np.random.default_rng(seed))
+    return result.confidence_interval.low, result.confidence_interval.high
+
+
+def test_person_bootstrap_with_one_video_per_person_is_scipys_percentile_bootstrap():
+    labels, scores = _random_problem(3, n=40)
+    ours = person_bootstrap(rank_auc, np.arange(40), labels, scores, seed=7)
+    low, high = _scipy_interval(labels, scores, seed=7)
+    assert ours["low"] == pytest.approx(low, abs=BOOTSTRAP_VS_SCIPY_ATOL)
+    assert ours["high"] == pytest.approx(high, abs=BOOTSTRAP_VS_SCIPY_ATOL)
+    assert ours["resamples"] == 1000 and ours["people"] == 40
+
+
+def test_person_bootstrap_resamples_people_not_videos():
+    """Each person filmed three times with the same scores: three times the videos, no more information.
+    Drawing people gives the one-video-per-person interval; drawing videos (scipy on the 120 videos)
+    pretends to know more and gives a narrower one."""
+    labels, scores = _random_problem(3, n=40)
+    people = np.repeat(np.arange(40), 3)
+    triple_labels, triple_scores = np.repeat(labels, 3), np.repeat(scores, 3)
+    ours = person_bootstrap(rank_auc, people, triple_labels, triple_scores, seed=7)
+    low, high = _scipy_interval(labels, scores, seed=7)
+    assert (ours["low"], ours["high"]) == pytest.approx((low, high), abs=BOOTSTRAP_VS_SCIPY_ATOL)
+    naive_low, naive_high = _scipy_interval(triple_labels, triple_scores, seed=7)
+    assert naive_high - naive_low < 0.75 * (high - low)
+
+
+def test_person_bootstrap_leaves_out_resamples_where_the_statistic_is_undefined():
+    # 2 people with a FAKE video of 20: a resample draws neither (18/20)^20 = 12 % of the time
+    labels = np.r_[np.ones(2), np.zeros(18)]
+    result = person_bootstrap(rank_auc, np.arange(20), labels, np.linspace(0, 1, 20), seed=0)
+    assert 500 <= result["resamples"] < 1000 and result["low"] is not None
+    # one FAKE video of 20: undefined in about 36 % of the resamples, but AUC 1 or undefined
+    one_fake = person_bootstrap(rank_auc, np.arange(20), np.r_[1, np.zeros(19)], np.r_[1.0, np.zeros(19)])
+    assert one_fake["low"] == one_fake["high"] == 1.0
+    # always undefined: no interval rather than a made-up one
+    none = person_bootstrap(rank_auc, np.arange(5), np.zeros(5), np.arange(5.0))
+    assert none == {"low": None, "high": None, "resamples": 0, "people": 5}
+
+
+def test_person_bootstrap_refuses_arrays_of_other_lengths():
+    with pytest.raises(ValueError, match="one value per video"):
+        person_bootstrap(rank_auc, ["a", "b"], [0, 1, 1], [0.1, 0.2, 0.3])
