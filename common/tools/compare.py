@@ -103,9 +103,9 @@ NOT_RUN_SCORE = 0.5
 ORACLE_ROW = "fusion fitted on test*"
 """The table's oracle row: the stacker fitted on the test videos it is scored on (its ceiling)."""
 CROSS_FITTED_FUSION_ROW = "fusion fitted out of fold"
+"""With ``--cross-fit``: the fusion fitted on the out-of-fold scores, beside the one fitted on validation."""
 CROSS_VALIDATED_FUSION_ROW = "fusion (cross-validated)"
 """With ``--cross-fit``: each training and validation video fused by a fusion fitted on the other folds."""
-"""With ``--cross-fit``: the fusion fitted on the out-of-fold scores, beside the one fitted on validation."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,8 +339,7 @@ def cross_validated_table(rows: list[dict], models: list[str], methods: list[str
     """Every detector (each video scored by the fold model that never saw its person, with that model's
     own calibration) and the :func:`cross_validated_fusion` on the out-of-fold videos: the comparison on
     every training and validation person. Returns what comparison.json keeps and a Markdown section."""
-    table = [table_row(model, [row["entries"][i]["video_score"] if row["entries"][i]["status"] == "ok" else None
-                               for row in rows], rows) for i, model in enumerate(models)]
+    table = [table_row(model, detector_scores(rows, i), rows) for i, model in enumerate(models)]
     against_best = {}
     if with_fusion:
         fused = cross_validated_fusion(rows)
@@ -397,6 +396,12 @@ def score_or_reuse(detectors: list, splits: dict[str, list], cached: dict[str, d
     return scored
 
 
+def detector_scores(rows: list[dict], position: int) -> list[float | None]:
+    """The calibrated video score of the detector at ``position`` on each row (None where it could not run)."""
+    return [row["entries"][position]["video_score"] if row["entries"][position]["status"] == "ok" else None
+            for row in rows]
+
+
 def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[str, Any]:
     """AUC per manipulation and over all fakes, accuracy at 0.5 and at the best threshold, for one
     detector's (calibrated) scores of the test videos (None = could not run, counted as 0.5)."""
@@ -420,11 +425,11 @@ def table_row(name: str, scores: list[float | None], rows: list[dict]) -> dict[s
 def row_intervals(labels: np.ndarray, scores: np.ndarray, people: list) -> dict[str, dict]:
     """95 % intervals over the test *people* (:func:`common.metrics.person_bootstrap`) of a row's AUC over
     all fakes, accuracy at 0.5 and ECE: how far each figure would move on another set of as many people."""
-    from common.calibration import expected_calibration_error
+    from common.calibration import accuracy_at, expected_calibration_error
     from common.metrics import person_bootstrap, rank_auc
 
     return {"all_fakes_auc": person_bootstrap(rank_auc, people, labels, scores),
-            "accuracy_at_0.5": person_bootstrap(lambda y, s: np.mean((s >= 0.5) == (y == 1)), people, labels, scores),
+            "accuracy_at_0.5": person_bootstrap(lambda y, s: accuracy_at(y, s, 0.5), people, labels, scores),
             "ece": person_bootstrap(expected_calibration_error, people, labels, scores)}
 
 
@@ -452,8 +457,8 @@ def fusion_against_best(rows: list[dict], fused: list[float], table: list[dict],
         if not candidates:
             continue
         best = max(candidates, key=lambda n: by_name[n]["per_method"][method])
-        entries = [r["entries"][names.index(best)] for r in rows]
-        best_scores = np.array([e["video_score"] if e["status"] == "ok" else NOT_RUN_SCORE for e in entries])
+        best_scores = np.array([NOT_RUN_SCORE if score is None else score
+                                for score in detector_scores(rows, names.index(best))])
 
         def difference(y, kind, a, b, method=method):
             keep = (y == 0) | (kind == method)
@@ -661,8 +666,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     rows, videos = [], [{"video": r["video"], "label": r["label"], "method": r["method"], "scores": {}}
                         for r in scored]
     for position, detector in enumerate(detectors):
-        scores = [row["entries"][position]["video_score"] if row["entries"][position]["status"] == "ok" else None
-                  for row in scored]
+        scores = detector_scores(scored, position)
         rows.append(table_row(models[position], scores, scored))
         for video, score in zip(videos, scores):
             video["scores"][models[position]] = score
