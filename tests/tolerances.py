@@ -433,3 +433,8 @@ ECE_RESAMPLING_ATOL = 0.01
 # over 576 pixels; the diagonal amplitude (9e-4) is a small difference of large sums, good to ~1e-5.
 CHECKERBOARD_FLOAT32_RTOL = 1e-4
 
+# Mean CIELAB lightness (OpenCV's 8-bit L, 0-255) of the face mesh's forehead region against the
+# cheeks' on scikit-image's astronaut: bare skin of the same face, lit from the front, differs by
+# about 10 (the forehead 190, the cheeks 212 and 187); the hull up to the hairline points, half
+# of it her fringe, is about 50 darker.
+FOREHEAD_CHEEKS_LIGHTNESS_GAP = 20.0

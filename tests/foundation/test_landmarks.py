@@ -1,14 +1,17 @@
 """The landmark interface (common/landmarks.py, provided plumbing, not a graded task).
 
 Oracles: the astronaut's eye boxes annotated by hand on scikit-image's 512x512 image (lids and
-corners, read off a 5x enlargement with a 10-px grid), and the mini-forensics ground truth (the
+corners, read off a 5x enlargement with a 10-px grid), her fringe (the forehead region must be
+the skin below it, as light as her cheeks), and the mini-forensics ground truth (the
 adapter must carry its eye points unchanged).
 """
+import cv2
 import numpy as np
 import pytest
 from skimage import data
 
 from common.landmarks import NO_FACE, REGIONS, FaceMeshLandmarker, region_mask, truth_landmarks
+from tests.tolerances import FOREHEAD_CHEEKS_LIGHTNESS_GAP
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +48,19 @@ def test_skin_regions_are_skin_between_eyes_and_mouth(astronaut_series):
     for name, mask in masks.items():
         red, green, blue = image[mask].mean(axis=0)
         assert red > green > blue, f"{name}: mean colour {image[mask].mean(axis=0)} is not skin-like (R > G > B)"
+
+
+def test_forehead_region_is_skin_below_the_fringe(astronaut_series):
+    """The astronaut's fringe covers her upper forehead (seen on a 4x enlargement: the hair reaches
+    down to about 25 px above the eyes): the forehead region must be the bare skin below it, as
+    light as her cheeks, not hair. A hull up to the mesh's hairline points (10, 109, 338) is about
+    50 lightness levels darker than the cheeks here and averages the pulse away."""
+    image = data.astronaut()
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float64)  # L* scaled to 0-255
+    mean_l = {name: lightness[region_mask(astronaut_series, 0, name, image.shape[:2])].mean() for name in REGIONS}
+    cheeks = (mean_l["right_cheek"] + mean_l["left_cheek"]) / 2
+    assert abs(mean_l["forehead"] - cheeks) < FOREHEAD_CHEEKS_LIGHTNESS_GAP, (
+        f"forehead lightness {mean_l['forehead']:.0f} against the cheeks' {cheeks:.0f}: the region reaches the hair")
 
 
 def test_truth_adapter_keeps_the_eye_points_and_marks_every_frame_ok():
