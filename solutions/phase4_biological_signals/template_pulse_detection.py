@@ -175,16 +175,19 @@ def pos_window(rgb: np.ndarray) -> np.ndarray:
     """POS on one window (Wang et al. 2017, Algorithm 1): (L, 3) mean RGB -> (L,) pulse.
 
     Cn = rgb / mean over the window (temporal normalisation), S = Cn @ P.T (two rows S1, S2 per
-    frame), h = S1 + (std(S1) / std(S2)) S2; return h minus its mean.
+    frame), h = S1 + (std(S1) / std(S2)) S2; return h minus its mean. Where S2 does not vary (a
+    stretch whose colour never changes, as :func:`fill_gaps` copies across frames without
+    landmarks) the ratio is 0, never a division by zero: such a window adds no pulse, not NaN.
 
     Example: R = [2, 2, 2], G = [1, 2, 3], B = [1, 1, 1]: Cn = (1, [.5, 1, 1.5], 1),
     S1 = G - B = [-.5, 0, .5], S2 = -2R + G + B = [-.5, 0, .5], ratio 1, h = [-1, 0, 1].
     """
     rgb = np.asarray(rgb, dtype=np.float64)
-    # BEGIN SOLUTION 4.6: Cn = rgb / rgb.mean(axis=0); S = Cn @ POS_PROJECTION.T gives the columns S1 and S2; h = S1 + (std(S1) / std(S2)) * S2; return h - h.mean()
+    # BEGIN SOLUTION 4.6: Cn = rgb / rgb.mean(axis=0); S = Cn @ POS_PROJECTION.T gives the columns S1 and S2; h = S1 + (std(S1) / std(S2)) * S2, with the ratio 0 when std(S2) is 0; return h - h.mean()
     projected = (rgb / rgb.mean(axis=0)) @ POS_PROJECTION.T
     s1, s2 = projected[:, 0], projected[:, 1]
-    h = s1 + (np.std(s1) / np.std(s2)) * s2
+    spread = np.std(s2)
+    h = s1 + (np.std(s1) / spread if spread > 0 else 0.0) * s2
     return h - h.mean()
     # END SOLUTION
 

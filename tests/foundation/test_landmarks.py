@@ -52,7 +52,7 @@ def test_skin_regions_are_skin_between_eyes_and_mouth(astronaut_series):
 
 def test_forehead_region_is_skin_below_the_fringe(astronaut_series):
     """The astronaut's fringe covers her upper forehead (seen on a 4x enlargement: the hair reaches
-    down to about 25 px above the eyes): the forehead region must be the bare skin below it, as
+    down to about 20 px above the eyes): the forehead region must be the bare skin below it, as
     light as her cheeks, not hair. A hull up to the mesh's hairline points (10, 109, 338) is about
     50 lightness levels darker than the cheeks here and averages the pulse away."""
     image = data.astronaut()

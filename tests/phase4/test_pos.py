@@ -25,6 +25,18 @@ def test_pos_window_worked_example_with_unequal_spreads():
     np.testing.assert_allclose(pulse.pos_window(rgb), [-r, 0.5 - 0.5 * r, -0.5 + 1.5 * r], **PULSE_EXACT)
 
 
+def test_pos_window_of_an_unchanging_colour_adds_no_pulse_not_nan():
+    # frames without landmarks are filled with the nearest colour (fill_gaps): a whole window can be
+    # one colour, std(S2) = 0; by hand h = S1 + 0 * S2 = 0, and the trace around it stays finite
+    still = np.tile([180.0, 120.0, 100.0], (4, 1))
+    np.testing.assert_array_equal(pulse.pos_window(still), np.zeros(4))
+    rgb = np.vstack([[[2.0, g, 1.0] for g in (1, 2, 3)], np.tile([2.0, 3.0, 1.0], (3, 1))])
+    out = pulse.pos(rgb, fps=1.0, window_s=3.0)
+    # windows [0,3) -> [-1, 0, 1]; [1,4) G = [2,3,3]: Gn = [.75, 1.125, 1.125], S1 = S2 = Gn - 1,
+    # h = 2 (Gn - mean) = [-.5, .25, .25]; [2,5) G = [3,3,3] and [3,6): zeros
+    np.testing.assert_allclose(out, [-1.0, -0.5, 1.25, 0.25, 0.0, 0.0], **PULSE_EXACT)
+
+
 def test_pos_overlap_adds_every_window_sliding_by_one_frame():
     # l = 3: windows [0, 3) (G = [1, 2, 3] -> h = [-1, 0, 1]) and [1, 4) (G = [2, 3, 4] -> Gn = [2/3, 1, 4/3],
     # S1 = S2 = [-1/3, 0, 1/3], h = [-2/3, 0, 2/3])
