@@ -88,6 +88,13 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     "4.4": {
         "detrend:binop Mult->Div#0": "np.ones holds ones: -2 / 1 is -2 * 1",
     },
+    "4.6": {
+        "pos_window:const 0.0->1.0#0": "the ratio only multiplies S2, and where the guard applies S2 is "
+                                       "constant: h = S1 + ratio * S2 differs by a constant, which the mean "
+                                       "removal takes out (any finite ratio gives the same pulse; 0/0 gave NaN)",
+        "pos_window:binop Sub->Add#0": "Cn divides each channel by its window mean, so S1 and S2 and with them h "
+                                       "have mean 0 already: adding or subtracting it changes h by rounding only",
+    },
     "4.8": {
         "head_pose:const 4->5#0": "the distortion coefficients are all zero: four or five zeros are the same "
                                   "(no) distortion for cv2.solvePnP",
