@@ -41,7 +41,7 @@ EYE_INDICES = ((33, 160, 158, 133, 153, 144), (362, 385, 387, 263, 373, 380))
 #: tests/foundation/test_landmarks.py). The upper forehead up to the hairline (points 10, 109, 338)
 #: is left out: hair and fringes cover it on many faces, and a region that is partly hair averages
 #: the pulse away (on mini-forensics the forehead-cheeks correlation of the antiphase fakes then
-#: overlapped the real videos'; guide, "Phase 4 detectors and results").
+#: overlapped the real videos'; guide, phase 4, "Which skin? The forehead below the fringe").
 REGION_INDICES = {
     "forehead": (9, 69, 299, 108, 151, 337),
     "right_cheek": (117, 118, 119, 100, 142, 203, 206, 207, 187, 123, 50, 101, 36, 205),
