@@ -22,10 +22,15 @@ face swap), so below its pivot it adds nothing. Measured (guide, "All detectors 
   raised the out-of-fold AUC from 0.940 to 0.957 (detectors trained on their own manipulations)
   and from 0.926 to 0.943 (on every fake).
 
-A detector that could not run on a video (no face in its frames, a
-clip too short for a pulse, an image for a clip model) is not imputed silently: its evidence input
-is 0 (no evidence either way), its "missing" input is 1, and the report lists it as not
-contributing, with its reason.
+A detector that could not run on a video (no face in its frames, a clip too short for a pulse, an
+image for a clip model) is not imputed silently. It could not look, which is not the same as
+looking and finding nothing: an evidence of 0 is what most *real* videos give, so reading it as 0
+calls a video REAL because the one detector that could see its fake found no face (measured: the
+test split's FaceSwap video on which MTCNN found no face was fused below all 54 real test videos,
+and its absence alone cost the fusion 0.084 of FaceSwap AUC; guide, "A detector that could not
+look"). So its evidence input is its *expected evidence*, the mean of its evidence over the
+validation videos it ran on (what the stacker assumes of it before looking), its "missing" input
+is 1, and the report lists it as not contributing, with its reason and the value assumed.
 
 The stacker's output is then calibrated: Platt scaling fitted on *out-of-fold* stacker scores of
 the same validation videos (5-fold cross-fitting), so that the calibration does not learn from
@@ -53,8 +58,9 @@ from common.calibration import Calibration, fit_platt
 from common.errors import CheckpointError, CourseError
 
 FUSION_FORMAT = "deepfake-course-fusion"
-FUSION_VERSION = 3
-"""3: evidence of FAKE above each detector's pivot (2: above 0; 1: signed log-odds): refit older ones."""
+FUSION_VERSION = 4
+"""4: a detector that could not run counts at its expected evidence (3: at 0); 3: evidence of FAKE above
+each detector's pivot (2: above 0; 1: signed log-odds): refit older ones."""
 REAL_PERCENTILE = 90.0
 """A detector's pivot: this percentile of its log-odds over the validation real videos."""
 SCORE_CLIP = 1e-4
@@ -78,21 +84,27 @@ def usable(entry: dict | None) -> bool:
     return entry is not None and entry.get("status") == "ok" and entry.get("video_score") is not None
 
 
-def fusion_inputs(entries: Sequence[dict], names: Sequence[str], pivots: Sequence[float] | None = None) -> np.ndarray:
+def fusion_inputs(entries: Sequence[dict], names: Sequence[str], pivots: Sequence[float] | None = None,
+                  expected: Sequence[float] | None = None) -> np.ndarray:
     """The stacker's input for one video: per detector (in ``names`` order) its evidence of FAKE above
-    its pivot (:func:`evidence_of_fake`; 0 when it has no score) and a 1/0 "could not run" flag.
+    its pivot (:func:`evidence_of_fake`), or its expected evidence when it has no score, and a 1/0
+    "could not run" flag.
 
     entries: the report's detector entries (``name``, ``status``, ``video_score``); pivots: per detector,
-    in log-odds (default 0). Returns (2 D,) float64: [evidence_1 .. evidence_D, missing_1 .. missing_D].
+    in log-odds (default 0); expected: per detector, the evidence counted when it could not run
+    (:func:`expected_evidence`; default 0). Returns (2 D,) float64: [evidence_1 .. evidence_D,
+    missing_1 .. missing_D].
 
-    Example: three detectors, scored 0.9, 0.2 and could not run, pivots 0 -> [2.197, 0, 0, 0, 0, 1].
+    Example: three detectors, scored 0.9, 0.2 and could not run, pivots 0, expected evidence
+    (0.5, 0.5, 0.7) -> [2.197, 0, 0.7, 0, 0, 1].
     """
     by_name = {entry["name"]: entry for entry in entries}
     pivots = [0.0] * len(names) if pivots is None else list(pivots)
+    expected = [0.0] * len(names) if expected is None else list(expected)
     scores, missing = [], []
-    for name, pivot in zip(names, pivots):
+    for name, pivot, assumed in zip(names, pivots, expected):
         entry = by_name.get(name)
-        scores.append(evidence_of_fake(entry["video_score"], pivot) if usable(entry) else 0.0)
+        scores.append(evidence_of_fake(entry["video_score"], pivot) if usable(entry) else float(assumed))
         missing.append(0.0 if usable(entry) else 1.0)
     return np.array(scores + missing, dtype=np.float64)
 
@@ -107,6 +119,20 @@ def real_pivots(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], 
                   for entry in entries if entry["name"] == name and usable(entry)]
         pivots.append(float(np.percentile(values, percentile)) if values else 0.0)
     return pivots
+
+
+def expected_evidence(video_entries: Sequence[Sequence[dict]], names: Sequence[str],
+                      pivots: Sequence[float]) -> list[float]:
+    """Per detector, the mean of its evidence of FAKE above its pivot over the videos it ran on (real and
+    fake alike, as the stacker sees them; 0 when it ran on none): the value a fusion counts for it
+    on a video it could not run on. Example: scores 0.1, 0.9, 0.99 and could not run, pivot 0 ->
+    evidence 0, 2.197, 4.595 -> 2.264."""
+    expected = []
+    for name, pivot in zip(names, pivots):
+        values = [evidence_of_fake(entry["video_score"], pivot) for entries in video_entries
+                  for entry in entries if entry["name"] == name and usable(entry)]
+        expected.append(float(np.mean(values)) if values else 0.0)
+    return expected
 
 
 def detector_fingerprint(entry: dict) -> dict[str, str]:
@@ -125,6 +151,8 @@ class LateFusion:
         calibration: Platt scaling of the stacker's raw probability (out-of-fold on validation).
         validation: figures measured on the validation videos (counts, AUCs).
         pivots: D log-odds, each detector's pivot (:func:`real_pivots`); empty means all 0.
+        expected: D evidences, counted for a detector on a video it could not run on
+            (:func:`expected_evidence`); empty means all 0.
     """
 
     detectors: list[dict[str, str]]
@@ -133,6 +161,7 @@ class LateFusion:
     calibration: Calibration
     validation: dict[str, Any] = field(default_factory=dict)
     pivots: list[float] = field(default_factory=list)
+    expected: list[float] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -147,12 +176,14 @@ class LateFusion:
         """Fused probability of FAKE for one video, and each detector's part in it.
 
         Returns ``{"video_score", "raw_video_score", "contributions": [{name, kind, status, score,
-        log_odds, pivot, evidence, weight, contribution, contributed, reason}]}``; a detector's
-        ``contribution`` is its weight times its evidence of FAKE (what it added to the stacker's logit),
-        or its "missing" weight when it could not run.
+        log_odds, pivot, evidence, assumed_evidence, weight, contribution, contributed, reason}]}``; a
+        detector's ``contribution`` is its weight times its evidence of FAKE (what it added to the
+        stacker's logit); when it could not run, ``evidence`` is None and the contribution is its weight
+        times ``assumed_evidence`` (its expected evidence) plus its "missing" weight.
         """
         pivots = self.pivots or [0.0] * len(self.names)
-        inputs = fusion_inputs(entries, self.names, pivots)
+        expected = self.expected or [0.0] * len(self.names)
+        inputs = fusion_inputs(entries, self.names, pivots, expected)
         raw = float(self.raw_probability(inputs))
         by_name = {entry["name"]: entry for entry in entries}
         d = len(self.names)
@@ -165,8 +196,9 @@ class LateFusion:
                 "score": entry.get("video_score"),
                 "log_odds": log_odds(entry["video_score"]) if ran else None, "pivot": float(pivots[i]),
                 "evidence": float(inputs[i]) if ran else None,
+                "assumed_evidence": None if ran else float(inputs[i]),
                 "weight": float(self.coefficients[i]),
-                "contribution": float(self.coefficients[i] * inputs[i] if ran else self.coefficients[d + i]),
+                "contribution": float(self.coefficients[i] * inputs[i] + (0.0 if ran else self.coefficients[d + i])),
                 "contributed": bool(ran), "reason": None if ran else entry.get("reason", "not in this run")})
         return {"video_score": self.calibration.apply(raw), "raw_video_score": raw, "contributions": contributions}
 
@@ -183,13 +215,14 @@ class LateFusion:
         return {"format": FUSION_FORMAT, "version": FUSION_VERSION, "detectors": self.detectors,
                 "coefficients": [float(c) for c in self.coefficients], "intercept": float(self.intercept),
                 "pivots": [float(p) for p in self.pivots or [0.0] * len(self.detectors)],
+                "expected_evidence": [float(e) for e in self.expected or [0.0] * len(self.detectors)],
                 "calibration": self.calibration.to_dict(), "validation": self.validation}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LateFusion":
         return cls(list(data["detectors"]), [float(c) for c in data["coefficients"]], float(data["intercept"]),
                    Calibration.from_dict(data["calibration"]), dict(data.get("validation", {})),
-                   [float(p) for p in data["pivots"]])
+                   [float(p) for p in data["pivots"]], [float(e) for e in data["expected_evidence"]])
 
 
 def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *, folds: int = 5,
@@ -216,8 +249,8 @@ def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *
     fingerprints = [detector_fingerprint(entry) for entry in video_entries[0]]
     names = [f["name"] for f in fingerprints]
 
-    def inputs_for(videos: np.ndarray, pivots: list[float]) -> np.ndarray:
-        return np.stack([fusion_inputs(video_entries[v], names, pivots) for v in videos])
+    def inputs_for(videos: np.ndarray, pivots: list[float], expected: list[float]) -> np.ndarray:
+        return np.stack([fusion_inputs(video_entries[v], names, pivots, expected) for v in videos])
 
     def stacker() -> LogisticRegression:
         return LogisticRegression(C=1.0, max_iter=1000)
@@ -225,12 +258,14 @@ def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *
     folds = max(2, min(folds, int((labels == 0).sum()), int((labels == 1).sum())))
     out_of_fold = np.zeros(len(labels))
     for train, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels):
-        # the held-out fold is scored with pivots and weights fitted without it
+        # the held-out fold is scored with pivots, expected evidence and weights fitted without it
         pivots = real_pivots([video_entries[v] for v in train], labels[train], names)
-        out_of_fold[held] = stacker().fit(inputs_for(train, pivots), labels[train]).predict_proba(
-            inputs_for(held, pivots))[:, 1]
+        expected = expected_evidence([video_entries[v] for v in train], names, pivots)
+        out_of_fold[held] = stacker().fit(inputs_for(train, pivots, expected), labels[train]).predict_proba(
+            inputs_for(held, pivots, expected))[:, 1]
     pivots = real_pivots(video_entries, labels, names)
-    inputs = inputs_for(np.arange(len(labels)), pivots)
+    expected = expected_evidence(video_entries, names, pivots)
+    inputs = inputs_for(np.arange(len(labels)), pivots, expected)
     model = stacker().fit(inputs, labels)
     calibration = fit_platt(out_of_fold.tolist(), labels.tolist(), "fusion")
     validation = {"n_videos": int(len(labels)), "n_fake": int(labels.sum()), "folds": int(folds),
@@ -243,7 +278,7 @@ def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *
             validation["detector_auc"][name] = float(roc_auc_score(labels[both], inputs[both, i]))
         validation.setdefault("could_not_run", {})[name] = int((~ran).sum())
     return LateFusion(fingerprints, model.coef_[0].tolist(), float(model.intercept_[0]), calibration, validation,
-                      pivots)
+                      pivots, expected)
 
 
 def mean_fusion(entries: Sequence[dict]) -> dict[str, Any]:

@@ -75,7 +75,8 @@ def print_modalities(report: dict) -> None:
         print(f"  {entry['modality']:<10s} {entry['name']} ({entry['kind']}): {score}  {note}")
     fused = report["detectors"][-1]
     parts = ", ".join(f"{c['name']} {c['contribution']:+.2f}" for c in fused["contributions"] if c["contributed"])
-    missing = [c["name"] for c in fused["contributions"] if not c["contributed"]]
+    missing = [c["name"] if c.get("assumed_evidence") is None else f"{c['name']} {c['contribution']:+.2f} as expected"
+               for c in fused["contributions"] if not c["contributed"]]
     score = "-" if fused["video_score"] is None else f"{fused['video_score']:.3f}"
     print(f"fused ({fused['architecture']}): {fused['verdict']} (probability {score}, threshold 0.5; "
           f"contributions {parts or 'none'}{'; could not run: ' + ', '.join(missing) if missing else ''})")
