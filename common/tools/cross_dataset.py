@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cross-split", default="test", choices=("test", "all"),
                         help="videos of the other variant to score: its test split (default) or all of them")
     parser.add_argument("--detect-every", type=int, default=1, metavar="K",
-                        help="training: MTCNN on every K-th frame, faces interpolated between keyframes (train.py "
-                             "--detect-every; default 1); the other variant is scored with detection on every frame")
+                        help="MTCNN on every K-th frame, faces interpolated between keyframes (train.py "
+                             "--detect-every; default 1), in training and in scoring both variants: a detector reads "
+                             "faces tracked as in its training")
     parser.add_argument("--output-dir", default="runs/cross")
     parser.add_argument("--reuse", action="store_true", help="reuse benchmarks, trainings and scores in --output-dir")
     parser.add_argument("--seed", type=int, default=0)
@@ -169,10 +170,11 @@ def trained_checkpoint(detector: str, train_variant: str, output_dir: Path) -> P
 
 def fuse_and_score(detectors: list[str], train_variant: str, test_variant: str, roots: dict[str, Path],
                    output_dir: Path, methods: list[str], *, device: str, seed: int, quiet: bool,
-                   cross_split: str = "test") -> dict[str, Any]:
+                   cross_split: str = "test", detect_every: int = 1) -> dict[str, Any]:
     """The late fusion of ``detectors`` (already trained on ``train_variant``), fitted on that variant's
     validation videos and scored on its test split (in-dataset) and on ``test_variant``'s
-    ``cross_split`` ("test", or "all" its videos; the test split's figures are reported either way).
+    ``cross_split`` ("test", or "all" its videos; the test split's figures are reported either way),
+    every video's face track found on every ``detect_every``-th frame, as in the detectors' training.
 
     Every video is tracked once and scored by all detectors together, as ``multi_modal_detect.py``
     does; the fusion model is written to ``<output-dir>/fusion__on_<train variant>/fusion.json``.
@@ -190,7 +192,8 @@ def fuse_and_score(detectors: list[str], train_variant: str, test_variant: str, 
     _, other = load_records("synthetic", roots[test_variant])
     chosen = {"val": splits["val"], "test": splits["test"],
               "cross": [r for r in other if cross_split == "all" or r.split == "test"]}
-    rows = {name: score_videos(loaded, records, progress=not quiet, tree=active_name()) for name, records in chosen.items()}
+    rows = {name: score_videos(loaded, records, progress=not quiet, tree=active_name(), detect_every=detect_every)
+            for name, records in chosen.items()}
     unreadable = {name: sum(row["entries"] is None for row in rows[name]) for name in rows}
     scored = {name: [row for row in rows[name] if row["entries"] is not None] for name in rows}
     scored_records = {name: [record for record, row in zip(chosen[name], rows[name]) if row["entries"] is not None]
@@ -245,10 +248,11 @@ def train_and_score(detector: str, train_variant: str, test_variant: str, roots:
 
     eval_dir = run_dir / f"eval_on_{test_variant}" if cross_split == "all" else run_dir / f"eval_on_{test_variant}_test"
     metrics_path = eval_dir / "metrics.json"
-    if not (reuse and metrics_path.is_file()):
+    scored_with = json.loads(metrics_path.read_text()).get("detect_every", 1) if metrics_path.is_file() else None
+    if not (reuse and scored_with == detect_every):
         argv = ["--checkpoint", str(checkpoint), "--test-data", str(roots[test_variant]), "--split", cross_split,
                 "--output-dir", str(eval_dir), "--cache-dir", str(_shared_cache(output_dir, test_variant)),
-                "--device", device]
+                "--device", device, "--detect-every", str(detect_every)]
         evaluate.main(argv + (["--quiet"] if quiet else []), phase=RECIPES[model].phase)
     scored = json.loads(metrics_path.read_text())["videos"]
     _, records = load_records("synthetic", roots[test_variant])
@@ -328,7 +332,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     if args.fusion:
         for train_variant, test_variant in directions:
             result = fuse_and_score(detectors, train_variant, test_variant, roots, output_dir, methods,
-                                    device=args.device, seed=args.seed, quiet=args.quiet, cross_split=args.cross_split)
+                                    device=args.device, seed=args.seed, quiet=args.quiet, cross_split=args.cross_split,
+                                    detect_every=args.detect_every)
             if any(result["unreadable_videos"].values()):
                 print(f"{FUSION_ROW} {train_variant} -> {test_variant}: videos that could not be read, left out: "
                       f"{result['unreadable_videos']}", flush=True)

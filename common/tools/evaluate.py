@@ -6,7 +6,9 @@
 
 Pipeline (:mod:`common.engine`): rebuild the model from the checkpoint (``common.models.load_detector``:
 its registry name and config), load the test videos (``common.datasets``), cache their face tracks
-exactly as in training (the checkpoint stores frames, crop size and margin), score every face crop
+exactly as in training (the checkpoint stores frames, crop size, margin and ``--detect-every``: a
+face track found on keyframes jitters differently from one found on every frame, and a clip
+detector reads that jitter; guide, "A second dataset"), score every face crop
 (frame detectors) or clip (clip detectors), aggregate per video (mean, median, max or the DFDC
 winner's confident strategy) and report frame- (or clip-) and video-level metrics.
 
@@ -60,6 +62,9 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
     parser.add_argument("--split", default="auto", help=f"which videos: {'|'.join(SPLIT_CHOICES)} (see the module help)")
     parser.add_argument("--aggregation", default="mean", help=f"frame -> video score: {'|'.join(AGGREGATIONS)}")
     parser.add_argument("--frames", type=int, default=None, help="frames per video (default: as in training)")
+    parser.add_argument("--detect-every", type=int, default=None, metavar="K",
+                        help="MTCNN on frames 0, K, 2K, ... of each test video (default: as in training, the "
+                             "checkpoint's; 1 for checkpoints that do not record it)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps")
     parser.add_argument("--output-dir", default=None, help="where to write metrics.json and plots (default: <checkpoint dir>/eval)")
@@ -110,6 +115,12 @@ def format_reencoded(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def training_detect_every(extra: dict) -> int:
+    """The ``--detect-every`` a checkpoint was trained with (its ``extra``), 1 when it does not say
+    (checkpoints written before train.py recorded it). Example: ``{"detect_every": 4}`` -> 4."""
+    return int(extra.get("detect_every", 1))
+
+
 def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> int:
     """Run the evaluation; returns 0. User mistakes raise CourseError (one line, exit 2 via run_cli)."""
     args = build_parser(phase).parse_args(argv)
@@ -120,6 +131,8 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
         raise CourseError(f"unknown aggregation '{args.aggregation}': choose one of {', '.join(AGGREGATIONS)}")
     if args.split not in SPLIT_CHOICES:
         raise CourseError(f"unknown split '{args.split}': choose one of {', '.join(SPLIT_CHOICES)}")
+    if args.detect_every is not None and args.detect_every < 1:
+        raise CourseError(f"--detect-every must be at least 1, got {args.detect_every}")
     variants = parse_reencodings(args.reencode) if args.reencode is not None else []
     figures = figure_module(phase) if args.figures else None
     device = resolve_device(args.device)
@@ -132,22 +145,26 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
     if not chosen:
         raise DatasetLayoutError(f"no videos to evaluate in '{args.test_data}' ({why})")
     output_dir = Path(args.output_dir) if args.output_dir else Path(args.checkpoint).resolve().parent / "eval"
-    print(f"evaluating {checkpoint.architecture} ({args.checkpoint}) on {len(chosen)} videos: {why}")
     row = get_spec(checkpoint.architecture)
     # the checkpoint's own settings over the registry's defaults (a signal detector's window_s, --window-seconds)
     row = dataclasses.replace(row, config={**row.config, **checkpoint.model_config})
     cache_root = face_cache_root(args.cache_dir, checkpoint.extra, output_dir)
+    detect_every = training_detect_every(checkpoint.extra) if args.detect_every is None else args.detect_every
+    print(f"evaluating {checkpoint.architecture} ({args.checkpoint}) on {len(chosen)} videos: {why}; "
+          f"face detection {'on every frame' if detect_every == 1 else f'every {detect_every} frames'}")
 
     def evaluate(records):
         return evaluate_detector(
             model, row, records, preprocessing, cache_root,
             aggregation=args.aggregation, threshold=checkpoint.threshold, device=device, batch_size=args.batch_size,
-            progress=not args.quiet, num_workers=args.workers, calibration=checkpoint_calibration(checkpoint))
+            progress=not args.quiet, num_workers=args.workers, calibration=checkpoint_calibration(checkpoint),
+            detect_every=detect_every)
 
     report, scored, caches = evaluate(chosen)
     print(caches.describe())
     report.update({"checkpoint": str(args.checkpoint), "architecture": checkpoint.architecture, "dataset": dataset,
-                   "test_data": str(args.test_data), "videos_chosen": why, "preprocessing": preprocessing.to_dict()})
+                   "test_data": str(args.test_data), "videos_chosen": why, "preprocessing": preprocessing.to_dict(),
+                   "detect_every": detect_every})
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     write_plots(scored, report, output_dir)

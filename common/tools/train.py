@@ -127,7 +127,8 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
                              "--reencode), same label and identity; validation and test stay as they are")
     parser.add_argument("--detect-every", type=int, default=1, metavar="K",
                         help="MTCNN on the video's frames 0, K, 2K, ... only, faces interpolated between agreeing keyframes "
-                             "(default 1; train with the K you will give detect_video.py)")
+                             "(default 1; train with the K you will give detect_video.py; the checkpoint records it "
+                             "and evaluate.py tracks test faces the same way)")
     parser.add_argument("--synthetic-clips", type=int, default=240, help="clips of a generated benchmark")
     parser.add_argument("--synthetic-frames", type=int, default=16, help="frames per generated clip")
     parser.add_argument("--synthetic-variant", default="ff", choices=("ff", "celeb"),
@@ -300,6 +301,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "train_reencode": reencoded,
         "calibration": calibration.to_dict(),
         "face_cache_root": str(cache_root.resolve()),
+        "detect_every": int(args.detect_every),
         "data": {"dataset": dataset, "root": str(Path(data_root).resolve()), "split_seed": int(args.seed),
                  "split_fractions": list(DEFAULT_SPLIT_FRACTIONS),
                  "videos": split_sizes,

@@ -3,6 +3,8 @@ table worked by hand, and one-line errors before anything is written. The measur
 is in the guide ("A second dataset"); a full run trains six detectors (about half an hour)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from common.errors import CourseError, run_cli
@@ -104,15 +106,17 @@ def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tm
     def entries(r):
         return [{"name": "d", "kind": "frame", "architecture": "a", "sha256": "0", "status": "ok", "video_score": r.score}]
 
-    monkeypatch.setattr(compare, "score_videos", lambda detectors, records, **kw: [
+    tracked = []
+    monkeypatch.setattr(compare, "score_videos", lambda detectors, records, **kw: tracked.append(kw["detect_every"]) or [
         {"label": r.label, "method": r.method, "entries": entries(r)} for r in records])
     fitted = []
     real_fit = fusion.fit_fusion
     monkeypatch.setattr(fusion, "fit_fusion", lambda e, labels: fitted.append(list(labels)) or real_fit(e, labels))
 
     result = cross_dataset.fuse_and_score(["baseline", "checkerboard"], "ff", "celeb", roots, tmp_path,
-                                          ["FaceSwap", "GANUpsample"], device="cpu", seed=0, quiet=True)
+                                          ["FaceSwap", "GANUpsample"], device="cpu", seed=0, quiet=True, detect_every=4)
     assert fitted == [[0, 0, 0, 1, 1, 1]], "fitted once, on the training variant's validation videos"
+    assert tracked == [4, 4, 4], "validation, test and the other variant tracked as in the detectors' training"
     model = fusion.load_fusion(tmp_path / "fusion__on_ff" / "fusion.json")
     assert model.coefficients[0] > 0
     cross = [r for r in other if r.split == "test"]
@@ -129,3 +133,41 @@ def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tm
                                          cross_split="all")
     assert every["n_cross_all"] == 5 and every["n_cross_test"] == 4, "all of B, and its test split within it"
     assert every["cross_test_split"] == result["cross_test_split"]
+
+
+def test_the_other_variant_is_scored_with_the_training_face_tracking_and_rescored_when_it_differs(tmp_path, monkeypatch):
+    """train_and_score hands its --detect-every to evaluate.py, and --reuse keeps an evaluation only when
+    it was tracked that way: faces found on keyframes jitter differently from faces found on every
+    frame, and the clip detectors read that jitter (guide, "A second dataset")."""
+    import json
+    from types import SimpleNamespace
+
+    from common import experiment
+    from common.tools import cross_dataset, evaluate
+
+    run_dir = tmp_path / "flow_statistics__on_ff"
+    run_dir.mkdir()
+    (run_dir / "flow_statistics.pt").write_bytes(b"trained")
+    (run_dir / "train_report.json").write_text(json.dumps({"test": {"videos": []}}))
+    calls = []
+
+    def fake_evaluate(argv, phase):
+        calls.append(argv[argv.index("--detect-every") + 1])
+        out = Path(argv[argv.index("--output-dir") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps({"detect_every": int(calls[-1]), "videos": []}))
+        return 0
+
+    monkeypatch.setattr(evaluate, "main", fake_evaluate)
+    monkeypatch.setattr(experiment, "load_records", lambda kind, root: (None, [SimpleNamespace(split="test", path="v.mp4", method="real")]))
+    monkeypatch.setattr(cross_dataset, "video_aucs", lambda videos, methods: {})
+    roots = {"ff": tmp_path / "ff", "celeb": tmp_path / "celeb"}
+
+    def score(every):
+        cross_dataset.train_and_score("flow_statistics", "ff", "celeb", roots, tmp_path, ["FaceSwap"], device="cpu",
+                                      seed=0, quiet=True, reuse=True, cross_split="all", detect_every=every)
+
+    score(4)
+    score(4)
+    score(1)
+    assert calls == ["4", "1"], "scored with the given tracking; reused only when it was tracked the same way"

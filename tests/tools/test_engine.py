@@ -30,7 +30,8 @@ def phase2_run(tmp_path_factory) -> tuple[Path, Path]:
     output = tmp_path_factory.mktemp("phase2_run")
     assert main(["--dataset", "synthetic", "--data-root", str(root), "--model", "frame_difference", "--frames", "8",
                  "--image-size", "64", "--epochs", "4", "--lr", "0.05", "--batch-size", "4", "--device", "cpu",
-                 "--output-dir", str(output), "--quiet", "--solutions"], phase="phase2_temporal_analysis") == 0
+                 "--detect-every", "2", "--output-dir", str(output), "--quiet", "--solutions"],
+                phase="phase2_temporal_analysis") == 0
     return root, output
 
 
@@ -50,6 +51,8 @@ def test_phase2_train_writes_a_clip_checkpoint_from_clip_caches(phase2_run):
 
 
 def test_phase2_evaluate_reproduces_the_test_metrics_stored_by_train(phase2_run):
+    """Trained with faces found on every 2nd frame: evaluate.py tracks the test faces the same way by
+    default (the checkpoint records it), so it reproduces train.py's own test scores."""
     from common.checkpoint import load_checkpoint
     from common.tools.evaluate import main
 
@@ -57,8 +60,10 @@ def test_phase2_evaluate_reproduces_the_test_metrics_stored_by_train(phase2_run)
     assert main(["--checkpoint", str(output / "frame_difference_best.pt"), "--test-data", str(root), "--device",
                  "cpu", "--output-dir", str(output / "eval"), "--quiet", "--solutions"],
                 phase="phase2_temporal_analysis") == 0
-    stored = load_checkpoint(output / "frame_difference_best.pt").extra["test_metrics"]
+    checkpoint = load_checkpoint(output / "frame_difference_best.pt")
+    stored = checkpoint.extra["test_metrics"]
     metrics = json.loads((output / "eval" / "metrics.json").read_text())
+    assert checkpoint.extra["detect_every"] == 2 and metrics["detect_every"] == 2
     assert metrics["video"]["n"] == stored["video"]["n"], "evaluate.py scored other videos than train.py"
     assert metrics["video"]["log_loss"] == pytest.approx(stored["video"]["log_loss"], abs=1e-6), \
         "evaluate.py does not reproduce train.py's test scores"
@@ -106,3 +111,23 @@ def test_phase3_trains_on_native_crops_and_evaluate_reproduces_it(phase3_run):
     stored = load_checkpoint(output / "spectrum_logistic_best.pt").extra["test_metrics"]
     metrics = json.loads((output / "eval" / "metrics.json").read_text())
     assert metrics["frame"]["log_loss"] == pytest.approx(stored["frame"]["log_loss"], abs=1e-6)
+
+
+def test_phase2_evaluate_detect_every_overrides_the_training_tracking(phase2_run):
+    """--detect-every 1 re-tracks the test faces on every frame (a choice the report records); the
+    checkpoint's own setting stays the default."""
+    from common.tools.evaluate import main, training_detect_every
+    from common.torch_data import read_face_cache
+
+    root, output = phase2_run
+    assert main(["--checkpoint", str(output / "frame_difference_best.pt"), "--test-data", str(root), "--device",
+                 "cpu", "--detect-every", "1", "--output-dir", str(output / "eval_every_frame"),
+                 "--cache-dir", str(output / "cache_every_frame"), "--quiet", "--solutions"],
+                phase="phase2_temporal_analysis") == 0
+    assert json.loads((output / "eval_every_frame" / "metrics.json").read_text())["detect_every"] == 1
+    caches = sorted((output / "cache_every_frame").glob("*_clip/*.npz"))
+    assert caches and all(read_face_cache(c).meta["settings"].get("detect_every", 1) == 1 for c in caches)
+    trained = sorted((output / "face_cache").glob("*_clip/*.npz"))
+    assert trained and all(read_face_cache(c).meta["settings"]["detect_every"] == 2 for c in trained)
+    assert training_detect_every({"detect_every": 4}) == 4 and training_detect_every({}) == 1, \
+        "checkpoints written before train.py recorded it were tracked on every frame"

@@ -346,6 +346,15 @@ def test_evaluate_a_checkpoint_of_another_model_fails_in_one_line(tmp_path, caps
     _assert_one_line_error(code, err, "mesonet", "baseline")
 
 
+def test_evaluate_detect_every_below_1_fails_in_one_line_before_any_output(tmp_path, capsys):
+    from common.tools.evaluate import main
+
+    code, err = _run(main, ["--checkpoint", str(tmp_path / "nope.pt"), "--test-data", str(tmp_path), "--detect-every",
+                            "0", "--output-dir", str(tmp_path / "eval"), "--device", "cpu", "--solutions"], capsys)
+    _assert_one_line_error(code, err, "--detect-every")
+    assert not (tmp_path / "eval").exists()
+
+
 def test_evaluate_a_missing_checkpoint_fails_in_one_line(tmp_path, capsys):
     from common.tools.evaluate import main
 
