@@ -204,17 +204,28 @@ def fuse_and_score(detectors: list[str], train_variant: str, test_variant: str, 
     save_fusion(fusion_dir / "fusion.json", fusion)
 
     def fused(videos: list[dict]) -> list[dict]:
-        return [{"label": row["label"], "method": row["method"], "score": fusion.fuse(row["entries"])["video_score"]}
-                for row in videos]
+        return [{"label": row["label"], "method": row["method"], "score": fusion.fuse(row["entries"])["video_score"],
+                 "group": row.get("group"), "video": row.get("video")} for row in videos]
 
     cross_test = [row for row, record in zip(scored["cross"], scored_records["cross"]) if record.split == "test"]
+    cross = fused(scored["cross"] if cross_split == "all" else cross_test)
     result = {"in_dataset": video_aucs(fused(scored["test"]), methods),
               "cross_test_split": video_aucs(fused(cross_test), methods),
               "n_cross_test": len(cross_test), "n_in_dataset": len(scored["test"]), "train_seconds": None,
-              "unreadable_videos": unreadable}
+              "unreadable_videos": unreadable, "cross_interval": people_interval(cross)}
     if cross_split == "all":
-        result.update(cross_all=video_aucs(fused(scored["cross"]), methods), n_cross_all=len(scored["cross"]))
+        result.update(cross_all=video_aucs(cross, methods), n_cross_all=len(cross))
+    (fusion_dir / f"scores_on_{test_variant}.json").write_text(json.dumps(cross, indent=1) + "\n", encoding="utf-8")
     return result
+
+
+def people_interval(videos: list[dict]) -> dict[str, Any]:
+    """95 % interval of the all-fakes video AUC over the people of ``videos`` (each with ``label``, ``score``,
+    ``group``): :func:`common.metrics.person_bootstrap`, how far the figure would move on as many other people."""
+    from common.metrics import person_bootstrap, rank_auc
+
+    return person_bootstrap(rank_auc, [v["group"] for v in videos], [v["label"] for v in videos],
+                            [v["score"] for v in videos])
 
 
 def train_and_score(detector: str, train_variant: str, test_variant: str, roots: dict[str, Path], output_dir: Path,
@@ -285,6 +296,17 @@ def format_markdown(results: list[dict], methods: list[str]) -> str:
                      f"{_cell(r['cross_test_split']['all fakes'])} | "
                      + (f"{_cell(r['cross_all']['all fakes'])} | " if every else "")
                      + " | ".join(_cell(per_method[c]) for c in columns[1:]) + " |")
+    intervals = [row for row in results if row["result"].get("cross_interval")]
+    if intervals:
+        lines += ["", "The fusion on the other variant, all fakes, with its 95 % interval over that variant's people "
+                      "(common.metrics.person_bootstrap):", ""]
+        for row in intervals:
+            r, interval = row["result"], row["result"]["cross_interval"]
+            figure = r["cross_all"]["all fakes"] if "cross_all" in r else r["cross_test_split"]["all fakes"]
+            videos = r.get("n_cross_all", r["n_cross_test"])
+            span = "-" if interval["low"] is None else f"[{interval['low']:.3f}, {interval['high']:.3f}]"
+            lines.append(f"- {row['detector']} {row['train']} -> {row['test']}: {_cell(figure)} {span} "
+                         f"({videos} videos of {interval['people']} people)")
     lines += ["", "In-dataset per manipulation (the trained variant's own test split):", "",
               "| detector | trained on | " + " | ".join(columns) + " |", "|---|---|" + "---:|" * len(columns)]
     seen = set()

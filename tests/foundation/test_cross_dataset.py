@@ -80,6 +80,7 @@ def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tm
     """fuse_and_score's wiring, with the scoring replaced: one detector that separates A's validation
     videos is weighted by the fusion fitted there, and the fused scores of A's test split and of B's
     are ranked as scikit-learn ranks them; B's labels never reach the fit."""
+    import json
     from types import SimpleNamespace
 
     import numpy as np
@@ -108,7 +109,7 @@ def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tm
 
     tracked = []
     monkeypatch.setattr(compare, "score_videos", lambda detectors, records, **kw: tracked.append(kw["detect_every"]) or [
-        {"label": r.label, "method": r.method, "entries": entries(r)} for r in records])
+        {"label": r.label, "method": r.method, "group": r.group, "entries": entries(r)} for r in records])
     fitted = []
     real_fit = fusion.fit_fusion
     monkeypatch.setattr(fusion, "fit_fusion", lambda e, labels: fitted.append(list(labels)) or real_fit(e, labels))
@@ -133,6 +134,12 @@ def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tm
                                          cross_split="all")
     assert every["n_cross_all"] == 5 and every["n_cross_test"] == 4, "all of B, and its test split within it"
     assert every["cross_test_split"] == result["cross_test_split"]
+    written = json.loads((tmp_path / "fusion__on_ff" / "scores_on_celeb.json").read_text())
+    assert [v["label"] for v in written] == [r.label for r in other]
+    np.testing.assert_allclose([v["score"] for v in written], [model.fuse(entries(r))["video_score"] for r in other])
+    interval = every["cross_interval"]
+    assert interval["people"] == 5 and interval["low"] <= roc_auc_score(
+        [v["label"] for v in written], [v["score"] for v in written]) <= interval["high"]
 
 
 def test_the_other_variant_is_scored_with_the_training_face_tracking_and_rescored_when_it_differs(tmp_path, monkeypatch):
