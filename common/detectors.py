@@ -263,7 +263,14 @@ class Detector:
             "validation_metrics": plain_metrics(self.checkpoint.metrics),
             "frame_plan": self.frame_plan().to_dict(), "aggregation": self.aggregation,
             "calibration": self.calibration.to_dict() if self.calibrates else None,
+            "trained_detect_every": self.trained_detect_every,
         }
+
+    @property
+    def trained_detect_every(self) -> int | None:
+        """The ``--detect-every`` its checkpoint was trained with (None: a checkpoint that does not record it)."""
+        value = self.checkpoint.extra.get("detect_every")
+        return None if value is None else int(value)
 
 
 class FrameDetector(Detector):

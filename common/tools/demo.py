@@ -5,13 +5,15 @@
    "Deepfake" fakes; identities split 70/15/15);
 2. train a fast detector of each phase on it (each phase's ``train.py`` pipeline and the CPU
    recipe of ``compare_detectors.py``): phase 1's baseline CNN (frame), phase 2's temporal
-   features (clip), phase 3's spectral logistic regression (spectral);
+   features (clip), phase 3's spectral logistic regression (spectral), each with MTCNN on every
+   8th frame (``--detect-every 8``), the face tracking every later step uses;
 3. phase 4 reads a pulse and a blink rate, which need clips of 10 s: a second, small benchmark of
    10-s clips (real and Physiological fakes) trains phase 4's combined biological detector, with
-   MTCNN on every 8th frame (``--detect-every 8``);
+   the same face tracking;
 4. fit the fusion of all four on the validation videos of both benchmarks
    (``multi_modal_detect.py --fit-fusion A --fit-fusion B``): on the short clips the biological
-   detector cannot run, and the fusion is told so (its "could not run" input), not given a guess;
+   detector cannot run, and the fusion is told so (its "could not run" input, and its expected
+   evidence rather than a reassuring 0);
 5. run ``multi_modal_detect.py`` on one held-out clip per method (identities never seen in
    training), printing every modality's score and the fused verdict, and
    ``visualize_detection.py`` on each report (annotated video + summary figure with every
@@ -95,7 +97,8 @@ def train_detectors(output_dir: Path, size: DemoSize, device: str, seed: int, qu
         print(f"      training {model} ({RECIPES[model].phase}/train.py)")
         summaries[model] = train_with_recipe(model, benchmark, output_dir / "training" / model,
                                              output_dir / "detectors" / f"{model}.pt", device=device, seed=seed,
-                                             quiet=quiet, epochs=size.epochs[model], frames=size.clip_frames)
+                                             quiet=quiet, epochs=size.epochs[model], frames=size.clip_frames,
+                                             extra=("--detect-every", str(DETECT_EVERY)))  # faces as the demo finds them
     if size.signal_clips:
         signal_benchmark = ensure_synthetic_benchmark(
             output_dir / "mini-forensics-10s", n_clips=size.signal_clips, n_frames=SIGNAL_FRAMES, seed=seed,

@@ -76,6 +76,17 @@ def load_detectors(checkpoints: Sequence[str | Path], device: str = "auto", **se
     return detectors
 
 
+def tracking_notes(detectors: Sequence[Detector], detect_every: int) -> list[str]:
+    """One line per detector whose checkpoint was trained on faces tracked otherwise than ``detect_every``:
+    a clip detector reads the tracker's frame-to-frame jitter, which differs between faces found on every
+    frame and faces interpolated between keyframes (guide, "A second dataset"). Example: trained with 8,
+    run with 1 -> ["note: temporal_features was trained on faces found every 8 frames; this run finds them
+    every 1 (--detect-every 8 tracks them as in its training)"]."""
+    return [f"note: {d.name} was trained on faces found every {d.trained_detect_every} frames; this run finds "
+            f"them every {detect_every} (--detect-every {d.trained_detect_every} tracks them as in its training)"
+            for d in detectors if d.trained_detect_every is not None and d.trained_detect_every != detect_every]
+
+
 def make_face_detector(detectors: Sequence[Detector]) -> Any:
     """One face detector (MTCNN, every face of a frame) for all the detectors of a run."""
     from common import exercises
@@ -451,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     detectors = load_detectors(args.model, device, frames=args.frames, aggregation=args.aggregation,
                                face_policy=args.face_policy, threshold=args.threshold, batch_size=args.batch_size,
                                clips=args.clips)
+    for line in tracking_notes(detectors, args.detect_every):
+        print(line)
     if source.is_dir():
         try:
             return _run_folder(source, detectors, output, not args.quiet, active_name(), processes,

@@ -190,7 +190,7 @@ def fit_on_validation(detectors: list, data_root: str | Path | Sequence[str | Pa
 def main(argv: list[str] | None = None) -> int:
     """Command line (module docstring). Exit 0 on success; bad input: one ``error:`` line, exit 2."""
     from common.device import resolve_device
-    from common.tools.detect import analyse_folder, analyse_video, load_detectors, write_report
+    from common.tools.detect import analyse_folder, analyse_video, load_detectors, tracking_notes, write_report
     from grader.tree import activate_from_args, active_name
 
     args = build_parser().parse_args(argv)
@@ -199,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     _check_arguments(args, paths)
     device = resolve_device(args.device)
     detectors = load_detectors(paths, device, frames=args.frames, clips=args.clips)
+    for line in tracking_notes(detectors, args.detect_every):
+        print(line)
     modalities = {detectors[i].name: modality for i, modality in positions.items()}
     fusion, source = None, None
     if args.fit_fusion:

@@ -131,3 +131,18 @@ def test_phase2_evaluate_detect_every_overrides_the_training_tracking(phase2_run
     assert trained and all(read_face_cache(c).meta["settings"]["detect_every"] == 2 for c in trained)
     assert training_detect_every({"detect_every": 4}) == 4 and training_detect_every({}) == 1, \
         "checkpoints written before train.py recorded it were tracked on every frame"
+
+
+def test_detect_video_notes_a_detector_trained_on_faces_tracked_otherwise(phase2_run):
+    """The report says how the checkpoint's faces were tracked, and the tools print a note when this run
+    tracks them otherwise."""
+    from common.detectors import Detector
+    from common.tools.detect import tracking_notes
+
+    _, output = phase2_run
+    detector = Detector.load(output / "frame_difference_best.pt", "cpu", name="flicker")
+    assert detector.describe()["trained_detect_every"] == 2
+    assert tracking_notes([detector], 2) == []
+    assert tracking_notes([detector], 1) == [
+        "note: flicker was trained on faces found every 2 frames; this run finds them every 1 "
+        "(--detect-every 2 tracks them as in its training)"]
