@@ -98,7 +98,7 @@ def train_detectors(output_dir: Path, size: DemoSize, device: str, seed: int, qu
         summaries[model] = train_with_recipe(model, benchmark, output_dir / "training" / model,
                                              output_dir / "detectors" / f"{model}.pt", device=device, seed=seed,
                                              quiet=quiet, epochs=size.epochs[model], frames=size.clip_frames,
-                                             extra=("--detect-every", str(DETECT_EVERY)))  # faces as the demo finds them
+                                             extra=("--detect-every", str(DETECT_EVERY)))  # as the demo finds faces
     if size.signal_clips:
         signal_benchmark = ensure_synthetic_benchmark(
             output_dir / "mini-forensics-10s", n_clips=size.signal_clips, n_frames=SIGNAL_FRAMES, seed=seed,

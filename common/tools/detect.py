@@ -76,6 +76,16 @@ def load_detectors(checkpoints: Sequence[str | Path], device: str = "auto", **se
     return detectors
 
 
+def resolve_detect_every(requested: int | None, detectors: Sequence[Detector]) -> int:
+    """The ``--detect-every`` of a run: the one asked for, else the one the detectors were trained with
+    when their checkpoints record it and agree, else 1 (every frame). Example: trained with 8 and 8,
+    nothing asked -> 8; trained with 8 and 1 -> 1 (and :func:`tracking_notes` names the one with 8)."""
+    if requested is not None:
+        return int(requested)
+    trained = {d.trained_detect_every for d in detectors if d.trained_detect_every is not None}
+    return trained.pop() if len(trained) == 1 else 1
+
+
 def tracking_notes(detectors: Sequence[Detector], detect_every: int) -> list[str]:
     """One line per detector whose checkpoint was trained on faces tracked otherwise than ``detect_every``:
     a clip detector reads the tracker's frame-to-frame jitter, which differs between faces found on every
@@ -383,9 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "the report lists each clip's score, the video's scores over time")
     parser.add_argument("--threshold", type=float, default=None,
                         help="decision threshold on the video score (default: each checkpoint's)")
-    parser.add_argument("--detect-every", type=int, default=1, metavar="K",
+    parser.add_argument("--detect-every", type=int, default=None, metavar="K",
                         help="run the face detector on the video's frames 0, K, 2K, ... only and interpolate the faces "
-                             "between keyframes that agree (default 1: every frame; saves work when K exceeds the "
+                             "between keyframes that agree (default: as the detectors were trained, when their "
+                             "checkpoints say so and agree, else 1: every frame; saves work when K exceeds the "
                              "spacing of the frames read, e.g. 32 for a frame CNN's 32 frames of a 10-s clip)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--batch-size", type=int, default=64, help="inputs per forward pass (default 64)")
@@ -401,7 +412,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise CourseError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.clips < 1:
         raise CourseError(f"--clips must be at least 1, got {args.clips}")
-    if args.detect_every < 1:
+    if args.detect_every is not None and args.detect_every < 1:
         raise CourseError(f"--detect-every must be at least 1, got {args.detect_every}")
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise CourseError(f"--threshold must lie in [0, 1], got {args.threshold}")
@@ -462,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     detectors = load_detectors(args.model, device, frames=args.frames, aggregation=args.aggregation,
                                face_policy=args.face_policy, threshold=args.threshold, batch_size=args.batch_size,
                                clips=args.clips)
+    args.detect_every = resolve_detect_every(args.detect_every, detectors)
     for line in tracking_notes(detectors, args.detect_every):
         print(line)
     if source.is_dir():

@@ -103,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="report .json (a folder for a folder input); default: print only")
     parser.add_argument("--frames", type=int, default=None, help="evenly spaced frames for frame detectors")
     parser.add_argument("--clips", type=int, default=1, help="clips per video for clip detectors")
-    parser.add_argument("--detect-every", type=int, default=1, metavar="K",
-                        help="MTCNN on the video's frames 0, K, 2K, ... only, faces interpolated between agreeing keyframes")
+    parser.add_argument("--detect-every", type=int, default=None, metavar="K",
+                        help="MTCNN on the video's frames 0, K, 2K, ... only, faces interpolated between agreeing "
+                             "keyframes (default: as the detectors were trained, when they agree, else 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_tree_argument(parser)
@@ -151,7 +152,8 @@ def _check_arguments(args: argparse.Namespace, paths: list[str]) -> None:
             (_folder_output if source.is_dir() else _single_output)(Path(args.output))
         elif source.is_dir():
             raise CourseError("a folder input needs --output FOLDER for its reports and summary.csv")
-    if args.clips < 1 or (args.frames is not None and args.frames < 1) or args.detect_every < 1:
+    too_small = [value for value in (args.clips, args.frames, args.detect_every) if value is not None and value < 1]
+    if too_small:
         raise CourseError("--clips, --frames and --detect-every must be at least 1")
 
 
@@ -190,7 +192,8 @@ def fit_on_validation(detectors: list, data_root: str | Path | Sequence[str | Pa
 def main(argv: list[str] | None = None) -> int:
     """Command line (module docstring). Exit 0 on success; bad input: one ``error:`` line, exit 2."""
     from common.device import resolve_device
-    from common.tools.detect import analyse_folder, analyse_video, load_detectors, tracking_notes, write_report
+    from common.tools.detect import (analyse_folder, analyse_video, load_detectors, resolve_detect_every,
+                                     tracking_notes, write_report)
     from grader.tree import activate_from_args, active_name
 
     args = build_parser().parse_args(argv)
@@ -199,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     _check_arguments(args, paths)
     device = resolve_device(args.device)
     detectors = load_detectors(paths, device, frames=args.frames, clips=args.clips)
+    args.detect_every = resolve_detect_every(args.detect_every, detectors)
     for line in tracking_notes(detectors, args.detect_every):
         print(line)
     modalities = {detectors[i].name: modality for i, modality in positions.items()}

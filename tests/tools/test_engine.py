@@ -146,3 +146,23 @@ def test_detect_video_notes_a_detector_trained_on_faces_tracked_otherwise(phase2
     assert tracking_notes([detector], 1) == [
         "note: flicker was trained on faces found every 2 frames; this run finds them every 1 "
         "(--detect-every 2 tracks them as in its training)"]
+
+
+def test_detect_video_tracks_faces_as_the_detectors_were_trained_unless_told(phase2_run, tmp_path):
+    """Without --detect-every, detect_video.py finds faces as the checkpoint's training did (every 2nd
+    frame here), so the clip detector's score is the one its calibration was fitted on; with it, as
+    asked. Two detectors trained otherwise fall back to every frame."""
+    from types import SimpleNamespace
+
+    from common.tools.detect import main, resolve_detect_every
+
+    root, output = phase2_run
+    video = sorted((root / "videos" / "test").glob("*.mp4"))[0]
+    for flags, expected in (([], 2), (["--detect-every", "1"], 1)):
+        report_path = tmp_path / f"report_{expected}.json"
+        assert main(["--input", str(video), "--model", str(output / "frame_difference_best.pt"), "--device", "cpu",
+                     "--output", str(report_path), "--quiet", "--solutions", *flags]) == 0
+        assert json.loads(report_path.read_text())["settings"]["detect_every"] == expected
+    trained = [SimpleNamespace(trained_detect_every=k) for k in (8, 8, None)]
+    assert resolve_detect_every(None, trained) == 8 and resolve_detect_every(3, trained) == 3
+    assert resolve_detect_every(None, trained + [SimpleNamespace(trained_detect_every=1)]) == 1, "disagree: every frame"
