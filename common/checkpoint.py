@@ -65,6 +65,13 @@ class Checkpoint:
     format_version: int = FORMAT_VERSION
 
 
+def recorded_detect_every(extra: dict) -> int | None:
+    """The ``--detect-every`` a checkpoint's training tracked faces with (``train.py`` records it in
+    ``extra``); None for checkpoints written before it did. Example: ``{"detect_every": 8}`` -> 8."""
+    value = extra.get("detect_every")
+    return None if value is None else int(value)
+
+
 # --------------------------------------------------------------------------------------------
 # Saving
 # --------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from common.calibration import Calibration, checkpoint_calibration
+from common.checkpoint import recorded_detect_every
 from common.errors import CheckpointError, CourseError
 from common.face_track import CropSpec, FaceTrack, FramePlan
 from common.metrics import AGGREGATIONS, aggregate_scores
@@ -269,8 +270,7 @@ class Detector:
     @property
     def trained_detect_every(self) -> int | None:
         """The ``--detect-every`` its checkpoint was trained with (None: a checkpoint that does not record it)."""
-        value = self.checkpoint.extra.get("detect_every")
-        return None if value is None else int(value)
+        return recorded_detect_every(self.checkpoint.extra)
 
 
 class FrameDetector(Detector):

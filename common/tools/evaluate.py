@@ -40,6 +40,7 @@ import json
 from pathlib import Path
 
 from common.calibration import checkpoint_calibration
+from common.checkpoint import recorded_detect_every
 from common.compression import parse_reencodings, reencode_records
 from common.datasets import DATASET_NAMES
 from common.device import resolve_device
@@ -118,7 +119,7 @@ def format_reencoded(rows: list[dict]) -> str:
 def training_detect_every(extra: dict) -> int:
     """The ``--detect-every`` a checkpoint was trained with (its ``extra``), 1 when it does not say
     (checkpoints written before train.py recorded it). Example: ``{"detect_every": 4}`` -> 4."""
-    return int(extra.get("detect_every", 1))
+    return recorded_detect_every(extra) or 1
 
 
 def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> int:

@@ -108,8 +108,9 @@ def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tm
         return [{"name": "d", "kind": "frame", "architecture": "a", "sha256": "0", "status": "ok", "video_score": r.score}]
 
     tracked = []
-    monkeypatch.setattr(compare, "score_videos", lambda detectors, records, **kw: tracked.append(kw["detect_every"]) or [
-        {"label": r.label, "method": r.method, "group": r.group, "entries": entries(r)} for r in records])
+    monkeypatch.setattr(compare, "score_videos", lambda detectors, records, **kw: tracked.append(kw["detect_every"])
+                        or [{"label": r.label, "method": r.method, "group": r.group, "entries": entries(r)}
+                            for r in records])
     fitted = []
     real_fit = fusion.fit_fusion
     monkeypatch.setattr(fusion, "fit_fusion", lambda e, labels: fitted.append(list(labels)) or real_fit(e, labels))
@@ -142,7 +143,8 @@ def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tm
         [v["label"] for v in written], [v["score"] for v in written]) <= interval["high"]
 
 
-def test_the_other_variant_is_scored_with_the_training_face_tracking_and_rescored_when_it_differs(tmp_path, monkeypatch):
+def test_the_other_variant_is_scored_with_the_training_face_tracking_and_rescored_when_it_differs(
+        tmp_path, monkeypatch):
     """train_and_score hands its --detect-every to evaluate.py, and --reuse keeps an evaluation only when
     it was tracked that way: faces found on keyframes jitter differently from faces found on every
     frame, and the clip detectors read that jitter (guide, "A second dataset")."""
@@ -166,7 +168,8 @@ def test_the_other_variant_is_scored_with_the_training_face_tracking_and_rescore
         return 0
 
     monkeypatch.setattr(evaluate, "main", fake_evaluate)
-    monkeypatch.setattr(experiment, "load_records", lambda kind, root: (None, [SimpleNamespace(split="test", path="v.mp4", method="real")]))
+    video = SimpleNamespace(split="test", path="v.mp4", method="real")
+    monkeypatch.setattr(experiment, "load_records", lambda kind, root: (None, [video]))
     monkeypatch.setattr(cross_dataset, "video_aucs", lambda videos, methods: {})
     roots = {"ff": tmp_path / "ff", "celeb": tmp_path / "celeb"}
 
