@@ -1,47 +1,61 @@
 """Late fusion: one calibrated verdict from the video scores of detectors of every kind.
 
-Each phase's detector sees its own trace: a CNN the blending of a swapped face, a clip model the
-flicker, the spectrum the upsampling grid, the pulse a missing heartbeat. A *stacker* learns how
-much to trust each one: a logistic regression on the detectors' video scores (as log-odds), fitted
-on the **validation** videos only (never on test), with one more input per detector that says
-whether it could run at all.
+Each phase's detector sees its own trace: a CNN the smooth, low-detail face of a swap, a clip model
+the flicker, the spectrum the upsampling grid, the pulse a missing heartbeat. A fake is usually made
+by *one* manipulation, and the detectors blind to it score it as they score a real video. The
+fusion asks the question a forensic examiner asks: does this video look like one of the kinds of
+fake we know, more than it looks real? In probability, with the kinds of fake ``f`` and each
+kind's share ``pi_f`` among the fakes:
 
-Each detector's input is its *evidence of FAKE*: how far its log-odds go beyond what it gives real
-videos, ``max(log-odds - pivot, 0)``, where the detector's *pivot* is the 90th percentile of its
-log-odds over the validation real videos (it reads as a test at a 10 % false-alarm rate: only its
-excess over that point counts). A detector reads one kind of trace; when it finds none, that says
-nothing about the traces the others read (a pulse detector that finds a heartbeat cannot clear a
-face swap), so below its pivot it adds nothing. Measured (guide, "All detectors on one split"):
+    P(FAKE | scores) / P(REAL | scores) = sum_f  pi_f * P(FAKE) / P(REAL) * LR_f(scores),
 
-* signed log-odds (format 1) let the confident "REAL" of the detectors blind to a manipulation
-  cancel the one that sees it: on the 10-s comparison's 54 validation videos the out-of-fold AUC
-  was 0.902 with signed log-odds and 0.954 with the evidence of FAKE above a pivot of 0;
-* a pivot of 0 (format 2: log-odds above a calibrated probability of 0.5) depends on each
-  detector's calibration, fitted on a few validation videos whose share of fakes moves it: on the
-  larger 10-s benchmark (108 validation videos), the pivot at the real videos' 90th percentile
-  raised the out-of-fold AUC from 0.940 to 0.957 (detectors trained on their own manipulations)
-  and from 0.926 to 0.943 (on every fake).
+a *mixture of likelihood ratios* (the Bayes-optimal score for "any fake" against "real"). Each
+kind's likelihood ratio ``LR_f`` is read from the detectors as if they were independent given the
+class (naive Bayes): ``log LR_f = sum_d llr_{d,f}(x_d)``, with ``x_d`` detector d's log-odds and
+``llr_{d,f}`` a one-feature logistic regression of kind-f fakes against real videos (scikit-learn,
+C = 1), minus the prior log-odds of its training set, so that it is a log-likelihood ratio.
 
-A detector that could not run on a video (no face in its frames, a clip too short for a pulse, an
-image for a clip model) is not imputed silently. It could not look, which is not the same as
-looking and finding nothing: an evidence of 0 is what most *real* videos give, so reading it as 0
-calls a video REAL because the one detector that could see its fake found no face (measured: the
-test split's FaceSwap video on which MTCNN found no face was fused below all 54 real test videos,
-and its absence alone cost the fusion 0.084 of FaceSwap AUC; guide, "A detector that could not
-look"). So its evidence input is its *expected evidence*, the mean of its evidence over the
-validation videos it ran on (what the stacker assumes of it before looking), its "missing" input
-is 1, and the report lists it as not contributing, with its reason and the value assumed.
+* **Which kinds?** The fusion does not need to be told which manipulation made each validation
+  fake (DFDC and Kaggle-style data do not say): each validation fake is *claimed* by the detector
+  that finds it most unlike the real videos (the largest z-score of its log-odds against the real
+  videos' mean and spread), and the fakes one detector claims are one kind. On a benchmark whose
+  manipulations each leave one trace, the kinds are the manipulations.
+* **Monotone.** A detector's likelihood ratio can only rise with its own score: where the fit
+  finds a detector scoring a kind's fakes *lower* than real videos (a spectrum "confidently wrong"
+  on a pulse fake), its slope is set to 0 and it says nothing about that kind.
+* **Priors.** A kind's prior odds against a real video are its share among the videos its claiming
+  detector can read (every fake of the kind is one it read): a pulse detector's kind is common
+  among the 10-s clips it reads, and says nothing of the short clips it cannot read, where the kind
+  keeps its share of the whole validation set.
+* **A detector that could not run** (no face in its frames, a clip too short for a pulse) could not
+  look, which is not the same as looking and finding nothing: its likelihood ratio is 1 (log 0)
+  for every kind, so it neither clears the video nor accuses it. The report lists it as not
+  contributing, with its reason.
+* **Calibrated.** The mixture's log-odds are calibrated by Platt scaling fitted on *out-of-fold*
+  scores of the same validation videos (5-fold cross-fitting: the naive-Bayes sum counts correlated
+  detectors twice, and the fit is optimistic on its own videos). A video is FAKE when its fused
+  probability reaches 0.5.
 
-The stacker's output is then calibrated: Platt scaling fitted on *out-of-fold* stacker scores of
-the same validation videos (5-fold cross-fitting), so that the calibration does not learn from
-scores the stacker has already fitted. A video is FAKE when its fused probability reaches 0.5.
+Why a mixture and not one weighted sum (versions 1-4, a logistic regression on every detector's
+log-odds or on its evidence above a pivot): a sum adds every detector's false alarms to every real
+video, so a fake that only one detector can see competes with the false alarms of all the others.
+In the mixture a real video must look like *one* kind of fake to every detector that reads that
+kind. Measured (guide, "Fusion version 5"): over the 87 cross-validated people of the 10-s
+benchmark, all fakes 0.956 -> 0.967 and FaceSwap 0.862 -> 0.896.
+
+No fused score can beat every detector on its own manipulation, though: for "FaceSwap or real?"
+the scores of the detectors blind to FaceSwap are the same under both answers, so by the
+Neyman-Pearson lemma no function of all the scores ranks FaceSwap fakes above real videos better
+than the FaceSwap detectors alone; a score that also looks for the other manipulations pays for
+it (guide, "Why one score cannot match every specialist").
 
 Without a fitted fusion (no ``--fusion-model``) the fused probability is the mean of the
 detectors' calibrated probabilities, and the report says so.
 
 A fusion model is a small JSON file (no pickle): the detectors it was fitted with (name, kind,
-architecture, checkpoint SHA-256, in order), their pivots, the stacker's weights, the calibration and
-the validation figures. Loading it with other checkpoints is refused with a one-line error.
+architecture, checkpoint SHA-256, in order), its kinds of fake (who claimed them, how many, each
+detector's slope and offset), the calibration and the validation figures. Loading it with other
+checkpoints is refused with a one-line error.
 """
 from __future__ import annotations
 
@@ -52,19 +66,20 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from scipy.special import expit, logsumexp
 
 from common.report import write_text_atomic
 from common.calibration import Calibration, fit_platt
 from common.errors import CheckpointError, CourseError
 
 FUSION_FORMAT = "deepfake-course-fusion"
-FUSION_VERSION = 4
-"""4: a detector that could not run counts at its expected evidence (3: at 0); 3: evidence of FAKE above
-each detector's pivot (2: above 0; 1: signed log-odds): refit older ones."""
-REAL_PERCENTILE = 90.0
-"""A detector's pivot: this percentile of its log-odds over the validation real videos."""
+FUSION_VERSION = 5
+"""5: a mixture of per-kind likelihood ratios; 4: a logistic regression on each detector's evidence above a
+pivot, a detector that could not run at its expected evidence (3: at 0; 2: pivot 0; 1: signed log-odds)."""
 SCORE_CLIP = 1e-4
 """Scores are clipped to [1e-4, 1 - 1e-4] before the log-odds: a detector's 0 or 1 is +-9.2."""
+LIKELIHOOD_C = 1.0
+"""Inverse L2 strength of each one-feature logistic regression (scikit-learn's default)."""
 
 
 def log_odds(probability: float) -> float:
@@ -73,66 +88,155 @@ def log_odds(probability: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def evidence_of_fake(probability: float, pivot: float = 0.0) -> float:
-    """A detector's evidence of FAKE: how far its log-odds go beyond ``pivot``, else 0 (module docstring).
-    Example: 0.9 -> 2.197 with pivot 0, 1.197 with pivot 1; 0.5 and 0.1 -> 0 with pivot 0."""
-    return max(log_odds(probability) - pivot, 0.0)
-
-
 def usable(entry: dict | None) -> bool:
     """Whether a detector entry has a video score the fusion can read."""
     return entry is not None and entry.get("status") == "ok" and entry.get("video_score") is not None
 
 
-def fusion_inputs(entries: Sequence[dict], names: Sequence[str], pivots: Sequence[float] | None = None,
-                  expected: Sequence[float] | None = None) -> np.ndarray:
-    """The stacker's input for one video: per detector (in ``names`` order) its evidence of FAKE above
-    its pivot (:func:`evidence_of_fake`), or its expected evidence when it has no score, and a 1/0
-    "could not run" flag.
+def log_odds_table(video_entries: Sequence[Sequence[dict]], names: Sequence[str]) -> np.ndarray:
+    """(N videos, D detectors) log-odds of each detector's calibrated video score, NaN where it could not run.
 
-    entries: the report's detector entries (``name``, ``status``, ``video_score``); pivots: per detector,
-    in log-odds (default 0); expected: per detector, the evidence counted when it could not run
-    (:func:`expected_evidence`; default 0). Returns (2 D,) float64: [evidence_1 .. evidence_D,
-    missing_1 .. missing_D].
-
-    Example: three detectors, scored 0.9, 0.2 and could not run, pivots 0, expected evidence
-    (0.5, 0.5, 0.7) -> [2.197, 0, 0.7, 0, 0, 1].
+    Example: two videos, detectors a and b, scores (0.9, could not run) and (0.5, 0.1) ->
+    [[2.197, nan], [0, -2.197]].
     """
-    by_name = {entry["name"]: entry for entry in entries}
-    pivots = [0.0] * len(names) if pivots is None else list(pivots)
-    expected = [0.0] * len(names) if expected is None else list(expected)
-    scores, missing = [], []
-    for name, pivot, assumed in zip(names, pivots, expected):
-        entry = by_name.get(name)
-        scores.append(evidence_of_fake(entry["video_score"], pivot) if usable(entry) else float(assumed))
-        missing.append(0.0 if usable(entry) else 1.0)
-    return np.array(scores + missing, dtype=np.float64)
+    table = np.full((len(video_entries), len(names)), np.nan)
+    for v, entries in enumerate(video_entries):
+        by_name = {entry["name"]: entry for entry in entries}
+        for d, name in enumerate(names):
+            if usable(by_name.get(name)):
+                table[v, d] = log_odds(by_name[name]["video_score"])
+    return table
 
 
-def real_pivots(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], names: Sequence[str],
-                percentile: float = REAL_PERCENTILE) -> list[float]:
-    """Per detector, the ``percentile`` of its log-odds over the *real* videos it ran on (0 when it ran
-    on none). Example: real scores 0.1, 0.5, 0.9 (log-odds -2.197, 0, 2.197), percentile 50 -> 0.0."""
-    pivots = []
-    for name in names:
-        values = [log_odds(entry["video_score"]) for entries, label in zip(video_entries, labels) if label == 0
-                  for entry in entries if entry["name"] == name and usable(entry)]
-        pivots.append(float(np.percentile(values, percentile)) if values else 0.0)
-    return pivots
+def claim_fakes(table: np.ndarray, labels: Sequence[int]) -> np.ndarray:
+    """Which detector claims each fake: the one whose log-odds stand out most from the real videos'.
+
+    table: (N, D) log-odds (:func:`log_odds_table`); labels: 1 FAKE, 0 REAL. A detector's z-score of a
+    video is ``(x - mean) / std`` over the real videos it ran on (std 1 when they do not vary); a
+    detector that ran on fewer than 2 real videos claims nothing. Returns (N,) int: the claiming
+    detector's column for each fake, -1 for real videos and for a fake no detector could claim.
+
+    Example: real videos at a = (0, 2), b = (0, 0.2) (means 1 and 0.1, spreads 1 and 0.1); a fake at
+    a = 3, b = 0.4 has z-scores 2 and 3, so b claims it.
+    """
+    labels = np.asarray(labels)
+    claims = np.full(len(labels), -1)
+    z = np.full(table.shape, -np.inf)
+    for d in range(table.shape[1]):
+        real = table[(labels == 0) & ~np.isnan(table[:, d]), d]
+        if len(real) < 2:
+            continue
+        spread = real.std() if real.std() > 0 else 1.0
+        z[:, d] = np.where(np.isnan(table[:, d]), -np.inf, (table[:, d] - real.mean()) / spread)
+    for v in np.flatnonzero(labels == 1):
+        if np.isfinite(z[v]).any():
+            claims[v] = int(np.argmax(z[v]))
+    return claims
 
 
-def expected_evidence(video_entries: Sequence[Sequence[dict]], names: Sequence[str],
-                      pivots: Sequence[float]) -> list[float]:
-    """Per detector, the mean of its evidence of FAKE above its pivot over the videos it ran on (real and
-    fake alike, as the stacker sees them; 0 when it ran on none): the value a fusion counts for it
-    on a video it could not run on. Example: scores 0.1, 0.9, 0.99 and could not run, pivot 0 ->
-    evidence 0, 2.197, 4.595 -> 2.264."""
-    expected = []
-    for name, pivot in zip(names, pivots):
-        values = [evidence_of_fake(entry["video_score"], pivot) for entries in video_entries
-                  for entry in entries if entry["name"] == name and usable(entry)]
-        expected.append(float(np.mean(values)) if values else 0.0)
-    return expected
+def fit_log_likelihood_ratio(x: np.ndarray, is_fake: np.ndarray) -> tuple[float, float]:
+    """One detector's log-likelihood ratio of one kind of fake against real: ``slope * x + offset``.
+
+    x: (n,) log-odds of the detector on the kind's fakes and the real videos (where it ran);
+    is_fake: (n,) 1/0. A logistic regression (scikit-learn, C = :data:`LIKELIHOOD_C`) gives the
+    posterior log-odds ``a x + b`` at this set's class balance; the log-likelihood ratio is that
+    minus the prior log-odds ``log(n_fake / n_real)``. A negative slope (the kind's fakes score
+    *lower* than real videos) is set to 0 with offset 0: monotone, it says nothing. No video of one
+    of the classes: (0, 0).
+
+    Example: with a = 1.2, b = -0.8 fitted on 10 fakes and 40 real videos the prior log-odds are
+    log(10 / 40) = -1.386, so (slope, offset) = (1.2, 0.586).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    is_fake = np.asarray(is_fake, dtype=np.int64)
+    n_fake, n_real = int(is_fake.sum()), int((is_fake == 0).sum())
+    if n_fake < 1 or n_real < 1:
+        return 0.0, 0.0
+    model = LogisticRegression(C=LIKELIHOOD_C, max_iter=1000).fit(np.asarray(x, dtype=np.float64).reshape(-1, 1),
+                                                                  is_fake)
+    slope = float(model.coef_[0, 0])
+    if slope <= 0.0:
+        return 0.0, 0.0
+    return slope, float(model.intercept_[0]) - math.log(n_fake / n_real)
+
+
+@dataclass
+class FakeKind:
+    """One kind of fake: the validation fakes one detector claimed (:func:`claim_fakes`).
+
+    Attributes:
+        claimed_by: the claiming detector's name (the kind is "the fakes it finds most unlike real videos").
+        claimer: that detector's position in the fusion's order.
+        n_fakes: validation fakes of this kind.
+        prior_log_odds: ``log(n_fakes / n_real)`` over all validation real videos: the kind's prior odds
+            against a real video on which its claimer could not run (it could not look: nothing says
+            whether the video is of the kind it reads, so the prior of the whole validation set).
+        readable_prior_log_odds: ``log(n_fakes / n_real_read)`` over the real videos its claimer ran on:
+            the kind's prior odds on a video its claimer can read. Every fake of the kind is one its
+            claimer read, so among those videos the kind is as common as that; a pulse detector's kind
+            is common among the 10-s clips it reads and absent from the short clips it cannot.
+        slopes, offsets: per detector (the fusion's order), its log-likelihood ratio
+            ``slope * log-odds + offset`` for this kind (:func:`fit_log_likelihood_ratio`).
+
+    Example: 3 pulse fakes, 20 real validation videos, of which the pulse detector read 2: prior
+    log(3/20) = -1.90 on a short clip, log(3/2) = +0.41 on a 10-s clip it reads.
+    """
+
+    claimed_by: str
+    claimer: int
+    n_fakes: int
+    prior_log_odds: float
+    readable_prior_log_odds: float
+    slopes: list[float]
+    offsets: list[float]
+
+    def prior(self, row: np.ndarray) -> float:
+        """The kind's prior log-odds for one video's (D,) log-odds (NaN where a detector could not run)."""
+        return self.prior_log_odds if np.isnan(row[self.claimer]) else self.readable_prior_log_odds
+
+    def log_likelihood_ratios(self, row: np.ndarray) -> np.ndarray:
+        """(D,) each detector's log-likelihood ratio of this kind for one video's (D,) log-odds; 0 where NaN."""
+        values = np.asarray(self.slopes) * np.nan_to_num(row) + np.asarray(self.offsets)
+        return np.where(np.isnan(row), 0.0, values)
+
+
+def fit_kinds(table: np.ndarray, labels: Sequence[int], names: Sequence[str]) -> list[FakeKind]:
+    """The kinds of fake of a validation set and each detector's log-likelihood ratio for each.
+
+    A kind is the fakes claimed by one detector (:func:`claim_fakes`); for each kind and detector, a
+    :func:`fit_log_likelihood_ratio` on that kind's fakes and the real videos, where the detector ran.
+    Kinds are in the order of the detectors that claimed them.
+    """
+    labels = np.asarray(labels)
+    claims = claim_fakes(table, labels)
+    n_real = int((labels == 0).sum())
+    kinds = []
+    for claimer in sorted(set(claims[claims >= 0].tolist())):
+        members = (labels == 0) | (claims == claimer)
+        slopes, offsets = [], []
+        for d in range(table.shape[1]):
+            ran = members & ~np.isnan(table[:, d])
+            slope, offset = fit_log_likelihood_ratio(table[ran, d], claims[ran] == claimer)
+            slopes.append(slope)
+            offsets.append(offset)
+        n_fakes = int((claims == claimer).sum())
+        n_read = int(((labels == 0) & ~np.isnan(table[:, claimer])).sum())  # >= 2: it claims nothing otherwise
+        kinds.append(FakeKind(names[claimer], claimer, n_fakes, math.log(n_fakes / n_real),
+                              math.log(n_fakes / n_read), slopes, offsets))
+    return kinds
+
+
+def mixture_log_odds(kinds: Sequence[FakeKind], table: np.ndarray) -> np.ndarray:
+    """(N,) the fused log-odds of FAKE: ``log sum_f exp(prior_f + sum_d llr_{d,f})`` per video (scipy's logsumexp),
+    with each kind's prior for that video (:meth:`FakeKind.prior`).
+
+    Example: two kinds with prior log-odds log 0.25 each and log-likelihood ratios 3 and -1 give
+    log(0.25 e^3 + 0.25 e^-1) = 1.632.
+    """
+    terms = np.array([[kind.prior(row) + kind.log_likelihood_ratios(row).sum() for kind in kinds]
+                      for row in np.atleast_2d(table)])
+    return logsumexp(terms, axis=1)
 
 
 def detector_fingerprint(entry: dict) -> dict[str, str]:
@@ -142,65 +246,64 @@ def detector_fingerprint(entry: dict) -> dict[str, str]:
 
 @dataclass
 class LateFusion:
-    """A fitted stacker over named detectors (see the module docstring).
+    """A fitted mixture of likelihood ratios over named detectors (see the module docstring).
 
     Attributes:
         detectors: fingerprints (:func:`detector_fingerprint`) of the fused detectors, in order.
-        coefficients: 2 D stacker weights (evidence weights, then "missing" weights).
-        intercept: the stacker's bias.
-        calibration: Platt scaling of the stacker's raw probability (out-of-fold on validation).
+        kinds: the kinds of fake found on validation and each detector's log-likelihood ratio for each.
+        calibration: Platt scaling of the mixture's probability (out-of-fold on validation).
         validation: figures measured on the validation videos (counts, AUCs).
-        pivots: D log-odds, each detector's pivot (:func:`real_pivots`); empty means all 0.
-        expected: D evidences, counted for a detector on a video it could not run on
-            (:func:`expected_evidence`); empty means all 0.
     """
 
     detectors: list[dict[str, str]]
-    coefficients: list[float]
-    intercept: float
+    kinds: list[FakeKind]
     calibration: Calibration
     validation: dict[str, Any] = field(default_factory=dict)
-    pivots: list[float] = field(default_factory=list)
-    expected: list[float] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
         return [d["name"] for d in self.detectors]
 
-    def raw_probability(self, inputs: np.ndarray) -> np.ndarray:
-        """Stacker probability of (N, 2 D) or (2 D,) inputs, before calibration."""
-        z = np.asarray(inputs, dtype=np.float64) @ np.asarray(self.coefficients) + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+    def raw_probability(self, table: np.ndarray) -> np.ndarray:
+        """The mixture's probability of FAKE for (N, D) or (D,) log-odds, before calibration."""
+        return expit(mixture_log_odds(self.kinds, table))
 
     def fuse(self, entries: Sequence[dict]) -> dict[str, Any]:
-        """Fused probability of FAKE for one video, and each detector's part in it.
+        """Fused probability of FAKE for one video, which kind of fake it most resembles, and each detector's part.
 
-        Returns ``{"video_score", "raw_video_score", "contributions": [{name, kind, status, score,
-        log_odds, pivot, evidence, assumed_evidence, weight, contribution, contributed, reason}]}``; a
-        detector's ``contribution`` is its weight times its evidence of FAKE (what it added to the
-        stacker's logit); when it could not run, ``evidence`` is None and the contribution is its weight
-        times ``assumed_evidence`` (its expected evidence) plus its "missing" weight.
+        Returns ``{"video_score", "raw_video_score", "log_odds", "most_like", "kinds": [{claimed_by,
+        prior_log_odds, log_likelihood_ratio, share}], "contributions": [{name, kind, status, score,
+        log_odds, log_likelihood_ratios, contribution, contributed, reason}]}``. ``prior_log_odds`` is the
+        kind's prior for this video (:meth:`FakeKind.prior`); ``share`` is the kind's
+        share of the evidence of FAKE (its posterior probability given that the video is fake);
+        ``most_like`` is the ``claimed_by`` of the largest. A detector's ``contribution`` is its
+        log-likelihood ratio for that kind, so ``log_odds = prior + sum(contributions) - log(share)``
+        of the most likely kind; a detector that could not run contributes 0.
         """
-        pivots = self.pivots or [0.0] * len(self.names)
-        expected = self.expected or [0.0] * len(self.names)
-        inputs = fusion_inputs(entries, self.names, pivots, expected)
-        raw = float(self.raw_probability(inputs))
         by_name = {entry["name"]: entry for entry in entries}
-        d = len(self.names)
+        row = log_odds_table([entries], self.names)[0]
+        terms = np.array([kind.prior(row) + kind.log_likelihood_ratios(row).sum() for kind in self.kinds])
+        fused = float(logsumexp(terms))
+        shares = np.exp(terms - fused)
+        top = int(np.argmax(shares))
+        ratios = [kind.log_likelihood_ratios(row) for kind in self.kinds]
         contributions = []
-        for i, name in enumerate(self.names):
+        for d, name in enumerate(self.names):
             entry = by_name.get(name, {})
-            ran = inputs[d + i] == 0.0
+            ran = not np.isnan(row[d])
             contributions.append({
                 "name": name, "kind": entry.get("kind"), "status": entry.get("status", "absent"),
-                "score": entry.get("video_score"),
-                "log_odds": log_odds(entry["video_score"]) if ran else None, "pivot": float(pivots[i]),
-                "evidence": float(inputs[i]) if ran else None,
-                "assumed_evidence": None if ran else float(inputs[i]),
-                "weight": float(self.coefficients[i]),
-                "contribution": float(self.coefficients[i] * inputs[i] + (0.0 if ran else self.coefficients[d + i])),
-                "contributed": bool(ran), "reason": None if ran else entry.get("reason", "not in this run")})
-        return {"video_score": self.calibration.apply(raw), "raw_video_score": raw, "contributions": contributions}
+                "score": entry.get("video_score"), "log_odds": float(row[d]) if ran else None,
+                "log_likelihood_ratios": {kind.claimed_by: float(r[d]) for kind, r in zip(self.kinds, ratios)},
+                "contribution": float(ratios[top][d]),
+                "contributed": ran, "reason": None if ran else entry.get("reason", "not in this run")})
+        raw = float(expit(fused))
+        return {"video_score": self.calibration.apply(raw), "raw_video_score": raw, "log_odds": fused,
+                "most_like": self.kinds[top].claimed_by,
+                "kinds": [{"claimed_by": kind.claimed_by, "prior_log_odds": kind.prior(row),
+                           "log_likelihood_ratio": float(r.sum()), "share": float(s)}
+                          for kind, r, s in zip(self.kinds, ratios, shares)],
+                "contributions": contributions}
 
     def check_detectors(self, entries: Sequence[dict], source: str) -> None:
         """Refuse (one line) detectors other than those the fusion was fitted with."""
@@ -213,32 +316,34 @@ class LateFusion:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FUSION_FORMAT, "version": FUSION_VERSION, "detectors": self.detectors,
-                "coefficients": [float(c) for c in self.coefficients], "intercept": float(self.intercept),
-                "pivots": [float(p) for p in self.pivots or [0.0] * len(self.detectors)],
-                "expected_evidence": [float(e) for e in self.expected or [0.0] * len(self.detectors)],
+                "kinds": [{"claimed_by": k.claimed_by, "claimer": k.claimer, "n_fakes": k.n_fakes,
+                           "prior_log_odds": k.prior_log_odds, "readable_prior_log_odds": k.readable_prior_log_odds,
+                           "slopes": [float(s) for s in k.slopes], "offsets": [float(o) for o in k.offsets]}
+                          for k in self.kinds],
                 "calibration": self.calibration.to_dict(), "validation": self.validation}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LateFusion":
-        return cls(list(data["detectors"]), [float(c) for c in data["coefficients"]], float(data["intercept"]),
-                   Calibration.from_dict(data["calibration"]), dict(data.get("validation", {})),
-                   [float(p) for p in data["pivots"]], [float(e) for e in data["expected_evidence"]])
+        kinds = [FakeKind(str(k["claimed_by"]), int(k["claimer"]), int(k["n_fakes"]), float(k["prior_log_odds"]),
+                          float(k["readable_prior_log_odds"]), [float(s) for s in k["slopes"]],
+                          [float(o) for o in k["offsets"]]) for k in data["kinds"]]
+        return cls(list(data["detectors"]), kinds, Calibration.from_dict(data["calibration"]),
+                   dict(data.get("validation", {})))
 
 
 def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *, folds: int = 5,
                seed: int = 0) -> LateFusion:
-    """Fit the stacker and its calibration on validation videos.
+    """Fit the mixture and its calibration on validation videos.
 
     Args:
         video_entries: per video, the report's detector entries (the same detectors, same order).
         labels: 1 FAKE, 0 REAL, per video.
-        folds: cross-fitting folds for the out-of-fold scores that calibrate the stacker.
+        folds: cross-fitting folds for the out-of-fold scores that calibrate the mixture.
         seed: fold assignment.
 
     Raises:
-        CourseError: fewer than 2 videos of a class (one line).
+        CourseError: fewer than 2 videos of a class, or no fake any detector could score (one line).
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
@@ -248,37 +353,26 @@ def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *
                           f"{int((labels == 0).sum())} real and {int((labels == 1).sum())} fake")
     fingerprints = [detector_fingerprint(entry) for entry in video_entries[0]]
     names = [f["name"] for f in fingerprints]
-
-    def inputs_for(videos: np.ndarray, pivots: list[float], expected: list[float]) -> np.ndarray:
-        return np.stack([fusion_inputs(video_entries[v], names, pivots, expected) for v in videos])
-
-    def stacker() -> LogisticRegression:
-        return LogisticRegression(C=1.0, max_iter=1000)
-
+    table = log_odds_table(video_entries, names)
+    kinds = fit_kinds(table, labels, names)
+    if not kinds:
+        raise CourseError("fitting a fusion needs validation fakes that some detector could score; none could")
     folds = max(2, min(folds, int((labels == 0).sum()), int((labels == 1).sum())))
     out_of_fold = np.zeros(len(labels))
     for train, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels):
-        # the held-out fold is scored with pivots, expected evidence and weights fitted without it
-        pivots = real_pivots([video_entries[v] for v in train], labels[train], names)
-        expected = expected_evidence([video_entries[v] for v in train], names, pivots)
-        out_of_fold[held] = stacker().fit(inputs_for(train, pivots, expected), labels[train]).predict_proba(
-            inputs_for(held, pivots, expected))[:, 1]
-    pivots = real_pivots(video_entries, labels, names)
-    expected = expected_evidence(video_entries, names, pivots)
-    inputs = inputs_for(np.arange(len(labels)), pivots, expected)
-    model = stacker().fit(inputs, labels)
-    calibration = fit_platt(out_of_fold.tolist(), labels.tolist(), "fusion")
+        # the held-out fold is scored by kinds and likelihood ratios fitted without it
+        fold_kinds = fit_kinds(table[train], labels[train], names)
+        out_of_fold[held] = mixture_log_odds(fold_kinds, table[held]) if fold_kinds else 0.0
+    calibration = fit_platt(expit(out_of_fold).tolist(), labels.tolist(), "fusion")
     validation = {"n_videos": int(len(labels)), "n_fake": int(labels.sum()), "folds": int(folds),
-                  "out_of_fold_auc": float(roc_auc_score(labels, out_of_fold)),
-                  "detector_auc": {}}
-    for i, name in enumerate(names):
-        ran = inputs[:, len(names) + i] == 0
-        both = ran & np.isin(labels, [0, 1])
-        if len(set(labels[both].tolist())) == 2:
-            validation["detector_auc"][name] = float(roc_auc_score(labels[both], inputs[both, i]))
-        validation.setdefault("could_not_run", {})[name] = int((~ran).sum())
-    return LateFusion(fingerprints, model.coef_[0].tolist(), float(model.intercept_[0]), calibration, validation,
-                      pivots, expected)
+                  "out_of_fold_auc": float(roc_auc_score(labels, out_of_fold)), "detector_auc": {},
+                  "could_not_run": {}, "kinds": {kind.claimed_by: kind.n_fakes for kind in kinds}}
+    for d, name in enumerate(names):
+        ran = ~np.isnan(table[:, d])
+        if len(set(labels[ran].tolist())) == 2:
+            validation["detector_auc"][name] = float(roc_auc_score(labels[ran], table[ran, d]))
+        validation["could_not_run"][name] = int((~ran).sum())
+    return LateFusion(fingerprints, kinds, calibration, validation)
 
 
 def mean_fusion(entries: Sequence[dict]) -> dict[str, Any]:

@@ -12,8 +12,8 @@
    the same face tracking;
 4. fit the fusion of all four on the validation videos of both benchmarks
    (``multi_modal_detect.py --fit-fusion A --fit-fusion B``): on the short clips the biological
-   detector cannot run, and the fusion is told so (its "could not run" input, and its expected
-   evidence rather than a reassuring 0);
+   detector cannot run, and the fusion is told so (a likelihood ratio of 1 for it, not a
+   reassuring "found nothing");
 5. run ``multi_modal_detect.py`` on one held-out clip per method (identities never seen in
    training), printing every modality's score and the fused verdict, and
    ``visualize_detection.py`` on each report (annotated video + summary figure with every

@@ -47,11 +47,12 @@ def fusion_entry(entries: Sequence[dict], fusion: LateFusion | None, source: Pat
         "name": "fusion", "kind": "fusion", "architecture": "late_fusion" if fusion is not None else "mean",
         "checkpoint": str(source) if source is not None else "", "sha256": identity,
         "threshold": FUSED_THRESHOLD, "checkpoint_threshold": FUSED_THRESHOLD, "threshold_overridden": False,
-        "aggregation": "stacked logistic regression, Platt-calibrated" if fusion is not None else
+        "aggregation": "mixture of likelihood ratios, Platt-calibrated" if fusion is not None else
                        "mean of calibrated probabilities",
         "status": status, "reason": None if score is not None else "none of the detectors could score this video",
         "raw_video_score": fused["raw_video_score"], "video_score": score,
         "verdict": detector_verdict(status, score, FUSED_THRESHOLD),
+        "most_like": fused.get("most_like"), "kinds": fused.get("kinds"),
         "contributions": fused["contributions"],
     }
 
@@ -75,10 +76,12 @@ def print_modalities(report: dict) -> None:
         print(f"  {entry['modality']:<10s} {entry['name']} ({entry['kind']}): {score}  {note}")
     fused = report["detectors"][-1]
     parts = ", ".join(f"{c['name']} {c['contribution']:+.2f}" for c in fused["contributions"] if c["contributed"])
-    missing = [c["name"] if c.get("assumed_evidence") is None else f"{c['name']} {c['contribution']:+.2f} as expected"
-               for c in fused["contributions"] if not c["contributed"]]
+    missing = [c["name"] for c in fused["contributions"] if not c["contributed"]]
     score = "-" if fused["video_score"] is None else f"{fused['video_score']:.3f}"
-    print(f"fused ({fused['architecture']}): {fused['verdict']} (probability {score}, threshold 0.5; "
+    like = (f"if fake, most like the fakes {fused['most_like']} claims (share "
+            f"{max(k['share'] for k in fused['kinds']):.2f}); "
+            if fused.get("most_like") else "")
+    print(f"fused ({fused['architecture']}): {fused['verdict']} (probability {score}, threshold 0.5; {like}"
           f"contributions {parts or 'none'}{'; could not run: ' + ', '.join(missing) if missing else ''})")
 
 
@@ -215,9 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         figures = fusion.validation
         print(f"fusion fitted on {figures['n_videos']} validation videos ({figures['n_fake']} fake; "
               f"out-of-fold AUC {figures['out_of_fold_auc']:.3f}): {source}")
-        for name, weight in zip(fusion.names, fusion.coefficients):
-            print(f"  {name}: weight {weight:+.3f} per unit of evidence (log-odds above its pivot); validation AUC "
-                  f"{figures['detector_auc'].get(name, float('nan')):.3f}")
+        for name in fusion.names:
+            print(f"  {name}: validation AUC {figures['detector_auc'].get(name, float('nan')):.3f}")
+        for kind in fusion.kinds:
+            readers = ", ".join(f"{name} {slope:.2f}" for name, slope in zip(fusion.names, kind.slopes) if slope > 0)
+            print(f"  kind of fake claimed by {kind.claimed_by}: {kind.n_fakes} validation fakes; slopes of its "
+                  f"log-likelihood ratio per unit of log-odds: {readers or 'none'}")
         for line in skipped:
             print(f"  skipped: {line}")
     elif args.fusion_model:

@@ -120,7 +120,7 @@ def test_the_fusion_is_fitted_on_the_training_variants_validation_videos_only(tm
     assert fitted == [[0, 0, 0, 1, 1, 1]], "fitted once, on the training variant's validation videos"
     assert tracked == [4, 4, 4], "validation, test and the other variant tracked as in the detectors' training"
     model = fusion.load_fusion(tmp_path / "fusion__on_ff" / "fusion.json")
-    assert model.coefficients[0] > 0
+    assert model.kinds[0].slopes[0] > 0, "the FAKE videos score higher: a rising likelihood ratio"
     cross = [r for r in other if r.split == "test"]
     scores = [model.fuse(entries(r))["video_score"] for r in cross]
     assert result["n_cross_test"] == 4 and result["n_in_dataset"] == 3

@@ -1,14 +1,22 @@
-"""Late fusion (common.fusion): inputs worked by hand, missing detectors explicit, the stacker and
-its out-of-fold calibration against scikit-learn, and a fusion file that refuses other detectors."""
+"""Late fusion (common.fusion): a mixture of likelihood ratios, against oracles that are not the fusion
+itself: log-odds and claims worked by hand, each likelihood ratio against scikit-learn and against the
+true log-likelihood ratio of two Gaussians, the mixture against scipy's logsumexp and against the
+Bayes-optimal score of a known generating process; missing detectors explicit; a fusion file that
+refuses other detectors."""
+import json
 import math
 
 import numpy as np
 import pytest
+from scipy.special import expit, logsumexp
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
+from common.calibration import expected_calibration_error
 from common.errors import CheckpointError, CourseError
-from common.fusion import (expected_evidence, fit_fusion, fusion_inputs, load_fusion, mean_fusion, real_pivots,
-                           save_fusion)
+from common.fusion import (FakeKind, claim_fakes, fit_fusion, fit_kinds, fit_log_likelihood_ratio, load_fusion,
+                           log_odds_table, mean_fusion, mixture_log_odds, save_fusion)
+from tests.tolerances import FUSION_BAYES_AUC_ATOL, LLR_GAUSSIAN_ATOL
 
 
 def entry(name, score, status="ok", kind="frame", reason=None):
@@ -16,130 +24,184 @@ def entry(name, score, status="ok", kind="frame", reason=None):
             "video_score": score if status == "ok" else None, "reason": reason}
 
 
-def test_inputs_worked_example_and_a_missing_detector_is_flagged_and_counted_at_its_expected_evidence():
-    entries = [entry("visual", 0.9), entry("pulse", None, "could_not_run", "signal", "clip too short")]
-    np.testing.assert_allclose(fusion_inputs(entries, ["visual", "pulse"]), [math.log(9), 0.0, 0.0, 1.0], rtol=1e-12)
-    np.testing.assert_allclose(fusion_inputs(entries, ["visual", "pulse"], [0.0, 0.0], [0.5, 0.7]),
-                               [math.log(9), 0.7, 0.0, 1.0], rtol=1e-12)
-    # evidence of FAKE only: a detector that finds no trace of its own (0.2, 0.0) adds 0, not a negative
-    # log-odds that would cancel another detector's find; 0.0 and 1.0 are clipped to 1e-4 first
-    np.testing.assert_allclose(fusion_inputs([entry("a", 0.2), entry("b", 0.0), entry("c", 1.0)], ["a", "b", "c"]),
-                               [0.0, 0.0, math.log((1 - 1e-4) / 1e-4), 0.0, 0.0, 0.0], rtol=1e-12)
-    # above a pivot: 0.9 with pivot 1 is log(9) - 1; 0.6 (log-odds 0.405) under a pivot of 1 is no evidence
-    np.testing.assert_allclose(fusion_inputs([entry("a", 0.9), entry("b", 0.6)], ["a", "b"], [1.0, 1.0]),
-                               [math.log(9) - 1, 0.0, 0.0, 0.0], rtol=1e-12)
+def test_log_odds_table_worked_by_hand_with_nan_where_a_detector_could_not_run():
+    videos = [[entry("a", 0.9), entry("b", None, "could_not_run", reason="clip too short")],
+              [entry("a", 0.5), entry("b", 0.1)], [entry("a", 1.0), entry("b", 0.0)]]
+    table = log_odds_table(videos, ["a", "b"])
+    np.testing.assert_allclose(table[:2], [[math.log(9), np.nan], [0.0, -math.log(9)]], rtol=1e-12)
+    # 0 and 1 are clipped to 1e-4 and 1 - 1e-4 first
+    np.testing.assert_allclose(table[2], [math.log(9999), -math.log(9999)], rtol=1e-12)
 
 
-def test_pivots_are_a_percentile_of_the_real_videos_log_odds_worked_by_hand():
-    videos = [[entry("a", 0.1)], [entry("a", 0.5)], [entry("a", 0.9)], [entry("a", 0.99)],
-              [entry("a", None, "could_not_run")]]
-    labels = [0, 0, 0, 1, 0]
-    # reals ran: log-odds -2.197, 0, 2.197; the fake (0.99) and the video it could not run on are left out
-    assert real_pivots(videos, labels, ["a"], 50) == pytest.approx([0.0])
-    assert real_pivots(videos, labels, ["a"], 100) == pytest.approx([math.log(9)])
-    assert real_pivots(videos, labels, ["a"], 75) == pytest.approx([math.log(9) / 2]), "linear interpolation"
-    assert real_pivots([[entry("b", None, "could_not_run")]] * 2, [0, 1], ["b"]) == [0.0], "never ran: pivot 0"
+def test_each_fake_is_claimed_by_the_detector_it_stands_out_most_for_worked_by_hand():
+    # real videos: a at 0 and 2 (mean 1, spread 1), b at 0 and 0.2 (mean 0.1, spread 0.1)
+    table = np.array([[0.0, 0.0], [2.0, 0.2],
+                      [3.0, 0.4],        # z-scores 2 and 3: b claims it, though a's log-odds are larger
+                      [5.0, 0.2],        # z-scores 4 and 1: a
+                      [np.nan, 0.3],     # a could not run: b
+                      [np.nan, np.nan]])  # nobody ran: unclaimed
+    labels = [0, 0, 1, 1, 1, 1]
+    assert claim_fakes(table, labels).tolist() == [-1, -1, 1, 0, 1, -1]
 
 
-def test_expected_evidence_is_the_mean_evidence_over_the_videos_it_ran_on_worked_by_hand():
-    table = [[entry("a", 0.1)], [entry("a", 0.9)], [entry("a", 0.99)], [entry("a", None, "could_not_run")]]
-    # evidence above pivot 0: 0, log 9, log 99; the video it could not run on is left out
-    assert expected_evidence(table, ["a"], [0.0]) == pytest.approx([(math.log(9) + math.log(99)) / 3])
-    # above pivot log 9: only 0.99 has evidence, log 99 - log 9 = log 11
-    assert expected_evidence(table, ["a"], [math.log(9)]) == pytest.approx([math.log(11) / 3])
-    assert expected_evidence([[entry("b", None, "could_not_run")]], ["b"], [0.0]) == [0.0], "never ran: 0"
+def test_a_log_likelihood_ratio_is_scikit_learns_logistic_regression_minus_the_prior_odds():
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 1, 40), rng.normal(1.5, 1, 10)]
+    is_fake = np.r_[np.zeros(40), np.ones(10)]
+    reference = LogisticRegression(C=1.0).fit(x[:, None], is_fake)
+    slope, offset = fit_log_likelihood_ratio(x, is_fake)
+    assert slope == pytest.approx(reference.coef_[0, 0], rel=1e-6)
+    assert offset == pytest.approx(reference.intercept_[0] - math.log(10 / 40), rel=1e-6)
 
 
-def videos(n=60, seed=0):
-    """Detector a separates the classes, b is noise, c could not run on a third of the videos."""
+def test_a_log_likelihood_ratio_recovers_the_true_one_of_two_gaussians():
+    """Real log-odds N(0, 1), fake N(2, 1): log N(x; 2, 1) - log N(x; 0, 1) = 2 x - 2, whatever the class balance."""
+    rng = np.random.default_rng(1)
+    x = np.r_[rng.normal(0, 1, 2000), rng.normal(2, 1, 500)]
+    slope, offset = fit_log_likelihood_ratio(x, np.r_[np.zeros(2000), np.ones(500)])
+    assert slope == pytest.approx(2.0, abs=LLR_GAUSSIAN_ATOL)
+    assert offset == pytest.approx(-2.0, abs=LLR_GAUSSIAN_ATOL)
+
+
+def test_a_detector_that_scores_a_kind_lower_than_real_videos_says_nothing_about_it():
+    rng = np.random.default_rng(2)
+    x = np.r_[rng.normal(0, 1, 40), rng.normal(-2, 1, 10)]  # "confidently wrong" on these fakes
+    assert fit_log_likelihood_ratio(x, np.r_[np.zeros(40), np.ones(10)]) == (0.0, 0.0)
+    assert fit_log_likelihood_ratio(x[:40], np.zeros(40)) == (0.0, 0.0), "no fake of the kind where it ran"
+
+
+def test_the_mixture_is_scipys_logsumexp_of_prior_plus_summed_log_likelihood_ratios():
+    # kind a claimed by detector 0, kind b by detector 1, which read only 2 of the 40 validation real videos:
+    # b's prior is log(10/40) where it could not run and log(10/2) where it could
+    kinds = [FakeKind("a", 0, 10, math.log(0.25), math.log(0.25), [1.0, 0.0], [0.0, 0.0]),
+             FakeKind("b", 1, 10, math.log(0.25), math.log(5.0), [0.0, 2.0], [0.5, -1.0])]
+    # video (3, -1): kind a 3 + 0 = 3; kind b 0.5 + (-2 - 1) = -2.5; b could not run on (3, nan): 0.5 + 0
+    expected = [logsumexp([math.log(0.25) + 3, math.log(5.0) - 2.5]),
+                logsumexp([math.log(0.25) + 3, math.log(0.25) + 0.5])]
+    np.testing.assert_allclose(mixture_log_odds(kinds, np.array([[3.0, -1.0], [3.0, np.nan]])), expected, rtol=1e-12)
+    assert mixture_log_odds(kinds[:1], np.array([[3.0, -1.0]]))[0] == pytest.approx(math.log(0.25) + 3)
+
+
+def test_a_kinds_prior_is_its_share_among_the_videos_its_claimer_can_read():
+    """A pulse-like detector (b) runs on 2 of the 6 real videos (10-s clips) and claims the 2 fakes it
+    reads; a frame detector (a) runs everywhere and claims the other 2 fakes."""
+    nan = np.nan
+    table = np.array([[0.0, nan], [0.5, nan], [-0.5, nan], [0.2, nan], [0.1, -1.0], [-0.1, -1.2],   # real
+                      [4.0, nan], [5.0, nan], [0.0, 3.0], [0.3, 2.5]])                              # fake
+    labels = [0] * 6 + [1] * 4
+    kinds = {kind.claimed_by: kind for kind in fit_kinds(table, labels, ["a", "b"])}
+    assert (kinds["a"].n_fakes, kinds["b"].n_fakes) == (2, 2)
+    assert kinds["b"].prior_log_odds == pytest.approx(math.log(2 / 6))
+    assert kinds["b"].readable_prior_log_odds == pytest.approx(math.log(2 / 2))
+    assert kinds["b"].prior(np.array([0.0, 1.0])) == pytest.approx(0.0)
+    assert kinds["b"].prior(np.array([0.0, nan])) == pytest.approx(math.log(2 / 6))
+    assert kinds["a"].readable_prior_log_odds == kinds["a"].prior_log_odds == pytest.approx(math.log(2 / 6))
+
+
+SEPARATION = 3.0
+
+
+def one_trace_each(n_real, n_each, seed):
+    """Three detectors, three manipulations, each seen by one detector: log-odds N(3, 1) on its own fakes,
+    N(0, 1) on every other video. Returns (log-odds (N, 3), kind (N,), -1 real)."""
     rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 2
-    table = []
-    for i, label in enumerate(labels):
-        a = 1 / (1 + math.exp(-(2.5 * (label - 0.5) * 2 + rng.normal())))
-        b = rng.uniform(0.05, 0.95)
-        c = entry("c", None, "could_not_run", "signal", "no pulse window") if i % 3 == 0 else entry("c", 0.5, kind="signal")
-        table.append([entry("a", a), entry("b", b, kind="clip"), c])
-    return table, labels
+    x = rng.normal(0.0, 1.0, (n_real + 3 * n_each, 3))
+    kind = np.r_[np.full(n_real, -1), np.repeat([0, 1, 2], n_each)]
+    for k in range(3):
+        x[kind == k, k] += SEPARATION
+    return x, kind
 
 
-def test_stacker_is_scikit_learns_logistic_regression_on_those_inputs_and_trusts_the_informative_detector():
-    table, labels = videos()
-    fusion = fit_fusion(table, labels)
-    # the pivots, by hand: numpy's 90th percentile of each detector's log-odds over the real videos it ran on
-    logit = lambda p: math.log(p / (1 - p))  # noqa: E731 (scores here are inside [1e-4, 1 - 1e-4])
-    pivots = [float(np.percentile([logit(v[i]["video_score"]) for v, y in zip(table, labels)
-                                   if y == 0 and v[i]["status"] == "ok"], 90)) for i in range(3)]
-    np.testing.assert_allclose(fusion.pivots, pivots, rtol=1e-12)
-    evidence = np.array([[max(logit(v[i]["video_score"]) - pivots[i], 0) if v[i]["status"] == "ok" else np.nan
-                          for i in range(3)] for v in table])
-    np.testing.assert_allclose(fusion.expected, np.nanmean(evidence, axis=0), rtol=1e-12)
-    inputs = np.hstack([np.where(np.isnan(evidence), np.nanmean(evidence, axis=0), evidence),
-                        [[float(v[i]["status"] != "ok") for i in range(3)] for v in table]])
-    reference = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, labels)
-    np.testing.assert_allclose(fusion.coefficients, reference.coef_[0], rtol=1e-6, atol=1e-8)
-    assert fusion.coefficients[0] > 5 * abs(fusion.coefficients[1]), "detector a carries the information"
-    assert fusion.validation["could_not_run"] == {"a": 0, "b": 0, "c": 20}
-    assert fusion.validation["out_of_fold_auc"] > 0.9
+def as_entries(x):
+    return [[entry(name, float(expit(v))) for name, v in zip("abc", row)] for row in x]
 
 
-def test_a_detector_whose_calibration_sits_high_on_real_videos_adds_no_evidence_for_them():
-    """A pivot of 0 (a calibrated 0.5) would read every real video of this detector as evidence of FAKE."""
-    table, labels = videos()
-    shifted = [[entry("a", v[0]["video_score"]), entry("b", 0.65 + 0.3 * v[1]["video_score"] * 0.1, kind="clip"), v[2]]
-               for v in table]
-    fusion = fit_fusion(shifted, labels)
-    reals = [fusion.fuse(v) for v, y in zip(shifted, labels) if y == 0]
-    evidence_b = [r["contributions"][1]["evidence"] for r in reals]
-    assert fusion.pivots[1] > 0.6, "b's real videos all sit above a calibrated 0.5"
-    assert np.mean(np.array(evidence_b) == 0.0) >= 0.85, "at most about 10 % of real videos above b's pivot"
+@pytest.fixture(scope="module")
+def one_trace_fusion():
+    x, kind = one_trace_each(300, 100, seed=0)
+    return fit_fusion(as_entries(x), (kind >= 0).astype(int))
 
 
-def test_a_detector_that_could_not_look_does_not_clear_the_video():
-    """The only informative detector (a) found no face: the fused probability is not the confident REAL of
-    a video where a looked and found nothing, but what a's average evidence on validation gives."""
-    table, labels = videos()
-    fusion = fit_fusion(table, labels)
-    looked_found_nothing = [fusion.fuse(v)["video_score"] for v, y in zip(table, labels) if y == 0]
-    blind = fusion.fuse([entry("a", None, "no_face", reason="no face"), table[1][1], table[1][2]])
-    part = blind["contributions"][0]
-    assert part["evidence"] is None and part["assumed_evidence"] == pytest.approx(fusion.expected[0])
-    assert part["contribution"] == pytest.approx(fusion.coefficients[0] * fusion.expected[0] + fusion.coefficients[3])
-    assert fusion.expected[0] > 1.0, "half the validation videos are fakes that a sees"
-    assert np.mean(blind["video_score"] > np.array(looked_found_nothing)) >= 0.85
+def test_the_fitted_mixture_is_as_good_as_the_bayes_optimal_score_and_a_weighted_sum_is_not(one_trace_fusion):
+    """The generating process is known, so is the best possible any-fake score: the true mixture
+    log sum_k (1/3) exp(3 x_k - 4.5). A logistic regression on the same log-odds (one weighted sum,
+    fusion versions 1-4's family) adds the false alarms of all three detectors to every real video."""
+    validation_x, validation_kind = one_trace_each(300, 100, seed=0)
+    x, kind = one_trace_each(3000, 1000, seed=1)
+    labels = (kind >= 0).astype(int)
+    fused = one_trace_fusion.raw_probability(log_odds_table(as_entries(x), list("abc")))
+    bayes = logsumexp(SEPARATION * x - SEPARATION ** 2 / 2, axis=1)
+    weighted_sum = LogisticRegression().fit(validation_x, validation_kind >= 0).decision_function(x)
+    assert roc_auc_score(labels, fused) == pytest.approx(roc_auc_score(labels, bayes), abs=FUSION_BAYES_AUC_ATOL)
+    assert roc_auc_score(labels, fused) > roc_auc_score(labels, weighted_sum) + 0.05
+    assert sorted(one_trace_fusion.validation["kinds"]) == ["a", "b", "c"], "one kind per manipulation"
+    # and the lesson of the guide: on its own manipulation the specialist alone ranks better (Neyman-Pearson)
+    own = kind <= 0
+    assert roc_auc_score(labels[own], x[own, 0]) > roc_auc_score(labels[own], fused[own]) + 0.01
 
 
-def test_fused_probability_is_the_calibrated_stacker_and_contributions_add_up():
-    table, labels = videos()
-    fusion = fit_fusion(table, labels)
-    result = fusion.fuse(table[0])
-    raw = fusion.raw_probability(fusion_inputs(table[0], fusion.names))
-    assert result["raw_video_score"] == pytest.approx(float(raw))
-    assert result["video_score"] == pytest.approx(fusion.calibration.apply(float(raw)))
-    logit = sum(c["contribution"] for c in result["contributions"]) + fusion.intercept
-    assert 1 / (1 + math.exp(-logit)) == pytest.approx(float(raw)), "contributions are the stacker's logit terms"
+def test_the_fused_probability_is_calibrated_on_unseen_videos(one_trace_fusion):
+    x, kind = one_trace_each(1000, 333, seed=2)
+    probabilities = [one_trace_fusion.calibration.apply(p)
+                     for p in one_trace_fusion.raw_probability(log_odds_table(as_entries(x), list("abc")))]
+    assert expected_calibration_error((kind >= 0).astype(int).tolist(), probabilities) < 0.05
+
+
+def test_fuse_reports_the_most_likely_kind_and_contributions_that_add_up(one_trace_fusion):
+    x, _ = one_trace_each(1, 0, seed=3)
+    x[0] = [0.1, 3.5, -0.2]  # looks like b's kind
+    entries = as_entries(x)[0]
+    entries[2] = entry("c", None, "could_not_run", reason="no pulse window")
+    result = one_trace_fusion.fuse(entries)
+    assert result["most_like"] == "b"
+    shares = {k["claimed_by"]: k["share"] for k in result["kinds"]}
+    assert sum(shares.values()) == pytest.approx(1.0) and shares["b"] > 0.9
+    top = next(k for k in result["kinds"] if k["claimed_by"] == "b")
+    added = top["prior_log_odds"] + sum(c["contribution"] for c in result["contributions"]) - math.log(top["share"])
+    assert added == pytest.approx(result["log_odds"]), "log-odds = prior + contributions - log(share) of the top kind"
+    assert result["raw_video_score"] == pytest.approx(expit(result["log_odds"]))
+    assert result["video_score"] == pytest.approx(one_trace_fusion.calibration.apply(result["raw_video_score"]))
     missing = [c for c in result["contributions"] if not c["contributed"]]
-    assert [(c["name"], c["reason"]) for c in missing] == [("c", "no pulse window")]
+    assert [(c["name"], c["reason"], c["contribution"]) for c in missing] == [("c", "no pulse window", 0.0)]
 
 
-def test_fusion_file_round_trip_and_refusal_of_other_detectors(tmp_path):
-    table, labels = videos()
-    fusion = fit_fusion(table, labels)
-    path = save_fusion(tmp_path / "fusion.json", fusion)
+def test_a_detector_that_could_not_look_neither_clears_the_video_nor_accuses_it(one_trace_fusion):
+    """Only a sees kind a's fakes. Where a could not run, the video is not fused as the confident REAL of a
+    video where a looked and found nothing, nor as a fake: a's likelihood ratio is 1 for every kind."""
+    x, kind = one_trace_each(200, 0, seed=4)
+    looked = [one_trace_fusion.fuse(e)["video_score"] for e in as_entries(x)]
+    blind = [one_trace_fusion.fuse([entry("a", None, "no_face", reason="no face"), *e[1:]])["video_score"]
+             for e in as_entries(x)]
+    assert np.median(blind) > np.median(looked), "not cleared: a's silence is not a's 'REAL'"
+    x_fakes, _ = one_trace_each(0, 200, seed=5)
+    fakes_a = [one_trace_fusion.fuse(e)["video_score"] for e in as_entries(x_fakes[:200])]
+    assert np.median(blind) < np.median(fakes_a), "not accused either"
+
+
+def test_fusion_file_round_trip_and_refusal_of_other_detectors_and_older_versions(tmp_path, one_trace_fusion):
+    path = save_fusion(tmp_path / "fusion.json", one_trace_fusion)
     loaded = load_fusion(path)
-    assert loaded.to_dict() == fusion.to_dict()
-    loaded.check_detectors(table[0], str(path))
+    assert loaded.to_dict() == one_trace_fusion.to_dict()
+    entries = as_entries(np.zeros((1, 3)))[0]
+    assert loaded.fuse(entries) == one_trace_fusion.fuse(entries)
+    loaded.check_detectors(entries, str(path))
     with pytest.raises(CheckpointError, match="was fitted on"):
-        loaded.check_detectors([table[0][1], table[0][0], table[0][2]], str(path))
+        loaded.check_detectors([entries[1], entries[0], entries[2]], str(path))
     (tmp_path / "other.json").write_text('{"format": "something else"}')
     with pytest.raises(CheckpointError, match="not a fusion model"):
         load_fusion(tmp_path / "other.json")
+    old = {**json.loads(path.read_text()), "version": 4}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    with pytest.raises(CheckpointError, match="version 4, this course reads 5"):
+        load_fusion(tmp_path / "old.json")
 
 
 def test_too_few_validation_videos_is_one_line_and_the_fallback_is_the_mean():
-    table, labels = videos(n=3)
     with pytest.raises(CourseError, match="at least 2 real and 2 fake"):
-        fit_fusion(table, labels)
+        fit_fusion(as_entries(np.zeros((3, 3))), [0, 1, 0])
+    nobody = [[entry("a", None, "no_face")] for _ in range(4)]
+    with pytest.raises(CourseError, match="some detector could score"):
+        fit_fusion(nobody, [0, 0, 1, 1])
     result = mean_fusion([entry("a", 0.8), entry("b", 0.2), entry("c", None, "no_face", reason="no face")])
     assert result["video_score"] == pytest.approx(0.5)
     assert [c["contributed"] for c in result["contributions"]] == [True, True, False]

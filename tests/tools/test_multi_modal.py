@@ -1,7 +1,7 @@
 """multi_modal_detect.py: detectors of several kinds on one track, a fusion fitted on validation
 videos only, a fused verdict that says who contributed, and one-line errors for bad input.
 
-Oracles: the fused probability recomputed by hand from the fusion file's weights and the report's
+Oracles: the fused probability recomputed by hand from the fusion file's kinds of fake and the report's
 detector scores; the mean of the calibrated probabilities without a fusion; the report schema.
 Runs on the reference solutions only (``pytest --solutions``).
 """
@@ -41,7 +41,8 @@ def test_the_fusion_is_fitted_on_the_validation_videos_only(fitted):
     data = json.loads(fitted.read_text())
     assert data["validation"]["n_videos"] == 4 and data["validation"]["n_fake"] == 2
     assert [d["name"] for d in data["detectors"]] == ["tiny_baseline", "flicker"]
-    assert len(data["coefficients"]) == 4, "an evidence weight and a could-not-run weight per detector"
+    assert sum(kind["n_fakes"] for kind in data["kinds"]) == 2, "each validation fake claimed by one detector"
+    assert all(len(kind["slopes"]) == len(kind["offsets"]) == 2 for kind in data["kinds"])
 
 
 def test_fused_verdict_recomputed_by_hand_and_the_report_validates(fitted, tiny_checkpoint, clip_checkpoint,
@@ -59,10 +60,13 @@ def test_fused_verdict_recomputed_by_hand_and_the_report_validates(fitted, tiny_
     visual, temporal, fused = report["detectors"]
     assert (visual["modality"], temporal["modality"]) == ("visual", "temporal")
     data = json.loads(fitted.read_text())
-    # each detector's evidence: its log-odds above its pivot (the fusion file's), else 0
-    evidence = [max(math.log(e["video_score"] / (1 - e["video_score"])) - pivot, 0.0)
-                for e, pivot in zip((visual, temporal), data["pivots"])]
-    z = sum(w * x for w, x in zip(data["coefficients"], evidence + [0.0, 0.0])) + data["intercept"]
+    # by hand from the fusion file: per kind of fake, prior log-odds plus each detector's slope x log-odds
+    # + offset; the fused log-odds are the log of the sum of their exponentials
+    x = [math.log(e["video_score"] / (1 - e["video_score"])) for e in (visual, temporal)]
+    # (both detectors ran, so each kind's prior is its share among the videos its claimer read)
+    z = math.log(sum(math.exp(kind["readable_prior_log_odds"] + sum(s * v + o for s, v, o in
+                                                            zip(kind["slopes"], x, kind["offsets"])))
+                     for kind in data["kinds"]))
     raw = 1 / (1 + math.exp(-z))
     a, b = data["calibration"]["a"], data["calibration"]["b"]
     expected = 1 / (1 + math.exp(-(a * math.log(raw / (1 - raw)) + b)))
