@@ -83,3 +83,26 @@ def self_blended_image(image: np.ndarray, landmarks: np.ndarray,
 
     return sbi(image, landmarks, rng)
 
+
+
+def fit_log_likelihood_ratio(x: np.ndarray, is_fake: np.ndarray, c: float) -> tuple[float, float]:
+    """Task 5.15: one detector's log-likelihood ratio of one kind of fake against real, ``(slope, offset)``
+    per unit of its log-odds (a logistic regression minus its prior log-odds; monotone)."""
+    from phase5_advanced_methods.template_late_fusion import fit_log_likelihood_ratio as fit
+
+    return fit(x, is_fake, c)
+
+
+def claim_fakes(table: np.ndarray, labels: Sequence[int]) -> np.ndarray:
+    """Task 5.16: for each fake (row of the (N, D) log-odds table), the detector whose z-score against the
+    real videos is largest; -1 for real videos and for fakes no detector can claim."""
+    from phase5_advanced_methods.template_late_fusion import claim_fakes as claim
+
+    return claim(table, labels)
+
+
+def mixture_log_odds(prior_log_odds: np.ndarray, log_likelihood_ratios: np.ndarray) -> np.ndarray:
+    """Task 5.16: ``log sum_f exp(prior_f + log LR_f)`` per row of two (N, F) arrays."""
+    from phase5_advanced_methods.template_late_fusion import mixture_log_odds as mixture
+
+    return mixture(prior_log_odds, log_likelihood_ratios)

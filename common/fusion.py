@@ -49,6 +49,10 @@ Neyman-Pearson lemma no function of all the scores ranks FaceSwap fakes above re
 than the FaceSwap detectors alone; a score that also looks for the other manipulations pays for
 it (guide, "Why one score cannot match every specialist").
 
+The pieces a student writes are phase 5's tasks 5.15 (one detector's likelihood ratio) and 5.16 (the
+claims and the mixture), in ``template_late_fusion.py``; this module borrows them from the active
+tree (:mod:`common.exercises`) and adds the fitting, the calibration, the file and the report.
+
 Without a fitted fusion (no ``--fusion-model``) the fused probability is the mean of the
 detectors' calibrated probabilities, and the report says so.
 
@@ -66,11 +70,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 
-from common.report import write_text_atomic
+from common import exercises
 from common.calibration import Calibration, fit_platt
 from common.errors import CheckpointError, CourseError
+from common.report import write_text_atomic
 
 FUSION_FORMAT = "deepfake-course-fusion"
 FUSION_VERSION = 5
@@ -109,56 +114,17 @@ def log_odds_table(video_entries: Sequence[Sequence[dict]], names: Sequence[str]
 
 
 def claim_fakes(table: np.ndarray, labels: Sequence[int]) -> np.ndarray:
-    """Which detector claims each fake: the one whose log-odds stand out most from the real videos'.
-
-    table: (N, D) log-odds (:func:`log_odds_table`); labels: 1 FAKE, 0 REAL. A detector's z-score of a
-    video is ``(x - mean) / std`` over the real videos it ran on (std 1 when they do not vary); a
-    detector that ran on fewer than 2 real videos claims nothing. Returns (N,) int: the claiming
-    detector's column for each fake, -1 for real videos and for a fake no detector could claim.
-
-    Example: real videos at a = (0, 2), b = (0, 0.2) (means 1 and 0.1, spreads 1 and 0.1); a fake at
-    a = 3, b = 0.4 has z-scores 2 and 3, so b claims it.
-    """
-    labels = np.asarray(labels)
-    claims = np.full(len(labels), -1)
-    z = np.full(table.shape, -np.inf)
-    for d in range(table.shape[1]):
-        real = table[(labels == 0) & ~np.isnan(table[:, d]), d]
-        if len(real) < 2:
-            continue
-        spread = real.std() if real.std() > 0 else 1.0
-        z[:, d] = np.where(np.isnan(table[:, d]), -np.inf, (table[:, d] - real.mean()) / spread)
-    for v in np.flatnonzero(labels == 1):
-        if np.isfinite(z[v]).any():
-            claims[v] = int(np.argmax(z[v]))
-    return claims
+    """Which detector claims each fake: the one whose log-odds stand out most (largest z-score) from the
+    real videos' (task 5.16, ``template_late_fusion.claim_fakes``). Returns (N,) int, -1 for real
+    videos and for fakes no detector can claim."""
+    return exercises.claim_fakes(table, labels)
 
 
 def fit_log_likelihood_ratio(x: np.ndarray, is_fake: np.ndarray) -> tuple[float, float]:
-    """One detector's log-likelihood ratio of one kind of fake against real: ``slope * x + offset``.
-
-    x: (n,) log-odds of the detector on the kind's fakes and the real videos (where it ran);
-    is_fake: (n,) 1/0. A logistic regression (scikit-learn, C = :data:`LIKELIHOOD_C`) gives the
-    posterior log-odds ``a x + b`` at this set's class balance; the log-likelihood ratio is that
-    minus the prior log-odds ``log(n_fake / n_real)``. A negative slope (the kind's fakes score
-    *lower* than real videos) is set to 0 with offset 0: monotone, it says nothing. No video of one
-    of the classes: (0, 0).
-
-    Example: with a = 1.2, b = -0.8 fitted on 10 fakes and 40 real videos the prior log-odds are
-    log(10 / 40) = -1.386, so (slope, offset) = (1.2, 0.586).
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    is_fake = np.asarray(is_fake, dtype=np.int64)
-    n_fake, n_real = int(is_fake.sum()), int((is_fake == 0).sum())
-    if n_fake < 1 or n_real < 1:
-        return 0.0, 0.0
-    model = LogisticRegression(C=LIKELIHOOD_C, max_iter=1000).fit(np.asarray(x, dtype=np.float64).reshape(-1, 1),
-                                                                  is_fake)
-    slope = float(model.coef_[0, 0])
-    if slope <= 0.0:
-        return 0.0, 0.0
-    return slope, float(model.intercept_[0]) - math.log(n_fake / n_real)
+    """One detector's log-likelihood ratio of one kind of fake against real, ``slope * x + offset``: a
+    logistic regression (C = :data:`LIKELIHOOD_C`) minus its prior log-odds, monotone (task 5.15,
+    ``template_late_fusion.fit_log_likelihood_ratio``)."""
+    return exercises.fit_log_likelihood_ratio(x, is_fake, LIKELIHOOD_C)
 
 
 @dataclass
@@ -228,15 +194,16 @@ def fit_kinds(table: np.ndarray, labels: Sequence[int], names: Sequence[str]) ->
 
 
 def mixture_log_odds(kinds: Sequence[FakeKind], table: np.ndarray) -> np.ndarray:
-    """(N,) the fused log-odds of FAKE: ``log sum_f exp(prior_f + sum_d llr_{d,f})`` per video (scipy's logsumexp),
-    with each kind's prior for that video (:meth:`FakeKind.prior`).
+    """(N,) the fused log-odds of FAKE: ``log sum_f exp(prior_f + sum_d llr_{d,f})`` per video (task 5.16,
+    ``template_late_fusion.mixture_log_odds``), with each kind's prior for that video (:meth:`FakeKind.prior`).
 
     Example: two kinds with prior log-odds log 0.25 each and log-likelihood ratios 3 and -1 give
     log(0.25 e^3 + 0.25 e^-1) = 1.632.
     """
-    terms = np.array([[kind.prior(row) + kind.log_likelihood_ratios(row).sum() for kind in kinds]
-                      for row in np.atleast_2d(table)])
-    return logsumexp(terms, axis=1)
+    rows = np.atleast_2d(table)
+    priors = np.array([[kind.prior(row) for kind in kinds] for row in rows])
+    ratios = np.array([[kind.log_likelihood_ratios(row).sum() for kind in kinds] for row in rows])
+    return exercises.mixture_log_odds(priors, ratios)
 
 
 def detector_fingerprint(entry: dict) -> dict[str, str]:
@@ -283,7 +250,7 @@ class LateFusion:
         by_name = {entry["name"]: entry for entry in entries}
         row = log_odds_table([entries], self.names)[0]
         terms = np.array([kind.prior(row) + kind.log_likelihood_ratios(row).sum() for kind in self.kinds])
-        fused = float(logsumexp(terms))
+        fused = float(mixture_log_odds(self.kinds, row)[0])
         shares = np.exp(terms - fused)
         top = int(np.argmax(shares))
         ratios = [kind.log_likelihood_ratios(row) for kind in self.kinds]

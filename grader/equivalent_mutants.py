@@ -103,4 +103,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "scaled_dot_product_attention:swap key.transpose#0": "swapping the last two axes is symmetric: "
                                                              "transpose(-1, -2) is transpose(-2, -1)",
     },
+    "5.15": {
+        "fit_log_likelihood_ratio:compare LtE->Lt#0": "at a slope of exactly 0 the fitted intercept is the prior "
+                                                      "log-odds (the unpenalised intercept of a constant model), so "
+                                                      "the offset b - log(n_fake / n_real) is 0: (0, 0) either way",
+        "fit_log_likelihood_ratio:return zero#0": "0 * (0.0) is 0.0: the mutant returns the same (0.0, 0.0)",
+    },
 }

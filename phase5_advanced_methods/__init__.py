@@ -4,7 +4,8 @@ Papers: Nguyen et al. 2019 (Capsule-Forensics), Sabour et al. 2017 (dynamic rout
 2017 (attention), Zhao et al. 2021 (multi-attentional detection), Goodfellow et al. 2015 (FGSM),
 Madry et al. 2018 (PGD adversarial training), Hussain et al. 2021 (adversarial deepfakes),
 Selvaraju et al. 2017 (Grad-CAM), Ribeiro et al. 2016 (LIME); seed 003's integrated spatial /
-temporal / micro-expression network (Sabir et al. 2019 BiLSTM, attention fusion).
+temporal / micro-expression network (Sabir et al. 2019 BiLSTM, attention fusion); late fusion of
+every phase's detector as a mixture of likelihood ratios (Neyman and Pearson 1933, Kittler et al. 1998).
 """
 from common.registry import Model
 from grader.tasks import Task
@@ -34,6 +35,10 @@ TASKS = [
     Task("5.13", "Attention fusion", points=2, file="template_multi_modal.py", guide="5.13 Attention fusion"),
     Task("5.14", "Integrated detector", points=3, file="template_multi_modal.py",
          guide="5.14 Integrated detector"),
+    Task("5.15", "A detector's likelihood ratio", points=2, file="template_late_fusion.py",
+         guide="5.15 A detector's likelihood ratio"),
+    Task("5.16", "A mixture of likelihood ratios", points=2, file="template_late_fusion.py",
+         guide="5.16 A mixture of likelihood ratios"),
 ]
 
 # One row per detector (read without importing, like TASKS); see common/registry.py.
