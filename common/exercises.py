@@ -84,7 +84,6 @@ def self_blended_image(image: np.ndarray, landmarks: np.ndarray,
     return sbi(image, landmarks, rng)
 
 
-
 def fit_log_likelihood_ratio(x: np.ndarray, is_fake: np.ndarray, c: float) -> tuple[float, float]:
     """Task 5.15: one detector's log-likelihood ratio of one kind of fake against real, ``(slope, offset)``
     per unit of its log-odds (a logistic regression minus its prior log-odds; monotone)."""

@@ -11,10 +11,11 @@
 
 Each checkpoint is a detector of its registry kind (frame, clip, spectral, signal); the video is
 decoded once and its faces found once for all of them (:func:`common.tools.detect.analyse_video`).
-Their video scores are fused (:mod:`common.fusion`): by the fitted stacker of ``--fusion-model``,
-or, without one, by the mean of their calibrated probabilities. The report is
-``detect_video.py``'s version 2 report with one more entry in ``detectors``: ``fusion`` (kind
-``fusion``), which lists each detector's weight and contribution and decides the verdict. A
+Their video scores are fused (:mod:`common.fusion`): by the fitted mixture of likelihood ratios of
+``--fusion-model`` (phase 5's tasks 5.15-5.16), or, without one, by the mean of their calibrated
+probabilities. The report is ``detect_video.py``'s version 2 report with one more entry in
+``detectors``: ``fusion`` (kind ``fusion``), which says which kind of fake the video is most like,
+lists each detector's contribution and decides the verdict. A
 folder input gives one report per video and ``summary.csv``, as ``detect_video.py`` does.
 """
 from __future__ import annotations
