@@ -249,11 +249,12 @@ class LateFusion:
         """
         by_name = {entry["name"]: entry for entry in entries}
         row = log_odds_table([entries], self.names)[0]
-        terms = np.array([kind.prior(row) + kind.log_likelihood_ratios(row).sum() for kind in self.kinds])
-        fused = float(mixture_log_odds(self.kinds, row)[0])
-        shares = np.exp(terms - fused)
-        top = int(np.argmax(shares))
+        priors = np.array([kind.prior(row) for kind in self.kinds])
         ratios = [kind.log_likelihood_ratios(row) for kind in self.kinds]
+        summed = np.array([r.sum() for r in ratios])
+        fused = float(exercises.mixture_log_odds(priors[None, :], summed[None, :])[0])
+        shares = np.exp(priors + summed - fused)
+        top = int(np.argmax(shares))
         contributions = []
         for d, name in enumerate(self.names):
             entry = by_name.get(name, {})
@@ -267,9 +268,9 @@ class LateFusion:
         raw = float(expit(fused))
         return {"video_score": self.calibration.apply(raw), "raw_video_score": raw, "log_odds": fused,
                 "most_like": self.kinds[top].claimed_by,
-                "kinds": [{"claimed_by": kind.claimed_by, "prior_log_odds": kind.prior(row),
-                           "log_likelihood_ratio": float(r.sum()), "share": float(s)}
-                          for kind, r, s in zip(self.kinds, ratios, shares)],
+                "kinds": [{"claimed_by": kind.claimed_by, "prior_log_odds": float(p),
+                           "log_likelihood_ratio": float(r), "share": float(s)}
+                          for kind, p, r, s in zip(self.kinds, priors, summed, shares)],
                 "contributions": contributions}
 
     def check_detectors(self, entries: Sequence[dict], source: str) -> None:
