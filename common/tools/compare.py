@@ -21,6 +21,9 @@
    the fused row: the same stacker fitted on the test videos themselves (an oracle, marked ``*``:
    if even it falls short, the detectors do, not the stacker), and each detector's false alarms per
    test person (:func:`person_offsets`: whether they follow the face rather than the manipulation).
+   Last, issue 17's calibrated verdicts per detector on its own fakes (:func:`verdict_table`): accuracy
+   at its stored 0.5 against a raw 0.5 and the test set's best threshold, and its ECE against what
+   a perfectly calibrated detector would show on as many videos.
 
 A detector that could not run on a test video (no face, a clip too short) counts as 0.5 there (no
 evidence either way), and the table says on how many videos that happened.
@@ -30,6 +33,9 @@ validation people (:mod:`common.cross_fit`), its calibration is refitted on the 
 those people, and the table shows the recalibrated probabilities; ``cross_fit/`` then holds the
 recalibrated checkpoints and a fusion fitted on the out-of-fold scores (row "fusion fitted out of fold"),
 while ``fusion.json`` stays the one fitted on validation for the checkpoints as trained (row "fusion").
+The verdicts are then also measured cross-validated over those people (each fold model with its own
+calibration), and the test split's ECE is set beside the ECE of as many people drawn from them
+(:func:`common.calibration.ece_of_people_drawn`): what a detector calibrated over people shows on so few.
 """
 from __future__ import annotations
 
@@ -106,6 +112,10 @@ CROSS_FITTED_FUSION_ROW = "fusion fitted out of fold"
 """With ``--cross-fit``: the fusion fitted on the out-of-fold scores, beside the one fitted on validation."""
 CROSS_VALIDATED_FUSION_ROW = "fusion (cross-validated)"
 """With ``--cross-fit``: each training and validation video fused by a fusion fitted on the other folds."""
+VERDICT_GAP_BAR = 0.02
+"""Issue 17: accuracy at the stored threshold within this of the test set's best threshold's."""
+ECE_BAR = 0.05
+"""Issue 17: the expected calibration error of the calibrated probability at most this."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -495,6 +505,104 @@ def format_intervals(table: list[dict], against_best: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def own_videos(rows: list[dict], position: int, sees: tuple[str, ...] | None) -> dict[str, np.ndarray]:
+    """The videos the detector at ``position`` is judged on as an expert: the real ones and the fakes of
+    the manipulations it was trained to see (every fake when ``sees`` is None), where it could run.
+    Returns arrays ``labels``, ``probabilities`` (calibrated), ``raw`` (its raw video score) and ``people``."""
+    kept = [(row["label"], row["entries"][position]["video_score"], row["entries"][position]["raw_video_score"],
+             str(row.get("group"))) for row in rows
+            if row["entries"][position]["status"] == "ok"
+            and (row["label"] == 0 or sees is None or row["method"] in sees)]
+    labels, probabilities, raw, people = zip(*kept) if kept else ((), (), (), ())
+    return {"labels": np.array(labels, dtype=int), "probabilities": np.array(probabilities, dtype=np.float64),
+            "raw": np.array(raw, dtype=np.float64), "people": np.array(people)}
+
+
+def verdict_row(name: str, videos: dict[str, np.ndarray], pool: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Issue 17's bars for one detector on its :func:`own_videos`: accuracy of the calibrated verdict at
+    0.5 against a raw 0.5 and against the best threshold on these videos (an oracle), the ECE against
+    what a perfectly calibrated detector would show on as many videos, and the misses (``misses``,
+    empty when every bar holds).
+
+    ``pool``: the same detector's own videos on many more people (the cross-validated rows), on which its
+    calibration holds; then ``ece_of_people_drawn`` summarises the ECE of as many people as here drawn
+    from that pool (:func:`common.calibration.ece_of_people_drawn`): the floor that counts the people,
+    and the share of those draws that would meet the ECE bar.
+
+    Example: labels 1, 1, 0, 0 with probabilities 0.9, 0.4, 0.2, 0.6 and raw scores 0.8, 0.6, 0.4, 0.3:
+    at 0.5 the calibrated verdicts get 2 of 4 right, a raw 0.5 all 4, the best threshold on the
+    probabilities 3 of 4 (FAKE from 0.3, or from 0.7); the ECE is (0.1 + 0.6 + 0.2 + 0.6) / 4 = 0.375.
+    Misses: "0.500 below a raw 0.5", "0.250 from the oracle", "ECE above 0.05".
+    """
+    from common.calibration import (accuracy_at, best_threshold, ece_if_calibrated, ece_of_people_drawn,
+                                    expected_calibration_error)
+    from common.metrics import rank_auc
+
+    y, p = videos["labels"], videos["probabilities"]
+    row = {"detector": name, "videos": int(y.size), "people": int(np.unique(videos["people"]).size),
+           "auc": rank_auc(y, p) if 0 < y.sum() < y.size else None, "accuracy_stored": accuracy_at(y, p, 0.5),
+           "accuracy_raw_0.5": accuracy_at(y, videos["raw"], 0.5), "accuracy_best": best_threshold(y, p)[1],
+           "ece": expected_calibration_error(y, p), "ece_if_calibrated": ece_if_calibrated(p),
+           "ece_of_people_drawn": None}
+    if pool is not None and np.unique(pool["people"]).size > row["people"]:
+        drawn = ece_of_people_drawn(pool["labels"], pool["probabilities"], pool["people"], row["people"])
+        row["ece_of_people_drawn"] = {"pool_people": int(np.unique(pool["people"]).size),
+                                      "mean": float(drawn.mean()), "p5": float(np.percentile(drawn, 5)),
+                                      "p95": float(np.percentile(drawn, 95)),
+                                      "share_within_bar": float(np.mean(drawn <= ECE_BAR))}
+    misses = []
+    if row["accuracy_stored"] < row["accuracy_raw_0.5"]:
+        misses.append(f"{row['accuracy_raw_0.5'] - row['accuracy_stored']:.3f} below a raw 0.5")
+    if row["accuracy_best"] - row["accuracy_stored"] > VERDICT_GAP_BAR:
+        misses.append(f"{row['accuracy_best'] - row['accuracy_stored']:.3f} from the oracle")
+    if row["ece"] > ECE_BAR:
+        misses.append(f"ECE above {ECE_BAR}")
+    row["misses"] = misses
+    return row
+
+
+def verdict_table(rows: list[dict], models: list[str], specialists: bool,
+                  pool_rows: list[dict] | None = None) -> list[dict]:
+    """:func:`verdict_row` of every detector on ``rows`` (each an expert on its recipe's fakes with
+    ``specialists``), with the floor over people drawn from ``pool_rows`` when given."""
+    table = []
+    for position, model in enumerate(models):
+        sees = RECIPES[model].sees if specialists else None
+        pool = own_videos(pool_rows, position, sees) if pool_rows else None
+        table.append(verdict_row(model, own_videos(rows, position, sees), pool))
+    return table
+
+
+def format_verdict_table(table: list[dict], title: str) -> str:
+    """:func:`verdict_table` as Markdown under ``title``, with its legend."""
+    with_pool = any(row["ece_of_people_drawn"] for row in table)
+    drawn_column = ["ECE of as many people drawn (p5-p95), share <= 0.05"] if with_pool else []
+    header = ["detector", "videos", "people", "AUC", "acc, stored 0.5", "acc, raw 0.5", "acc best*", "ECE",
+              "ECE if calibrated (p95)", *drawn_column, "issue 17's bars"]
+    lines = [title, "", "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 2) + "---|"]
+    for row in table:
+        cells = [row["detector"], str(row["videos"]), str(row["people"]),
+                 "-" if row["auc"] is None else f"{row['auc']:.3f}",
+                 f"{row['accuracy_stored']:.3f}", f"{row['accuracy_raw_0.5']:.3f}", f"{row['accuracy_best']:.3f}",
+                 f"{row['ece']:.3f}",
+                 f"{row['ece_if_calibrated']['mean']:.3f} ({row['ece_if_calibrated']['p95']:.3f})"]
+        if with_pool:
+            drawn = row["ece_of_people_drawn"]
+            cells.append("-" if drawn is None else f"{drawn['mean']:.3f} ({drawn['p5']:.3f}-{drawn['p95']:.3f}), "
+                                                   f"{drawn['share_within_bar']:.2f}")
+        cells.append("met" if not row["misses"] else "; ".join(row["misses"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Each detector on the real videos and the fakes it was trained on. acc, stored 0.5: its calibrated "
+              "verdict; acc best*: the best threshold on these videos (an oracle); ECE if calibrated: what a perfectly "
+              "calibrated detector shows on as many videos (common.calibration.ece_if_calibrated)"
+              + ("; ECE of as many people drawn: the ECE of this many people drawn from the cross-validated people, "
+                 "on whom the detector's calibration is measured below (common.calibration.ece_of_people_drawn), and "
+                 "the share of draws at most 0.05" if with_pool else "")
+              + f". Issue 17's bars: the stored verdict not below a raw 0.5, within {VERDICT_GAP_BAR} of the oracle, "
+              f"ECE at most {ECE_BAR}."]
+    return "\n".join(lines) + "\n"
+
+
 def real_log_odds_by_person(rows: list[dict], position: int) -> dict[str, list[float]]:
     """The log-odds (:func:`common.fusion.log_odds` of the calibrated video score) that the detector at
     ``position`` gave each person's (``group``) *real* test videos, those it could score."""
@@ -697,8 +805,21 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     if args.cross_fit:
         cross_validated, section = cross_validated_table(out_of_fold, models, methods, fusion is not None)
         markdown += section
+    verdicts = {"test": verdict_table(scored, models, args.specialists, out_of_fold if args.cross_fit else None)}
+    calibrated_on = "its calibration refitted out of fold" if args.cross_fit else "its checkpoint's calibration"
+    test_people = len({row["group"] for row in scored})
+    markdown += "\n" + format_verdict_table(
+        verdicts["test"],
+        f"Calibrated verdicts on the test split ({test_people} people), each detector with {calibrated_on}:")
+    if args.cross_fit:
+        verdicts["cross_validated"] = verdict_table(out_of_fold, models, args.specialists)
+        markdown += "\n" + format_verdict_table(
+            verdicts["cross_validated"],
+            f"Calibrated verdicts cross-validated over the {cross_validated['people']} training and validation "
+            "people: each video scored by the fold model that never saw its person, with that model's own "
+            "calibration (fitted on its fold's validation people):")
     result = {"data_root": str(data_root), "test_videos": len(scored), "models": models, "rows": rows,
-              "fusion_against_best": against_best, "cross_validated": cross_validated,
+              "fusion_against_best": against_best, "cross_validated": cross_validated, "verdicts": verdicts,
               "person_offsets": offsets, "between_person_share": shares,
               "train_seconds": seconds, "fusion": fusion.to_dict() if fusion is not None else None,
               "cross_fit": cross_fit,

@@ -129,3 +129,46 @@ def test_a_certain_detector_has_no_sampling_ece_and_more_videos_mean_less():
     spread = np.linspace(0.02, 0.98, 100)
     few, many = ece_if_calibrated(spread), ece_if_calibrated(np.tile(spread, 10))
     assert many["mean"] < few["mean"] / 2, "the sampling ECE shrinks about as 1 / sqrt(n)"
+
+
+def test_ece_of_people_drawn_worked_by_hand():
+    """Three people, one video each (FAKE at 0.9, REAL at 0.1, REAL at 0.9), two drawn at a time: the
+    three pairs' ECEs are 0.1, 0.4 and 0.5 (the function's docstring), and 300 draws meet each."""
+    from common.calibration import ece_of_people_drawn
+
+    errors = ece_of_people_drawn([1, 0, 0], [0.9, 0.1, 0.9], ["A", "B", "C"], n_people=2, draws=300)
+    assert errors.shape == (300,)
+    assert sorted({round(float(e), 9) for e in errors}) == [0.1, 0.4, 0.5]
+
+
+def test_ece_of_people_drawn_keeps_each_persons_videos_together():
+    """Brute force: every draw of 3 of 6 people is one of the 20 subsets, with all of their videos and
+    none of anyone else's (its ECE equals that subset's, computed from scratch), and 2000 draws meet all
+    20; drawing all 6 people gives the ECE of the whole set every time."""
+    from itertools import combinations
+
+    from common.calibration import ece_of_people_drawn, expected_calibration_error
+
+    rng = np.random.default_rng(3)
+    groups = np.repeat(list("abcdef"), [2, 5, 1, 4, 3, 6])
+    labels = rng.integers(0, 2, groups.size)
+    probabilities = rng.random(groups.size)
+
+    def ece_of(people):
+        chosen = np.isin(groups, people)
+        return round(expected_calibration_error(labels[chosen], probabilities[chosen]), 9)
+
+    subsets = {ece_of(list(people)) for people in combinations("abcdef", 3)}
+    drawn = {round(float(e), 9) for e in ece_of_people_drawn(labels, probabilities, groups, 3, draws=2000)}
+    assert drawn == subsets
+    whole = ece_of_people_drawn(labels, probabilities, groups, 6, draws=5)
+    assert whole.tolist() == pytest.approx([expected_calibration_error(labels, probabilities)] * 5)
+
+
+@pytest.mark.parametrize("n_people", [0, 4])
+def test_ece_of_people_drawn_refuses_more_people_than_there_are(n_people):
+    from common.calibration import ece_of_people_drawn
+    from common.errors import CourseError
+
+    with pytest.raises(CourseError, match=f"cannot draw {n_people} people from 3"):
+        ece_of_people_drawn([1, 0, 0], [0.9, 0.1, 0.9], ["A", "B", "C"], n_people)

@@ -169,3 +169,49 @@ def test_fusion_against_the_best_single_detector_worked_by_hand():
     assert same["difference"] == same["low"] == same["high"] == 0.0, "the best detector itself: no difference"
     markdown = format_intervals(table, {"FaceSwap": result})
     assert "over the 3 people" in markdown and "| FaceSwap | d1 | -0.333 |" in markdown
+
+
+def _verdict_rows(calibrated, raw, labels, methods, groups, status=None):
+    status = status or ["ok"] * len(labels)
+    return [{"label": y, "method": m, "group": g,
+             "entries": [{"name": "baseline", "status": s, "video_score": p, "raw_video_score": r}]}
+            for p, r, y, m, g, s in zip(calibrated, raw, labels, methods, groups, status)]
+
+
+def test_verdict_bars_worked_by_hand_on_an_experts_own_videos():
+    """Issue 17's bars on the real videos and the expert's own fakes: a TemporalFlicker fake (not among
+    the baseline's manipulations) and a video it could not run on are left out; the rest is the
+    docstring's example: 2 of 4 right at a calibrated 0.5, 4 of 4 at a raw 0.5, 3 of 4 at the best
+    threshold, ECE (0.1 + 0.6 + 0.2 + 0.6) / 4."""
+    from common.tools.compare import format_verdict_table, verdict_table
+
+    rows = _verdict_rows([0.9, 0.4, 0.2, 0.6, 0.99, 0.7], [0.8, 0.6, 0.4, 0.3, 0.9, 0.9], [1, 1, 0, 0, 1, 0],
+                         ["FaceSwap", "Deepfake", "real", "real", "TemporalFlicker", "real"], list("ABCDEF"),
+                         ["ok"] * 5 + ["error"])
+    row, = verdict_table(rows, ["baseline"], specialists=True)
+    assert (row["videos"], row["people"]) == (4, 4)
+    assert row["auc"] == pytest.approx(roc_auc_score([1, 1, 0, 0], [0.9, 0.4, 0.2, 0.6]))
+    assert (row["accuracy_stored"], row["accuracy_raw_0.5"], row["accuracy_best"]) == (0.5, 1.0, 0.75)
+    assert row["ece"] == pytest.approx(0.375)
+    assert row["misses"] == ["0.500 below a raw 0.5", "0.250 from the oracle", "ECE above 0.05"]
+    everything, = verdict_table(rows, ["baseline"], specialists=False)
+    assert everything["videos"] == 5, "a generalist is judged on every fake"
+    assert "| baseline | 4 | 4 | 0.750 | 0.500 | 1.000 | 0.750 | 0.375 |" in format_verdict_table([row], "t")
+
+
+def test_verdict_bars_met_and_the_ece_of_as_many_people_drawn_from_a_pool():
+    """A detector right and sure about everyone meets every bar; with a pool of people the row gives the
+    ECE of as many people drawn from it: here 2 of the pool's 3 people (one video each, FAKE at 0.9, REAL
+    at 0.1, REAL at 0.9: the pairs' ECEs are 0.1, 0.4 and 0.5, common.calibration's example)."""
+    from common.tools.compare import format_verdict_table, verdict_table
+
+    rows = _verdict_rows([0.999, 0.001], [0.9, 0.1], [1, 0], ["FaceSwap", "real"], ["A", "B"])
+    pool = _verdict_rows([0.9, 0.1, 0.9], [0.9, 0.1, 0.9], [1, 0, 0], ["FaceSwap", "real", "real"], ["P", "Q", "R"])
+    row, = verdict_table(rows, ["baseline"], specialists=True, pool_rows=pool)
+    assert row["misses"] == [] and row["ece"] == pytest.approx(0.001)
+    drawn = row["ece_of_people_drawn"]
+    assert drawn["pool_people"] == 3
+    assert drawn["p5"] == pytest.approx(0.1) and drawn["p95"] == pytest.approx(0.5) and 0.1 < drawn["mean"] < 0.5
+    assert drawn["share_within_bar"] == 0.0, "no pair of the pool has an ECE of 0.05 or less"
+    table = format_verdict_table([row], "title")
+    assert table.startswith("title") and "| met |" in table and ", 0.00 |" in table
