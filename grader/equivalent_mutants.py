@@ -46,6 +46,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                                   "reshapes: Dropout then Flatten draws the same mask over the "
                                                   "same contiguous elements as Flatten then Dropout",
     },
+    "1.12": {
+        "PatchClassifier.__init__:const True->False#0": INPLACE,
+        "PatchClassifier.__init__:const True->False#1": INPLACE,
+    },
     "1.9": {
         "adjust_brightness_contrast:swap np.clip#0": "np.clip(0, x, 255) = min(max(0, x), 255) = np.clip(x, 0, "
                                                      "255) element by element",

@@ -68,6 +68,10 @@ RECIPES: dict[str, Recipe] = {
     "baseline": Recipe("phase1_cnn_detection", ("--image-size", "64", "--frames", "16", "--epochs", "10",
                                                  "--batch-size", "32", "--no-augment"),
                        sees=("FaceSwap", "GANUpsample", "Deepfake")),
+    # the baseline's blocks with its head on each 22-px patch (task 1.12): local traces only, not the whole face
+    "patch_cnn": Recipe("phase1_cnn_detection", ("--image-size", "64", "--frames", "16", "--epochs", "10",
+                                                  "--batch-size", "32", "--no-augment"),
+                        sees=("FaceSwap", "GANUpsample", "Deepfake")),
     # frame-to-frame brightness flicker and sub-pixel jitter of the face
     "frame_difference": Recipe("phase2_temporal_analysis", ("--epochs", "40", "--patience", "10", "--lr", "0.05",
                                                             "--batch-size", "16"),

@@ -2,7 +2,7 @@
 
 Papers: FaceForensics++ (Rossler et al. 2019), Xception (Chollet 2017), EfficientNet (Tan & Le 2019),
 MesoNet (Afchar et al. 2018),
-Self-Blended Images (Shiohara & Yamasaki 2022).
+Self-Blended Images (Shiohara & Yamasaki 2022), patch classifiers (Chai et al. 2020).
 """
 from common.registry import Model
 from grader.tasks import Task
@@ -30,6 +30,8 @@ TASKS = [
          guide="1.10 SBI blending mask"),
     Task("1.11", "Self-blended images: source, target and blend", points=3, file="template_self_blended_images.py",
          guide="1.11 Self-blending"),
+    Task("1.12", "Patch classifier and its receptive field", points=2, file="template_patch_classifier.py",
+         guide="1.12 Patch classifier"),
 ]
 
 # One row per detector (read without importing, like TASKS): its kind, exercise file and builder,
@@ -49,6 +51,9 @@ MODELS = [
     Model("baseline", kind="frame", file="template_classifier.py", builder="BaselineCNN",
           input_size=128, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), config={"input_size": 128}, sized=True,
           description="3 conv/pool layers + dense head (the tutorial baseline)"),
+    Model("patch_cnn", kind="frame", file="template_patch_classifier.py", builder="PatchClassifier",
+          input_size=128, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+          description="the baseline's blocks, its head on each 22-px patch, patch logits averaged (Chai et al. 2020)"),
     Model("transfer", kind="frame", file="template_transfer_learning.py", builder="TransferDetector",
           input_size=224, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
           config={"backbone": "resnet18", "pretrained": False, "unfrozen_blocks": 2},
