@@ -543,6 +543,10 @@ def verdict_row(name: str, videos: dict[str, np.ndarray], pool: dict[str, np.nda
     from common.metrics import rank_auc
 
     y, p = videos["labels"], videos["probabilities"]
+    if y.size == 0:
+        return {"detector": name, "videos": 0, "people": 0, "auc": None, "accuracy_stored": None,
+                "accuracy_raw_0.5": None, "accuracy_best": None, "ece": None, "ece_if_calibrated": None,
+                "ece_of_people_drawn": None, "misses": ["it ran on none of these videos"]}
     row = {"detector": name, "videos": int(y.size), "people": int(np.unique(videos["people"]).size),
            "auc": rank_auc(y, p) if 0 < y.sum() < y.size else None, "accuracy_stored": accuracy_at(y, p, 0.5),
            "accuracy_raw_0.5": accuracy_at(y, videos["raw"], 0.5), "accuracy_best": best_threshold(y, p)[1],
@@ -577,6 +581,10 @@ def verdict_table(rows: list[dict], models: list[str], specialists: bool,
     return table
 
 
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def format_verdict_table(table: list[dict], title: str) -> str:
     """:func:`verdict_table` as Markdown under ``title``, with its legend."""
     with_pool = any(row["ece_of_people_drawn"] for row in table)
@@ -585,11 +593,10 @@ def format_verdict_table(table: list[dict], title: str) -> str:
               "ECE if calibrated (p95)", *drawn_column, "issue 17's bars"]
     lines = [title, "", "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 2) + "---|"]
     for row in table:
+        floor = row["ece_if_calibrated"]
         cells = [row["detector"], str(row["videos"]), str(row["people"]),
-                 "-" if row["auc"] is None else f"{row['auc']:.3f}",
-                 f"{row['accuracy_stored']:.3f}", f"{row['accuracy_raw_0.5']:.3f}", f"{row['accuracy_best']:.3f}",
-                 f"{row['ece']:.3f}",
-                 f"{row['ece_if_calibrated']['mean']:.3f} ({row['ece_if_calibrated']['p95']:.3f})"]
+                 *[_cell(row[key]) for key in ("auc", "accuracy_stored", "accuracy_raw_0.5", "accuracy_best", "ece")],
+                 "-" if floor is None else f"{floor['mean']:.3f} ({floor['p95']:.3f})"]
         if with_pool:
             drawn = row["ece_of_people_drawn"]
             cells.append("-" if drawn is None else f"{drawn['mean']:.3f} ({drawn['p5']:.3f}-{drawn['p95']:.3f}), "

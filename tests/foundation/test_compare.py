@@ -196,6 +196,11 @@ def test_verdict_bars_worked_by_hand_on_an_experts_own_videos():
     assert row["misses"] == ["0.500 below a raw 0.5", "0.250 from the oracle", "ECE above 0.05"]
     everything, = verdict_table(rows, ["baseline"], specialists=False)
     assert everything["videos"] == 5, "a generalist is judged on every fake"
+    never = _verdict_rows([0.5], [0.5], [0], ["real"], ["A"], ["error"])
+    nothing, = verdict_table(never, ["baseline"], specialists=True)
+    assert nothing["misses"] == ["it ran on none of these videos"], "a detector that never ran is reported"
+    assert "| baseline | 0 | 0 | - | - | - | - | - | - | it ran on none of these videos |" in format_verdict_table(
+        [nothing], "t")
     assert "| baseline | 4 | 4 | 0.750 | 0.500 | 1.000 | 0.750 | 0.375 |" in format_verdict_table([row], "t")
 
 
