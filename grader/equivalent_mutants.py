@@ -40,15 +40,14 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     },
     "1.7": {
         "meso_block:const True->False#0": INPLACE,
+        "conv_pool_blocks:const True->False#0": INPLACE,
         "BaselineCNN.__init__:const True->False#0": INPLACE,
-        "BaselineCNN.__init__:const True->False#1": INPLACE,
         "MesoNet4.__init__:swap nn.Sequential#1": "dropout zeroes elements independently and flattening only "
                                                   "reshapes: Dropout then Flatten draws the same mask over the "
                                                   "same contiguous elements as Flatten then Dropout",
     },
     "1.12": {
         "PatchClassifier.__init__:const True->False#0": INPLACE,
-        "PatchClassifier.__init__:const True->False#1": INPLACE,
     },
     "1.9": {
         "adjust_brightness_contrast:swap np.clip#0": "np.clip(0, x, 255) = min(max(0, x), 255) = np.clip(x, 0, "

@@ -90,6 +90,18 @@ class MesoNet4(nn.Module):
         return self.classifier(self.features(images)).squeeze(1)
 
 
+def conv_pool_blocks(channels: Sequence[int]) -> nn.Sequential:
+    """The baseline's feature blocks: per entry of ``channels``, conv 3x3 'same' -> ReLU -> max-pool 2.
+
+    Shapes: (B, 3, S, S) -> (B, channels[-1], S / 2^len(channels), S / 2^len(channels)).
+    Example: ``conv_pool_blocks((16, 32))`` is conv(3 -> 16), ReLU, pool, conv(16 -> 32), ReLU, pool:
+    a 64 px input leaves as (B, 32, 16, 16). Task 1.12's patch classifier reuses these blocks.
+    """
+    # TODO 1.7: for each entry of channels a 3x3 'same' convolution (the first from 3 input
+    #   channels), ReLU and a 2x2 max-pool that halves the side, all in one nn.Sequential
+    raise TodoError("1.7: for each entry of channels a 3x3 'same' convolution (the first from 3 input channels), ReLU and a 2x2 max-pool that halves the side, all in one nn.Sequential (IMPLEMENTATION_GUIDE.md, 1.7 Classic baselines)")
+
+
 class BaselineCNN(nn.Module):
     """The tutorial baseline (course seed 004): conv/pool blocks, flatten, two dense layers.
 
@@ -118,10 +130,9 @@ class BaselineCNN(nn.Module):
             raise ValueError(f"BaselineCNN with {len(channels)} pooling layers needs an input size that is a "
                              f"multiple of {reduction}, got {input_size}")
         self.input_size = input_size
-        # TODO 1.7: self.features: for each entry of channels a 3x3 'same' convolution (the
-        #   first from 3 input channels), ReLU and a 2x2 max-pool that halves the side;
-        #   self.classifier: flatten, dense to hidden units, ReLU, dropout, dense to 1 logit
-        raise TodoError("1.7: self.features: for each entry of channels a 3x3 'same' convolution (the first from 3 input channels), ReLU and a 2x2 max-pool that halves the side; self.classifier: flatten, dense to hidden units, ReLU, dropout, dense to 1 logit (IMPLEMENTATION_GUIDE.md, 1.7 Classic baselines)")
+        # TODO 1.7: self.features: conv_pool_blocks(channels); self.classifier: flatten, dense
+        #   to hidden units, ReLU, dropout, dense to 1 logit
+        raise TodoError('1.7: self.features: conv_pool_blocks(channels); self.classifier: flatten, dense to hidden units, ReLU, dropout, dense to 1 logit (IMPLEMENTATION_GUIDE.md, 1.7 Classic baselines)')
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) float32 -> (B,) logits."""

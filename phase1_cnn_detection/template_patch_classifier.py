@@ -37,6 +37,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from phase1_cnn_detection.template_classifier import conv_pool_blocks
+
 
 def receptive_field(layers: Sequence[tuple[int, int]]) -> tuple[int, int]:
     """Receptive field side and jump, in input pixels, of the last layer of a stack.
@@ -80,10 +82,10 @@ class PatchClassifier(nn.Module):
 
     def __init__(self, channels: Sequence[int] = (16, 32, 64), hidden: int = 64, dropout: float = 0.5) -> None:
         super().__init__()
-        # TODO 1.12: self.features: as BaselineCNN's, a 3x3 'same' convolution, ReLU and 2x2
-        #   max-pool per entry of channels; self.head: a 1x1 convolution to hidden channels, ReLU,
-        #   dropout, a 1x1 convolution to 1 channel
-        raise TodoError("1.12: self.features: as BaselineCNN's, a 3x3 'same' convolution, ReLU and 2x2 max-pool per entry of channels; self.head: a 1x1 convolution to hidden channels, ReLU, dropout, a 1x1 convolution to 1 channel (IMPLEMENTATION_GUIDE.md, 1.12 Patch classifier)")
+        # TODO 1.12: self.features: the baseline's blocks (conv_pool_blocks of task 1.7);
+        #   self.head: a 1x1 convolution from the last block's channels to hidden, ReLU, dropout,
+        #   a 1x1 convolution to 1 channel
+        raise TodoError("1.12: self.features: the baseline's blocks (conv_pool_blocks of task 1.7); self.head: a 1x1 convolution from the last block's channels to hidden, ReLU, dropout, a 1x1 convolution to 1 channel (IMPLEMENTATION_GUIDE.md, 1.12 Patch classifier)")
 
     def receptive_field(self) -> tuple[int, int]:
         """``(size, jump)`` of one patch logit, from the layers themselves (:func:`receptive_field`)."""

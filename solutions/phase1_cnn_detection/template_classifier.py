@@ -105,6 +105,23 @@ class MesoNet4(nn.Module):
         return self.classifier(self.features(images)).squeeze(1)
 
 
+def conv_pool_blocks(channels: Sequence[int]) -> nn.Sequential:
+    """The baseline's feature blocks: per entry of ``channels``, conv 3x3 'same' -> ReLU -> max-pool 2.
+
+    Shapes: (B, 3, S, S) -> (B, channels[-1], S / 2^len(channels), S / 2^len(channels)).
+    Example: ``conv_pool_blocks((16, 32))`` is conv(3 -> 16), ReLU, pool, conv(16 -> 32), ReLU, pool:
+    a 64 px input leaves as (B, 32, 16, 16). Task 1.12's patch classifier reuses these blocks.
+    """
+    # BEGIN SOLUTION 1.7: for each entry of channels a 3x3 'same' convolution (the first from 3 input channels), ReLU and a 2x2 max-pool that halves the side, all in one nn.Sequential
+    layers: list[nn.Module] = []
+    in_channels = 3
+    for out_channels in channels:
+        layers += [nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+        in_channels = out_channels
+    return nn.Sequential(*layers)
+    # END SOLUTION
+
+
 class BaselineCNN(nn.Module):
     """The tutorial baseline (course seed 004): conv/pool blocks, flatten, two dense layers.
 
@@ -133,14 +150,9 @@ class BaselineCNN(nn.Module):
             raise ValueError(f"BaselineCNN with {len(channels)} pooling layers needs an input size that is a "
                              f"multiple of {reduction}, got {input_size}")
         self.input_size = input_size
-        # BEGIN SOLUTION 1.7: self.features: for each entry of channels a 3x3 'same' convolution (the first from 3 input channels), ReLU and a 2x2 max-pool that halves the side; self.classifier: flatten, dense to hidden units, ReLU, dropout, dense to 1 logit
-        layers: list[nn.Module] = []
-        in_channels = 3
-        for out_channels in channels:
-            layers += [nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
-            in_channels = out_channels
-        self.features = nn.Sequential(*layers)
-        flat = in_channels * (input_size // reduction) ** 2
+        # BEGIN SOLUTION 1.7: self.features: conv_pool_blocks(channels); self.classifier: flatten, dense to hidden units, ReLU, dropout, dense to 1 logit
+        self.features = conv_pool_blocks(channels)
+        flat = channels[-1] * (input_size // reduction) ** 2
         self.classifier = nn.Sequential(
             nn.Flatten(),
             nn.Linear(flat, hidden),

@@ -34,6 +34,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from phase1_cnn_detection.template_classifier import conv_pool_blocks
+
 
 def receptive_field(layers: Sequence[tuple[int, int]]) -> tuple[int, int]:
     """Receptive field side and jump, in input pixels, of the last layer of a stack.
@@ -81,15 +83,10 @@ class PatchClassifier(nn.Module):
 
     def __init__(self, channels: Sequence[int] = (16, 32, 64), hidden: int = 64, dropout: float = 0.5) -> None:
         super().__init__()
-        # BEGIN SOLUTION 1.12: self.features: as BaselineCNN's, a 3x3 'same' convolution, ReLU and 2x2 max-pool per entry of channels; self.head: a 1x1 convolution to hidden channels, ReLU, dropout, a 1x1 convolution to 1 channel
-        layers: list[nn.Module] = []
-        in_channels = 3
-        for out_channels in channels:
-            layers += [nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
-            in_channels = out_channels
-        self.features = nn.Sequential(*layers)
+        # BEGIN SOLUTION 1.12: self.features: the baseline's blocks (conv_pool_blocks of task 1.7); self.head: a 1x1 convolution from the last block's channels to hidden, ReLU, dropout, a 1x1 convolution to 1 channel
+        self.features = conv_pool_blocks(channels)
         self.head = nn.Sequential(
-            nn.Conv2d(in_channels, hidden, 1),
+            nn.Conv2d(channels[-1], hidden, 1),
             nn.ReLU(inplace=True),
             nn.Dropout(dropout),
             nn.Conv2d(hidden, 1, 1),
