@@ -582,6 +582,7 @@ def verdict_table(rows: list[dict], models: list[str], specialists: bool,
 
 
 def _cell(value: float | None) -> str:
+    """A table cell: the value to three decimals, or "-" for none."""
     return "-" if value is None else f"{value:.3f}"
 
 
@@ -679,17 +680,14 @@ def format_person_offsets(offsets: dict[str, dict[str, float]], shares: dict[str
 
 def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, float | None], legend: bool = True) -> str:
     """The comparison as a Markdown table (and, with ``legend``, what its columns mean)."""
-    def cell(value: float | None) -> str:
-        return "-" if value is None else f"{value:.3f}"
-
     header = ["detector", *methods, "all fakes", "acc@0.5", "acc best*", "ECE", "ECE if calibrated", "not run", "train s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         trained = seconds.get(row["detector"])
-        lines.append("| " + " | ".join([row["detector"], *[cell(row["per_method"].get(m)) for m in methods],
-                                        cell(row["all_fakes_auc"]), cell(row["accuracy_at_0.5"]),
-                                        cell(row["accuracy_best_threshold"]), cell(row.get("ece")),
-                                        cell(row.get("ece_if_calibrated")),
+        lines.append("| " + " | ".join([row["detector"], *[_cell(row["per_method"].get(m)) for m in methods],
+                                        _cell(row["all_fakes_auc"]), _cell(row["accuracy_at_0.5"]),
+                                        _cell(row["accuracy_best_threshold"]), _cell(row.get("ece")),
+                                        _cell(row.get("ece_if_calibrated")),
                                         str(row["could_not_run"]),
                                         "-" if trained is None else f"{trained:.0f}"]) + " |")
     if not legend:
