@@ -16,7 +16,9 @@
    ``--mutants-per-task`` (3) mutants per task runs; ``--all-mutants`` runs every one.
 
 Nested pytest runs go to subprocesses (``--tree PATH`` chooses the tree), so one process never
-loads two trees.
+loads two trees. Steps 5 and 6 collect only the test files that hold the task's tests, as the
+templates' run of step 3 found them (collecting a whole phase folder costs seconds per run), and
+step 5 checks that each run found as many tests of its task as that run did.
 """
 from __future__ import annotations
 
@@ -132,6 +134,20 @@ def check_all_todo(scores: dict) -> list[str]:
     return problems
 
 
+def task_test_files(scores: dict) -> dict[str, list[str]]:
+    """Task id -> the test files that hold its graded tests, from a score file's node ids.
+
+    A node id is ``path::name[params]``: ``{"1.2": {"tests/phase1/test_a.py::test_x": "todo"}}``
+    gives ``{"1.2": ["tests/phase1/test_a.py"]}``.
+    """
+    return {row["task"]: sorted({nodeid.split("::")[0] for nodeid in row["outcomes"]}) for row in scores["tasks"]}
+
+
+def _tests_of(task_id: str, files: dict[str, list[str]]) -> list[str]:
+    """The files to collect for ``task_id``: its own, or its whole phase folder if none are known."""
+    return files.get(task_id) or [GRADED_TEST_DIRS[int(task_id.split(".")[0]) - 1]]
+
+
 def _stub_tree(task: Task, folder: Path) -> Path:
     """Copy of the solutions with only ``task``'s blocks replaced by stubs."""
     tasks = all_tasks(tree.SOLUTIONS_ROOT)
@@ -145,19 +161,25 @@ def _stub_tree(task: Task, folder: Path) -> Path:
     return folder
 
 
-def stub_swap_one(task: Task) -> list[str]:
+def stub_swap_one(task: Task, files: dict[str, list[str]], expected_tests: int) -> list[str]:
     with tempfile.TemporaryDirectory(prefix=f"stub-{task.id}-") as tmp:
         stub_root = _stub_tree(task, Path(tmp) / "tree")
-        phase_tests = GRADED_TEST_DIRS[task.phase - 1]
-        scores = _run_pytest(["--tree", str(stub_root), "--task", task.id, phase_tests], Path(tmp) / "score.json")
+        scores = _run_pytest(["--tree", str(stub_root), "--task", task.id, *_tests_of(task.id, files)],
+                             Path(tmp) / "score.json")
     row = next(r for r in scores["tasks"] if r["task"] == task.id)
-    return [f"task {task.id}: {nodeid} still {outcome} with the task's code replaced by its stub"
-            for nodeid, outcome in row["outcomes"].items() if outcome == "passed"]
+    problems = [f"task {task.id}: {nodeid} still {outcome} with the task's code replaced by its stub"
+                for nodeid, outcome in row["outcomes"].items() if outcome == "passed"]
+    if row["tests"] != expected_tests:
+        problems.append(f"task {task.id}: the stub swap ran {row['tests']} of its tests, the templates' run "
+                        f"{expected_tests}")
+    return problems
 
 
-def check_stub_swap(tasks: dict[str, Task], workers: int) -> list[str]:
+def check_stub_swap(tasks: dict[str, Task], workers: int, scores: dict) -> list[str]:
+    files = task_test_files(scores)
+    counts = {row["task"]: row["tests"] for row in scores["tasks"]}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(stub_swap_one, tasks.values()))
+        results = list(pool.map(lambda task: stub_swap_one(task, files, counts.get(task.id, 0)), tasks.values()))
     return [problem for result in results for problem in result]
 
 
@@ -168,15 +190,14 @@ MAX_EQUIVALENT_SHARE = 0.10
 MUTANT_TIMEOUT_S = 30  # per graded test: a mutant that loops forever is killed by the timeout
 
 
-def mutant_killed(mutant: mutation.Mutant) -> tuple[bool, str]:
+def mutant_killed(mutant: mutation.Mutant, files: dict[str, list[str]]) -> tuple[bool, str]:
     """Run the mutant's task tests on a mutated copy of the solutions; (killed, first failing test)."""
     task = mutant.task
     with tempfile.TemporaryDirectory(prefix=f"mutant-{task}-") as tmp:
         root = mutation.mutated_tree(mutant, Path(tmp) / "tree")
-        phase_tests = GRADED_TEST_DIRS[int(task.split(".")[0]) - 1]
         try:
             scores = _run_pytest(["--tree", str(root), "--task", task, "-x", "--graded-timeout", str(MUTANT_TIMEOUT_S),
-                                  phase_tests], Path(tmp) / "score.json")
+                                  *_tests_of(task, files)], Path(tmp) / "score.json")
         except RuntimeError as error:  # the mutant broke collection (e.g. an import-time error): killed
             return True, str(error).splitlines()[0]
     row = next(r for r in scores["tasks"] if r["task"] == task)
@@ -184,7 +205,7 @@ def mutant_killed(mutant: mutation.Mutant) -> tuple[bool, str]:
     return bool(failing) or row["tests"] == 0, (failing[0] if failing else "")
 
 
-def check_mutants(tasks: dict[str, Task], workers: int, per_task: int | None) -> list[str]:
+def check_mutants(tasks: dict[str, Task], workers: int, per_task: int | None, scores: dict) -> list[str]:
     made = mutation.all_mutants(tasks)
     chosen: dict[str, list[mutation.Mutant]] = {}
     equivalent: dict[str, list[mutation.Mutant]] = {}
@@ -195,7 +216,8 @@ def check_mutants(tasks: dict[str, Task], workers: int, per_task: int | None) ->
         chosen[task_id] = mutation.sample(runnable, per_task)
     jobs = [m for task_id in tasks for m in chosen[task_id]]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = dict(zip(jobs, pool.map(mutant_killed, jobs)))
+        files = task_test_files(scores)
+        results = dict(zip(jobs, pool.map(lambda mutant: mutant_killed(mutant, files), jobs)))
     problems, killed_total, run_total, listed_total = [], 0, 0, 0
     for task_id in tasks:
         killed = sum(results[m][0] for m in chosen[task_id])
@@ -274,14 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.skip_stub_swap:
         print("self-check 5/6 stub swap: skipped (--skip-stub-swap)")
     else:
-        report(5, "stub swap: each task's tests fail without its code", lambda: check_stub_swap(checked, args.workers))
+        report(5, "stub swap: each task's tests fail without its code", lambda: check_stub_swap(checked, args.workers, template_scores))
     if args.skip_mutants:
         print("self-check 6/6 mutants: skipped (--skip-mutants)")
     else:
         per_task = None if args.all_mutants else args.mutants_per_task
         scope = "every mutant" if per_task is None else f"a sample of {per_task} per task; --all-mutants for all"
         report(6, f"mutants: each task's tests kill wrong versions of its code ({scope})",
-               lambda: check_mutants(checked, args.workers, per_task))
+               lambda: check_mutants(checked, args.workers, per_task, template_scores))
     print("self-check: all passed" if not failures else f"self-check: {failures} check(s) failed", flush=True)
     return 1 if failures else 0
 

@@ -88,5 +88,18 @@ def test_every_listed_equivalent_mutant_exists_and_has_a_reason():
 def test_a_mutant_of_the_attention_solution_is_killed_by_its_tests():
     made = mutants.all_mutants(all_tasks(tree.SOLUTIONS_ROOT))
     mutant = by_id(made["5.1"])["scaled_dot_product_attention:binop Div->Mult#0"]
-    killed, first_failure = selfcheck.mutant_killed(mutant)
+    killed, first_failure = selfcheck.mutant_killed(mutant, {})  # no file map: the whole phase folder
     assert killed and first_failure.startswith("tests/phase5/")
+
+
+def test_the_self_check_collects_each_task_from_the_files_its_tests_are_in():
+    scores = {"tasks": [
+        {"task": "1.2", "outcomes": {"tests/phase1/test_a.py::test_x": "todo", "tests/phase1/test_a.py::test_y[3]": "todo",
+                                     "tests/phase1/test_b.py::TestZ::test_z": "todo"}},
+        {"task": "1.3", "outcomes": {}},
+    ]}
+    files = selfcheck.task_test_files(scores)
+    assert files == {"1.2": ["tests/phase1/test_a.py", "tests/phase1/test_b.py"], "1.3": []}
+    assert selfcheck._tests_of("1.2", files) == ["tests/phase1/test_a.py", "tests/phase1/test_b.py"]
+    assert selfcheck._tests_of("1.3", files) == ["tests/phase1"]  # none known: the phase folder
+    assert selfcheck._tests_of("5.1", files) == ["tests/phase5"]
