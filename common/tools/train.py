@@ -300,6 +300,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "data_source": data_source,
         "train_reencode": reencoded,
         "calibration": calibration.to_dict(),
+        # what the calibration was fitted on, so that it can be audited or refitted another way
+        "calibration_videos": {"raw_scores": [float(v["score"]) for v in validation["videos"]],
+                               "labels": [int(v["label"]) for v in validation["videos"]]},
         "face_cache_root": str(cache_root.resolve()),
         "detect_every": int(args.detect_every),
         "data": {"dataset": dataset, "root": str(Path(data_root).resolve()), "split_seed": int(args.seed),

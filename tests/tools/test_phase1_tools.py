@@ -372,7 +372,7 @@ def test_train_script_reports_bad_input_in_one_line_with_exit_2(tmp_path):
 
 def test_train_calibrates_video_probabilities_on_validation_videos(trained_run):
     """The checkpoint stores Platt scaling fitted on the validation videos (never the test ones)."""
-    from common.calibration import Calibration
+    from common.calibration import Calibration, fit_platt
     from common.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(trained_run / "baseline_best.pt")
@@ -380,6 +380,11 @@ def test_train_calibrates_video_probabilities_on_validation_videos(trained_run):
     report = json.loads((trained_run / "train_report.json").read_text())
     assert stored.n_videos == report["data"]["videos"]["val"], "Platt scaling must be fitted on the validation videos"
     assert stored.aggregation == "mean"
+    # the videos it was fitted on are kept, and refitting on them gives the stored curve
+    fitted_on = checkpoint.extra["calibration_videos"]
+    assert len(fitted_on["raw_scores"]) == len(fitted_on["labels"]) == stored.n_videos
+    refit = fit_platt(fitted_on["raw_scores"], fitted_on["labels"])
+    assert (refit.a, refit.b) == pytest.approx((stored.a, stored.b), abs=1e-3)
     test = report["test"]["calibration"]
     assert test["calibrated"] and test["threshold"] == 0.5
     # the test's video metrics are taken where the calibrated probability reaches 0.5
