@@ -215,8 +215,8 @@ def check_mutants(tasks: dict[str, Task], workers: int, per_task: int | None, sc
         runnable = [m for m in found if m.id not in listed]
         chosen[task_id] = mutation.sample(runnable, per_task)
     jobs = [m for task_id in tasks for m in chosen[task_id]]
+    files = task_test_files(scores)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        files = task_test_files(scores)
         results = dict(zip(jobs, pool.map(lambda mutant: mutant_killed(mutant, files), jobs)))
     problems, killed_total, run_total, listed_total = [], 0, 0, 0
     for task_id in tasks:
@@ -296,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.skip_stub_swap:
         print("self-check 5/6 stub swap: skipped (--skip-stub-swap)")
     else:
-        report(5, "stub swap: each task's tests fail without its code", lambda: check_stub_swap(checked, args.workers, template_scores))
+        report(5, "stub swap: each task's tests fail without its code",
+               lambda: check_stub_swap(checked, args.workers, template_scores))
     if args.skip_mutants:
         print("self-check 6/6 mutants: skipped (--skip-mutants)")
     else:
