@@ -301,7 +301,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "train_reencode": reencoded,
         "calibration": calibration.to_dict(),
         # what the calibration was fitted on, so that it can be audited or refitted another way
-        "calibration_videos": {"raw_scores": [float(v["score"]) for v in validation["videos"]],
+        "calibration_videos": {"videos": [str(v["video"]) for v in validation["videos"]],
+                               "raw_scores": [float(v["score"]) for v in validation["videos"]],
                                "labels": [int(v["label"]) for v in validation["videos"]]},
         "face_cache_root": str(cache_root.resolve()),
         "detect_every": int(args.detect_every),

@@ -383,6 +383,8 @@ def test_train_calibrates_video_probabilities_on_validation_videos(trained_run):
     # the videos it was fitted on are kept, and refitting on them gives the stored curve
     fitted_on = checkpoint.extra["calibration_videos"]
     assert len(fitted_on["raw_scores"]) == len(fitted_on["labels"]) == stored.n_videos
+    test_videos = {str(v["video"]) for v in report["test"]["videos"]}
+    assert len(set(fitted_on["videos"])) == stored.n_videos and not set(fitted_on["videos"]) & test_videos
     refit = fit_platt(fitted_on["raw_scores"], fitted_on["labels"])
     assert (refit.a, refit.b) == pytest.approx((stored.a, stored.b), abs=1e-3)
     test = report["test"]["calibration"]
