@@ -34,6 +34,45 @@ MODALITY_FLAGS = (("visual_model", "visual"), ("temporal_model", "temporal"), ("
                   ("biological", "biological"))
 """Command-line flags of the outline and the modality each names."""
 
+MODALITY_OF_PHASE = {"phase3_frequency_analysis": "frequency", "phase4_biological_signals": "biological"}
+"""Phases whose every detector reads one modality, whatever its kind (phase 3's DCT CNN is a frame
+network that reads frequencies); the other detectors' modality follows their kind."""
+MODALITY_OF_KIND = {"frame": "visual", "clip": "temporal", "spectral": "frequency", "signal": "biological"}
+
+
+def modality_of(row) -> str:
+    """The modality a registered detector reads (``row``: its :class:`common.registry.Model`).
+
+    Example: ``xceptionnet`` (phase 1, frame) -> "visual"; ``lstm`` (phase 2, clip) -> "temporal";
+    ``dct_cnn`` (phase 3, frame) -> "frequency"; ``pulse`` (phase 4, signal) -> "biological";
+    ``capsule_forensics`` (phase 5, frame) -> "visual".
+    """
+    return MODALITY_OF_PHASE.get(row.phase, MODALITY_OF_KIND.get(row.kind, row.kind))
+
+
+def check_modalities(detectors: Sequence, paths: Sequence[str], positions: dict[int, str]) -> None:
+    """Refuse a checkpoint given to the flag of another modality, and one detector given twice.
+
+    ``detectors``, ``paths``: loaded in flag order; ``positions``: index -> the modality its flag names
+    ("other" for ``--model``, which takes any detector). Both mistakes would be silent otherwise: the
+    report would call a temporal detector's score "visual", and a detector given twice would count
+    twice in the fused probability. Raises :class:`CourseError` (one line).
+    """
+    flags = {modality: flag for flag, modality in MODALITY_FLAGS}
+    for index, modality in positions.items():
+        reads = modality_of(detectors[index].row)
+        if modality != "other" and reads != modality:
+            row = detectors[index].row
+            raise CourseError(f"--{flags[modality].replace('_', '-')} '{paths[index]}' holds {row.name}, a {reads} "
+                              f"detector ({row.phase}, kind {row.kind}): give it to "
+                              f"--{flags[reads].replace('_', '-') if reads in flags else 'model'}, or to --model")
+    seen: dict[str, str] = {}
+    for detector, path in zip(detectors, paths):
+        if detector.sha256 in seen:
+            raise CourseError(f"'{seen[detector.sha256]}' and '{path}' are the same detector (same SHA-256): "
+                              "give each detector once, or its evidence counts twice in the fused verdict")
+        seen[detector.sha256] = path
+
 FUSED_THRESHOLD = 0.5
 
 
@@ -91,8 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="multi_modal_detect.py",
                                      description="Fuse detectors of every phase into one calibrated verdict.")
-    parser.add_argument("--visual-model", help="frame detector checkpoint (phase 1, e.g. xception.pt)")
-    parser.add_argument("--temporal-model", help="clip detector checkpoint (phase 2, e.g. lstm.pt)")
+    parser.add_argument("--visual-model",
+                        help="frame detector checkpoint (phase 1, or phase 5's capsules and attention CNN; xception.pt)")
+    parser.add_argument("--temporal-model",
+                        help="clip detector checkpoint (phase 2, or phase 5's integrated system; e.g. lstm.pt)")
     parser.add_argument("--frequency-model", help="spectral or frame detector checkpoint (phase 3, e.g. fft.pt)")
     parser.add_argument("--biological", help="signal detector checkpoint (phase 4: blinks, pulse, combined)")
     parser.add_argument("--model", action="append", default=[], help="any other detector checkpoint (repeatable)")
@@ -206,10 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     _check_arguments(args, paths)
     device = resolve_device(args.device)
     detectors = load_detectors(paths, device, frames=args.frames, clips=args.clips)
+    check_modalities(detectors, paths, positions)
     args.detect_every = resolve_detect_every(args.detect_every, detectors)
     for line in tracking_notes(detectors, args.detect_every):
         print(line)
-    modalities = {detectors[i].name: modality for i, modality in positions.items()}
+    modalities = {detector.name: modality_of(detector.row) for detector in detectors}
     fusion, source = None, None
     if args.fit_fusion:
         fusion, skipped = fit_on_validation(detectors, args.fit_fusion, args.dataset, args.split_seed,

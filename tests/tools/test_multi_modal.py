@@ -118,10 +118,16 @@ def test_a_folder_gives_one_report_per_video_and_a_summary(fitted, tiny_checkpoi
     (["--visual-model", "MODEL"], "nothing to do"),
     (["--visual-model", "MODEL", "--fit-fusion", "DATA"], "--fit-fusion writes the fitted fusion to --fusion-model"),
     (["--visual-model", "MODEL", "--input", "VIDEO", "--fusion-model", "missing.json"], "no such file"),
+    (["--visual-model", "CLIP", "--input", "VIDEO"],
+     "holds frame_difference, a temporal detector (phase2_temporal_analysis, kind clip): give it to --temporal-model"),
+    (["--frequency-model", "MODEL", "--input", "VIDEO"], "holds baseline, a visual detector"),
+    (["--visual-model", "MODEL", "--model", "MODEL", "--input", "VIDEO"], "are the same detector (same SHA-256)"),
 ])
-def test_bad_input_is_one_line_and_writes_nothing(arguments, message, tiny_checkpoint, clip_files, tmp_path):
-    replaced = [str(tiny_checkpoint) if a == "MODEL" else str(clip_files["real"].path) if a == "VIDEO" else
-                str(tmp_path) if a == "DATA" else a for a in arguments]
+def test_bad_input_is_one_line_and_writes_nothing(arguments, message, tiny_checkpoint, clip_checkpoint, clip_files,
+                                                  tmp_path):
+    replaced = [str(tiny_checkpoint) if a == "MODEL" else str(clip_checkpoint) if a == "CLIP" else
+                str(clip_files["real"].path) if a == "VIDEO" else str(tmp_path) if a == "DATA" else a
+                for a in arguments]
     result = subprocess.run([sys.executable, str(ROOT / "phase5_advanced_methods" / "multi_modal_detect.py"),
                              *replaced, "--output", str(tmp_path / "out.json"), "--solutions"],
                             capture_output=True, text=True, cwd=tmp_path)
@@ -134,6 +140,31 @@ def test_a_fusion_refuses_other_detectors(fitted, tiny_checkpoint, clip_checkpoi
     from common.errors import CheckpointError
     from common.tools.multi_modal import main
 
-    with pytest.raises(CheckpointError, match="was fitted on"):
-        main(["--visual-model", str(clip_checkpoint), "--temporal-model", str(tiny_checkpoint), "--fusion-model",
+    with pytest.raises(CheckpointError, match="was fitted on"):  # the same two detectors in the other order
+        main(["--model", str(clip_checkpoint), "--model", str(tiny_checkpoint), "--fusion-model",
               str(fitted), "--input", str(clip_files["real"].path), "--device", "cpu", "--quiet", "--solutions"])
+
+
+@pytest.mark.parametrize("model, modality", [
+    ("xceptionnet", "visual"), ("capsule_forensics", "visual"), ("lstm", "temporal"), ("integrated", "temporal"),
+    ("spectrum_logistic", "frequency"), ("dct_cnn", "frequency"), ("pulse", "biological"), ("biological", "biological"),
+])
+def test_each_registered_detector_reads_the_modality_of_its_flag(model, modality):
+    """Worked by hand from the registry: phase 3 reads frequencies whatever the network (the DCT CNN is a
+    frame CNN), phase 4 reads signals, and the other phases' frame and clip detectors are visual and temporal."""
+    from common.registry import all_models
+    from common.tools.multi_modal import modality_of
+
+    assert modality_of(all_models()[model]) == modality
+
+
+def test_a_detector_given_with_model_is_reported_with_its_own_modality(tiny_checkpoint, clip_checkpoint, clip_files,
+                                                                       tmp_path):
+    from common.tools.multi_modal import main
+
+    output = tmp_path / "report.json"
+    assert main(["--model", str(clip_checkpoint), "--model", str(tiny_checkpoint), "--input",
+                 str(clip_files["real"].path), "--output", str(output), "--frames", "8", "--device", "cpu",
+                 "--quiet", "--solutions"]) == 0
+    entries = json.loads(output.read_text())["detectors"]
+    assert [(e["name"], e["modality"]) for e in entries[:-1]] == [("flicker", "temporal"), ("tiny_baseline", "visual")]
