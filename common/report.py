@@ -172,12 +172,16 @@ def _check_video(check: _Checker, video: dict, where: str) -> None:
     check.string(video, "codec", where)
 
 
+def _check_sha256(check: _Checker, parent: dict, where: str) -> None:
+    sha = check.string(parent, "sha256", where)
+    if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+        check.add(f"{where}.sha256", "must be 64 lowercase hexadecimal digits")
+
+
 def _check_model(check: _Checker, model: dict, where: str) -> None:
     check.string(model, "architecture", where)
     check.string(model, "checkpoint", where)
-    sha = check.string(model, "sha256", where)
-    if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
-        check.add(f"{where}.sha256", "must be 64 lowercase hexadecimal digits")
+    _check_sha256(check, model, where)
     check.number(model, "threshold", where, low=0.0, high=1.0)
     if model.get("kind") != "fusion":  # a fusion reads scores, not face crops
         check.integer(model, "input_size", where, low=1)
@@ -326,6 +330,8 @@ def _check_common_sections(check: _Checker, report: Mapping, version: int) -> di
         check.string(input_section, "path", "input")
         if version >= 2:
             check.string(input_section, "kind", "input", choices=INPUT_KINDS)
+        if "sha256" in input_section:  # written from 2026-12-03 on: the analysed file's hash
+            _check_sha256(check, input_section, "input")
         video = check.mapping(input_section, "video", "input")
         if video is not None:
             _check_video(check, video, "input.video")

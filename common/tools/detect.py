@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from common.detectors import FACE_POLICIES, Detector, DetectorResult, check_settings
+from common.detectors import FACE_POLICIES, Detector, DetectorResult, check_settings, sha256_of
 from common.device import resolve_device
 from common.distributed import Distributed, gather_to_main, start_distributed, stop_distributed
 from common.errors import CourseError, VideoError
@@ -197,7 +197,8 @@ def track_report(track: FaceTrack, detectors: Sequence[Detector], results: Seque
         "schema_version": SCHEMA_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tree": tree,
-        "input": {"path": str(track.path), "kind": track.settings["input_kind"], "video": track.info.to_dict()},
+        "input": {"path": str(track.path), "kind": track.settings["input_kind"], "sha256": sha256_of(track.path),
+                  "video": track.info.to_dict()},
         "versions": _versions(),
         "settings": {"face_policy": first.face_policy,
                      **{k: v for k, v in track.settings.items() if k != "input_kind"}, "device": str(first.device),

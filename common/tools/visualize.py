@@ -355,7 +355,11 @@ class ReportView:
 
 
 def check_report_matches_video(report: dict, info: VideoInfo, video_path: Path) -> None:
-    """Refuse a report that was written for a video of another size or length (one-line error)."""
+    """Refuse a report that was written for another video (one-line error): one of another size or
+    length, or one whose SHA-256 differs from the report's ``input.sha256`` (reports written from
+    2026-12-03 on carry it; it tells apart two videos of the same size and length)."""
+    from common.detectors import sha256_of
+
     reported = report["input"]["video"]
     if (reported["width"], reported["height"]) != (info.width, info.height):
         raise CourseError(
@@ -367,6 +371,10 @@ def check_report_matches_video(report: dict, info: VideoInfo, video_path: Path) 
             f"predictions refer to frame {report['frames'][-1]['index']} but '{video_path}' has "
             f"{info.frame_count} frames; pass the video the report was written for"
         )
+    reported_hash = report["input"].get("sha256")
+    if reported_hash is not None and sha256_of(video_path) != reported_hash:
+        raise CourseError(f"'{video_path}' is not the video the report was written for (its SHA-256 differs from "
+                          f"the report's input.sha256, '{report['input']['path']}'); pass the analysed video")
 
 
 def enlargement_factor(width: int, height: int, min_side: int | None) -> int:
@@ -721,8 +729,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_output_path(path: Path, suffixes: tuple[str, ...], what: str) -> None:
-    """One-line errors for an output whose folder is missing, is a folder, or has a wrong suffix."""
+def _check_output_path(path: Path, suffixes: tuple[str, ...], what: str, inputs: dict[str, Path]) -> None:
+    """One-line errors for an output whose folder is missing, is a folder, has a wrong suffix, or is one of
+    the ``inputs`` (``{"video being annotated": path, ...}``): writing it would destroy the evidence."""
+    for name, source in inputs.items():
+        if path.resolve() == source.resolve() or (path.exists() and source.exists() and path.samefile(source)):
+            raise CourseError(f"cannot write {what} '{path}': it is the {name}; write to another file")
     if path.is_dir():
         raise CourseError(f"cannot write {what} '{path}': it is a folder")
     if not path.parent.is_dir():
@@ -746,9 +758,10 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
             output, a missing checkpoint for ``--gradcam``.
     """
     video, output = Path(video), Path(output)
-    _check_output_path(output, VIDEO_OUTPUTS + IMAGE_OUTPUTS, "annotated video")
+    inputs = {"video being annotated": video, "report being drawn": Path(predictions)}
+    _check_output_path(output, VIDEO_OUTPUTS + IMAGE_OUTPUTS, "annotated video", inputs)
     if summary is not None:
-        _check_output_path(Path(summary), (".png",), "summary figure")
+        _check_output_path(Path(summary), (".png",), "summary figure", {**inputs, "annotated video": output})
     if max_side is not None and max_side < 16:
         raise CourseError(f"--max-side must be at least 16 pixels, got {max_side}")
     if min_side is not None and not 0 <= min_side <= 4096:

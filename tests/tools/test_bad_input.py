@@ -264,6 +264,8 @@ def test_visualize_bad_inputs_give_one_line(detected, clip_files, tmp_path, caps
         (["--video", str(real), "--predictions", str(not_report)], ["schema"]),
         (["--video", str(real), "--predictions", str(inconsistent)], ["frames[0]"]),
         (["--video", str(clip_files["two_faces"].path), "--predictions", str(report)], ["128x128"]),
+        # the same size and length, another video: only the report's input.sha256 tells them apart
+        (["--video", str(clip_files["fake"].path), "--predictions", str(report)], ["fake.mp4", "SHA-256"]),
         (["--video", str(real), "--predictions", str(report), "--gradcam", "--model", str(tmp_path / "none.pt")],
          ["none.pt"]),
     ]
@@ -276,6 +278,26 @@ def test_visualize_bad_inputs_give_one_line(detected, clip_files, tmp_path, caps
                                                  str(output)], capsys)
         _assert_one_line_error(code, err, *words)
     assert _no_stray_files(tmp_path) == [], "temporary files were left behind"
+
+
+def test_visualize_never_writes_over_the_video_or_the_report_it_reads(detected, clip_files, tmp_path, capsys):
+    import shutil
+
+    from common.tools.visualize import main
+
+    video, report = tmp_path / "evidence.mp4", tmp_path / "evidence.json"
+    shutil.copy(clip_files["real"].path, video)
+    shutil.copy(detected["real"], report)
+    before = video.read_bytes(), report.read_bytes()
+    (tmp_path / "link.mp4").symlink_to(video)
+    cases = [(["--output", str(video)], "it is the video being annotated"),
+             (["--output", str(tmp_path / "link.mp4")], "it is the video being annotated"),
+             (["--output", str(tmp_path / "out.mp4"), "--summary", str(tmp_path / "out.mp4")], "it is the annotated video")]
+    for extra, words in cases:
+        code, err = _exit_code_and_stderr(main, ["--video", str(video), "--predictions", str(report), *extra], capsys)
+        _assert_one_line_error(code, err, words)
+    assert (video.read_bytes(), report.read_bytes()) == before, "an input was overwritten"
+    assert not (tmp_path / "out.mp4").exists()
 
 
 # --------------------------------------------------------------------------------------------
