@@ -182,6 +182,9 @@ def _check_arguments(args: argparse.Namespace, paths: list[str]) -> None:
     if args.fit_fusion:
         if not args.fusion_model:
             raise CourseError("--fit-fusion writes the fitted fusion to --fusion-model PATH: give one")
+        if Path(args.fusion_model).suffix.lower() != ".json":
+            raise CourseError(f"--fusion-model '{args.fusion_model}' should be a .json file: --fit-fusion writes "
+                              "the fitted fusion there as JSON")
         for root in args.fit_fusion:
             if not Path(root).is_dir():
                 raise CourseError(f"--fit-fusion '{root}': no such dataset folder")
@@ -197,9 +200,25 @@ def _check_arguments(args: argparse.Namespace, paths: list[str]) -> None:
             (_folder_output if source.is_dir() else _single_output)(Path(args.output))
         elif source.is_dir():
             raise CourseError("a folder input needs --output FOLDER for its reports and summary.csv")
+    _check_outputs_are_not_inputs(args, paths)
     too_small = [value for value in (args.clips, args.frames, args.detect_every) if value is not None and value < 1]
     if too_small:
         raise CourseError("--clips, --frames and --detect-every must be at least 1")
+
+
+def _check_outputs_are_not_inputs(args: argparse.Namespace, paths: list[str]) -> None:
+    """Refuse an output (the fitted fusion, the report) that is one of the files this run reads, or the
+    other output: writing it would destroy a checkpoint, the evidence or the fusion just fitted."""
+    outputs = {"--output": args.output, "--fusion-model": args.fusion_model if args.fit_fusion else None}
+    inputs = {**{f"checkpoint '{path}'": path for path in paths}, "--input": args.input,
+              "--fusion-model": None if args.fit_fusion else args.fusion_model}
+    for flag, output in outputs.items():
+        if output is None:
+            continue
+        others = {**inputs, **{name: path for name, path in outputs.items() if name != flag}}
+        for name, source in others.items():
+            if source is not None and Path(output).resolve() == Path(source).resolve():
+                raise CourseError(f"{flag} '{output}' is also {name}: write it to another file")
 
 
 def fit_on_validation(detectors: list, data_root: str | Path | Sequence[str | Path], dataset: str | None, seed: int,

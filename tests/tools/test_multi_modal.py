@@ -122,18 +122,24 @@ def test_a_folder_gives_one_report_per_video_and_a_summary(fitted, tiny_checkpoi
      "holds frame_difference, a temporal detector (phase2_temporal_analysis, kind clip): give it to --temporal-model"),
     (["--frequency-model", "MODEL", "--input", "VIDEO"], "holds baseline, a visual detector"),
     (["--visual-model", "MODEL", "--model", "MODEL", "--input", "VIDEO"], "are the same detector (same SHA-256)"),
+    (["--visual-model", "MODEL", "--fit-fusion", "DATA", "--fusion-model", "MODEL"], "should be a .json file"),
+    (["--visual-model", "MODEL", "--fit-fusion", "DATA", "--fusion-model", "OUT", "--input", "VIDEO"],
+     "--output 'OUT' is also --fusion-model"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(arguments, message, tiny_checkpoint, clip_checkpoint, clip_files,
                                                   tmp_path):
+    out = tmp_path / "out.json"
     replaced = [str(tiny_checkpoint) if a == "MODEL" else str(clip_checkpoint) if a == "CLIP" else
-                str(clip_files["real"].path) if a == "VIDEO" else str(tmp_path) if a == "DATA" else a
-                for a in arguments]
+                str(clip_files["real"].path) if a == "VIDEO" else str(tmp_path) if a == "DATA" else
+                str(out) if a == "OUT" else a for a in arguments]
+    before = tiny_checkpoint.read_bytes()
     result = subprocess.run([sys.executable, str(ROOT / "phase5_advanced_methods" / "multi_modal_detect.py"),
-                             *replaced, "--output", str(tmp_path / "out.json"), "--solutions"],
-                            capture_output=True, text=True, cwd=tmp_path)
+                             *replaced, "--output", str(out), "--solutions"], capture_output=True, text=True,
+                            cwd=tmp_path)
     assert result.returncode == 2, result.stderr
+    message = message.replace("OUT", str(out))
     assert result.stderr.strip().startswith("error:") and message in result.stderr and len(result.stderr.splitlines()) == 1
-    assert not (tmp_path / "out.json").exists()
+    assert not out.exists() and tiny_checkpoint.read_bytes() == before
 
 
 def test_a_fusion_refuses_other_detectors(fitted, tiny_checkpoint, clip_checkpoint, clip_files):
