@@ -156,6 +156,11 @@ def _model_settings(args: argparse.Namespace) -> tuple[dict, Preprocessing]:
     return config, model_preprocessing(spec, config, size=args.image_size, scale=args.scale, n_frames=args.frames)
 
 
+CHECKPOINT_SUFFIXES = (".pt", ".pth")
+"""What ``--checkpoint`` may end in: a typo such as ``--checkpoint data/manifest.json`` would otherwise
+overwrite a dataset's manifest with the checkpoint."""
+
+
 def _validate_arguments(args: argparse.Namespace) -> None:
     from common import models
 
@@ -179,6 +184,9 @@ def _validate_arguments(args: argparse.Namespace) -> None:
     for name in ("epochs", "batch_size", "frames", "detect_every"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.checkpoint and Path(args.checkpoint).suffix.lower() not in CHECKPOINT_SUFFIXES:
+        raise CourseError(f"--checkpoint '{args.checkpoint}' should end in {' or '.join(CHECKPOINT_SUFFIXES)}: a "
+                          "PyTorch checkpoint is written there, over any file of that name")
 
 
 def keep_methods(splits: dict[str, list], text: str) -> dict[str, list]:

@@ -323,6 +323,19 @@ def test_train_with_an_unknown_model_fails_in_one_line(tmp_path, capsys):
     _assert_one_line_error(code, err, "resnet9000", "mesonet")
 
 
+def test_train_refuses_a_checkpoint_path_that_is_not_a_pt_file_and_writes_nothing(tmp_path, capsys):
+    from common.tools.train import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    manifest = data / "manifest.json"
+    manifest.write_text('{"clips": []}')
+    code, err = _run(main, ["--dataset", "synthetic", "--data-root", str(data), "--model", "mesonet", "--checkpoint",
+                            str(manifest), "--output-dir", str(tmp_path / "out"), "--solutions"], capsys)
+    _assert_one_line_error(code, err, "manifest.json", ".pt or .pth")
+    assert manifest.read_text() == '{"clips": []}' and not (tmp_path / "out").exists()
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_train_on_cuda_without_a_gpu_fails_in_one_line(tmp_path, capsys):
     from common.tools.train import main
