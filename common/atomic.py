@@ -4,6 +4,9 @@ Every writer (videos, checkpoints, reports, caches, plots, manifests) goes throu
 :func:`atomic_output`: it writes to a hidden temporary file in the destination folder and renames
 it over the destination (``os.replace``, atomic on POSIX and Windows) only when writing finished.
 An exception, a Ctrl-C or a full disk leaves the previous file, or nothing, never half a file.
+
+:func:`check_output_dir` is the other half: a tool calls it on its output folder before any work, so
+that a file given as that folder is a one-line error at once, not a traceback when results are written.
 """
 from __future__ import annotations
 
@@ -48,3 +51,22 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def check_output_dir(folder: str | os.PathLike, flag: str = "--output-dir") -> None:
+    """Raise a one-line :class:`common.errors.CourseError` unless ``folder`` is a folder or can be made
+    one: a tool checks this before any work, so that a file given as its output folder (or a folder
+    under a file) is not found only when the results are written.
+
+    Example: ``check_output_dir("notes.txt/runs")`` with ``notes.txt`` a file raises
+    "--output-dir 'notes.txt/runs': 'notes.txt' is a file, not a folder".
+    """
+    from common.errors import CourseError
+
+    path = Path(folder)
+    for existing in (path, *path.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                raise CourseError(f"{flag} '{folder}': '{existing}' is a file, not a folder")
+            return
+

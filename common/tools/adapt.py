@@ -52,6 +52,7 @@ import torch
 from torch import nn
 from torch.utils.data import Subset
 
+from common.atomic import check_output_dir
 from common.errors import CourseError
 
 DEFAULT_SHOTS = (1, 5, 20)
@@ -313,8 +314,7 @@ def _check_common(args: argparse.Namespace, model: str) -> Path:
         raise CourseError(f"--data-root '{args.data_root}': no such benchmark folder")
     resolve_device(args.device)
     output_dir = Path(args.output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise CourseError(f"--output-dir '{output_dir}' is not a folder")
+    check_output_dir(output_dir)
     check_output_folder(output_dir.parent if str(output_dir.parent) else Path("."), f"output folder '{output_dir}'")
     return output_dir
 

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from common.atomic import check_output_dir
 from common.errors import CourseError
 
 
@@ -846,6 +847,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     activate_from_args(args)
     parse_loads(args.load, parse_models(args.models))
+    check_output_dir(args.output_dir)
     if args.data_root and not Path(args.data_root).is_dir():
         raise CourseError(f"--data-root '{args.data_root}': no such folder")
     if args.detect_every < 1:

@@ -39,7 +39,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.atomic import check_output_dir
 from common.errors import CourseError
+from common.report import write_text_atomic
 from common.tools.compare import RECIPES, train_with_recipe
 
 DEFAULT_MODELS = ("baseline", "spectrum_logistic", "baseline+sbi")
@@ -215,7 +217,7 @@ def fuse_and_score(detectors: list[str], train_variant: str, test_variant: str, 
               "unreadable_videos": unreadable, "cross_interval": people_interval(cross)}
     if cross_split == "all":
         result.update(cross_all=video_aucs(cross, methods), n_cross_all=len(cross))
-    (fusion_dir / f"scores_on_{test_variant}.json").write_text(json.dumps(cross, indent=1) + "\n", encoding="utf-8")
+    write_text_atomic(fusion_dir / f"scores_on_{test_variant}.json", json.dumps(cross, indent=1) + "\n")
     return result
 
 
@@ -378,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     activate_from_args(args)
+    check_output_dir(args.output_dir)
     run(args)
     return 0
 

@@ -33,7 +33,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.atomic import check_output_dir
 from common.errors import CourseError
+from common.report import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tree.activate(None if args.templates else "solutions")
     output_dir = Path(args.output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise CourseError(f"--output-dir '{output_dir}' is a file")
+    check_output_dir(output_dir)
     if not output_dir.parent.is_dir():
         raise CourseError(f"cannot write the demo: folder '{output_dir.parent}' does not exist")
     output_dir.mkdir(exist_ok=True)
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"      report {result['report']}\n      video  {result['video']}\n      plot   {result['summary']}")
     print("  Each detector sees its own trace; the fusion weighs them (IMPLEMENTATION_GUIDE.md, 'All detectors on\n"
           "  one split'). One clip can be misjudged: a held-out AUC measures a detector, one verdict does not.")
-    (output_dir / "demo_summary.json").write_text(json.dumps(
+    write_text_atomic(output_dir / "demo_summary.json", json.dumps(
         {"seconds": round(seconds, 1), "checkpoints": [str(c) for c in checkpoints],
          "fusion": str(fusion) if fusion else None,
          "test": {model: summary.get("test") for model, summary in trained.items()},

@@ -39,6 +39,7 @@ import importlib
 import json
 from pathlib import Path
 
+from common.atomic import check_output_dir
 from common.calibration import checkpoint_calibration
 from common.checkpoint import recorded_detect_every
 from common.compression import parse_reencodings, reencode_records
@@ -49,6 +50,7 @@ from common.errors import CourseError, DatasetLayoutError
 from common.experiment import SPLIT_CHOICES, choose_records, face_cache_root, format_table, load_records, write_plots
 from common.metrics import AGGREGATIONS
 from common.preprocessing import checkpoint_preprocessing
+from common.report import write_text_atomic
 from grader import tree
 
 
@@ -135,6 +137,9 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
     if args.detect_every is not None and args.detect_every < 1:
         raise CourseError(f"--detect-every must be at least 1, got {args.detect_every}")
     variants = parse_reencodings(args.reencode) if args.reencode is not None else []
+    for flag, folder in (("--output-dir", args.output_dir), ("--figures", args.figures)):
+        if folder:
+            check_output_dir(folder, flag)
     figures = figure_module(phase) if args.figures else None
     device = resolve_device(args.device)
     model, checkpoint = load_detector(args.checkpoint, device, expected_architecture=args.model)
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
                    "test_data": str(args.test_data), "videos_chosen": why, "preprocessing": preprocessing.to_dict(),
                    "detect_every": detect_every})
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(output_dir / "metrics.json", json.dumps(report, indent=2) + "\n")
     write_plots(scored, report, output_dir)
     print(format_table(report))
     print(f"wrote {output_dir / 'metrics.json'} and ROC / confusion plots in {output_dir}")
@@ -184,10 +189,10 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
                 continue
             records = reencode_records(chosen, variant, args.test_data, output_dir / "reencoded", progress=not args.quiet)
             rows.append(reencoded_summary(variant.name, variant.description, evaluate(records)[0]))
-        (output_dir / "reencoded.json").write_text(json.dumps({"checkpoint": str(args.checkpoint),
-                                                              "architecture": checkpoint.architecture,
-                                                              "aggregation": args.aggregation, "variants": rows},
-                                                             indent=2) + "\n", encoding="utf-8")
+        write_text_atomic(output_dir / "reencoded.json", json.dumps({"checkpoint": str(args.checkpoint),
+                                                                     "architecture": checkpoint.architecture,
+                                                                     "aggregation": args.aggregation,
+                                                                     "variants": rows}, indent=2) + "\n")
         print(format_reencoded(rows))
         print(f"wrote {output_dir / 'reencoded.json'}")
     return 0

@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.atomic import check_output_dir
 from common.errors import CourseError
+from common.report import write_text_atomic
 from common.tools.compare import RECIPES, parse_models, share_face_cache, train_with_recipe
 
 DEFAULT_MODELS = ("baseline", "spectrum_logistic")
@@ -189,9 +191,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results = {model: model_matrix(model, methods, data_root, output_dir, device=args.device, seed=args.seed,
                                    quiet=args.quiet, reuse=args.reuse) for model in models}
     markdown = format_markdown(results, methods)
-    (output_dir / "matrix.md").write_text(markdown + "\n")
-    (output_dir / "matrix.json").write_text(json.dumps({"methods": methods, "data_root": str(data_root),
-                                                        "seed": args.seed, "results": results}, indent=2))
+    write_text_atomic(output_dir / "matrix.md", markdown + "\n")
+    write_text_atomic(output_dir / "matrix.json", json.dumps({"methods": methods, "data_root": str(data_root),
+                                                              "seed": args.seed, "results": results}, indent=2))
     for model, result in results.items():
         heat_map(model, result, methods, output_dir / f"matrix_{model}.png")
     print(markdown)
@@ -204,5 +206,6 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     activate_from_args(args)
+    check_output_dir(args.output_dir)
     run(args)
     return 0

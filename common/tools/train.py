@@ -50,6 +50,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.atomic import check_output_dir
 from common.calibration import fit_platt
 from common.checkpoint import load_checkpoint, save_checkpoint
 from common.compression import parse_training_reencodings, training_copies
@@ -61,6 +62,7 @@ from common.experiment import (DEFAULT_SPLIT_FRACTIONS, SYNTHETIC_SPATIAL_METHOD
                                ensure_synthetic_benchmark, format_table, load_records, print_split,
                                split_for_training, synthetic_folder_name)
 from common.preprocessing import AUGMENTATION_CHOICES, Preprocessing, model_preprocessing
+from common.report import write_text_atomic
 from common.self_blended import DATA_SOURCES, LANDMARK_CHOICES, SelfBlendedDataset, real_records
 from common.training import MONITOR_MODES, TrainConfig, fit
 from grader import tree
@@ -184,6 +186,7 @@ def _validate_arguments(args: argparse.Namespace) -> None:
     for name in ("epochs", "batch_size", "frames", "detect_every"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    check_output_dir(args.output_dir)
     if args.checkpoint and Path(args.checkpoint).suffix.lower() not in CHECKPOINT_SUFFIXES:
         raise CourseError(f"--checkpoint '{args.checkpoint}' should end in {' or '.join(CHECKPOINT_SUFFIXES)}: a "
                           "PyTorch checkpoint is written there, over any file of that name")
@@ -334,7 +337,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": round(seconds, 1),
         **{k: extra[k] for k in ("preprocessing", "augmentation", "data_source", "train_reencode", "data")},
     }
-    (output_dir / "train_report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    write_text_atomic(output_dir / "train_report.json", json.dumps(summary, indent=2, default=str) + "\n")
     print(f"best epoch {result.best_epoch}/{len(result.history)}: val AUC {result.best_metrics.get('roc_auc')}; "
           f"checkpoint {checkpoint_path} ({seconds:.0f} s)")
     if report:

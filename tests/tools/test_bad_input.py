@@ -362,3 +362,30 @@ def test_out_of_range_numbers_give_one_line_before_any_output(flag, value, words
     code, err = _detect([flag, value], clip_files["real"].path, tiny_checkpoint, output, capsys)
     _assert_one_line_error(code, err, *words)
     assert not output.exists()
+
+
+@pytest.mark.parametrize("module, arguments", [
+    ("common.tools.train", ["--dataset", "synthetic", "--model", "mesonet"]),
+    ("common.tools.evaluate", ["--checkpoint", "CKPT", "--test-data", "DATA"]),
+    ("common.tools.compare", ["--models", "checkerboard"]),
+    ("common.tools.matrix", ["--models", "checkerboard"]),
+    ("common.tools.cross_dataset", []),
+    ("common.tools.demo", []),
+    ("common.tools.adapt:few_shot_main", []),
+    ("common.tools.adapt:active_learning_main", []),
+])
+@pytest.mark.parametrize("below", ["", "runs"])
+def test_an_output_folder_that_is_a_file_is_one_line_before_any_work(module, arguments, below, tiny_checkpoint,
+                                                                      tmp_path, capsys):
+    import importlib
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    folder = notes / below if below else notes
+    argv = [str(tiny_checkpoint) if a == "CKPT" else str(tmp_path) if a == "DATA" else a for a in arguments]
+    tree = [] if module == "common.tools.demo" else ["--solutions"]
+    name, _, function = module.partition(":")
+    main = getattr(importlib.import_module(name), function or "main")
+    code, err = _exit_code_and_stderr(main, [*argv, "--output-dir", str(folder), *tree], capsys)
+    _assert_one_line_error(code, err, "notes.txt' is a file, not a folder")
+    assert notes.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
