@@ -374,12 +374,12 @@ def frame_and_video_report(frame_ids: Sequence, video_ids: Sequence, labels: Seq
 # --------------------------------------------------------------------------------------------
 
 
-def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
+def save_figure(figure: Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
     """Render ``figure`` as a PNG to a temporary file beside ``path``, then rename it into place."""
     target = Path(path)
     FigureCanvasAgg(figure)
     with atomic_output(target) as temporary:
-        figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
+        figure.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")
     return target
 
 

@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from common.metrics import save_figure
 from phase3_frequency_analysis.template_dct_analysis import block_dct, coefficient_histogram
 from phase3_frequency_analysis.template_fft_analysis import durall_profile, log_power_spectrum
 
@@ -135,7 +136,7 @@ def plot_mean_spectra(spectra: dict[int, np.ndarray], side: int, path: str | Pat
         figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.04)
     figure.suptitle(f"Mean spectra of {side}x{side} face centres{note}")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    save_figure(figure, path, dpi=110)
     plt.close(figure)
     return Path(path)
 
@@ -153,7 +154,7 @@ def plot_radial_profiles(statistics: dict[int, tuple[np.ndarray, np.ndarray]], p
     axis.set_title(f"Durall profiles: mean +- 1 std{note}", fontsize=10)
     axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    save_figure(figure, path, dpi=110)
     plt.close(figure)
     return Path(path)
 
@@ -180,7 +181,7 @@ def plot_dct_histograms(histograms: dict[int, np.ndarray], path: str | Path,
         axes[k // columns][k % columns].axis("off")
     figure.suptitle(f"8x8 block-DCT coefficient histograms{note}")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    save_figure(figure, path, dpi=110)
     plt.close(figure)
     return Path(path)
 

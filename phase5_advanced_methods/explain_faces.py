@@ -85,6 +85,8 @@ def sheet(rows, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from common.metrics import save_figure
+
     from phase5_advanced_methods.template_explainability import overlay
 
     columns = list(rows[0][0])
@@ -98,7 +100,7 @@ def sheet(rows, path: Path) -> None:
             title = f"{'FAKE' if label else 'REAL'}, P(FAKE) {score:.2f}" if c == 0 else name
             axes[r, c].set_title(title, fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,8 @@ def plot(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from common.metrics import save_figure
+
     figure, axis = plt.subplots(figsize=(6, 4))
     levels = [eps * 255 for eps in results["epsilons"]]
     for name, colour in (("clean-trained", "tab:red"), ("adversarially trained", "tab:blue")):
@@ -135,7 +137,7 @@ def plot(results: dict, path: Path) -> None:
     axis.set_ylim(0, 1.02)
     axis.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path)
 
 
 def main(argv=None) -> int:

@@ -149,6 +149,8 @@ def heat_map(model: str, result: dict[str, Any], methods: list[str], path: Path)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from common.metrics import save_figure
     import numpy as np
 
     labels = [f"on {m}" for m in methods] + ["all others"]
@@ -166,7 +168,7 @@ def heat_map(model: str, result: dict[str, Any], methods: list[str], path: Path)
     axes.set_title(f"{model}: video AUC per manipulation")
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path)
     plt.close(figure)
     return path
 
