@@ -243,11 +243,31 @@ def _read_torch_file(path: Path, map_location: Any) -> Any:
                 f"checkpoint {path} was refused for safety: it is a pickle that weights-only loading "
                 "cannot read (not a tensors-only torch file)"
             ) from None
-        raise CheckpointError(f"checkpoint {path} is not a PyTorch file (unrecognised contents)") from None
+        raise CheckpointError(_not_a_torch_file(path)) from None
     except (RuntimeError, EOFError, KeyError, ValueError, OSError, IndexError):
         if header.startswith(b"PK"):
             raise CheckpointError(f"checkpoint {path} is a corrupt or truncated PyTorch file") from None
-        raise CheckpointError(f"checkpoint {path} is not a PyTorch file (unrecognised contents)") from None
+        raise CheckpointError(_not_a_torch_file(path)) from None
+
+
+def _not_a_torch_file(path: Path) -> str:
+    """The one-line message for a file torch cannot read, naming the course file it is when it is one:
+    a fusion model (``multi_modal_detect.py --fusion-model``) or a detection report."""
+    import json
+
+    from common.fusion import FUSION_FORMAT
+    from common.report import SCHEMA_NAME
+
+    kinds = {FUSION_FORMAT: "a fusion model: give it to multi_modal_detect.py --fusion-model",
+             SCHEMA_NAME: "a detection report: draw it with visualize_detection.py --predictions"}
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        content = None
+    found = content.get("format", content.get("schema")) if isinstance(content, dict) else None
+    if found in kinds:
+        return f"checkpoint {path} is not a PyTorch file but {kinds[found]}"
+    return f"checkpoint {path} is not a PyTorch file (unrecognised contents)"
 
 
 def _describe_foreign(path: Path, loaded: Any) -> str:

@@ -192,9 +192,12 @@ def test_bad_checkpoints_give_one_line(clip_files, tiny_checkpoint, tmp_path, ca
     stored = torch.load(tiny_checkpoint, weights_only=True)
     save_checkpoint(other, build_model("mesonet", input_size=64), architecture="baseline",
                     model_config=stored["model_config"])  # says baseline, holds MesoNet weights
+    fusion = tmp_path / "fusion.json"
+    fusion.write_text(json.dumps({"format": "deepfake-course-fusion", "version": 5}))
     output = tmp_path / "report.json"
     for checkpoint, words in [(tmp_path / "missing.pt", ["missing.pt"]), (text, ["notes.pt"]), (unsafe, ["safety"]),
-                              (raw_pickle, ["raw.pt"]), (other, ["other.pt", "does not fit"])]:
+                              (raw_pickle, ["raw.pt"]), (other, ["other.pt", "does not fit"]),
+                              (fusion, ["fusion.json", "a fusion model", "multi_modal_detect.py --fusion-model"])]:
         code, err = _detect([], clip_files["real"].path, checkpoint, output, capsys)
         _assert_one_line_error(code, err, *words)
         assert not output.exists(), f"a report was written although the checkpoint {checkpoint.name} is bad"
