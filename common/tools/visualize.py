@@ -781,6 +781,7 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
         checkpoint = model or _drawn_checkpoint(report)
         if not Path(checkpoint).is_file():
             raise CourseError(f"--gradcam needs the detector checkpoint; '{checkpoint}' does not exist (pass --model)")
+        _check_explains_the_drawn_scores(report, checkpoint)
         heatmaps, examples = compute_heatmaps(video, report, checkpoint, device=device)
     counter = _Counter()
     frames = counter.count(annotate_frames(video, report, max_side=max_side, min_side=min_side, heatmaps=heatmaps))
@@ -808,6 +809,18 @@ def _drawn_checkpoint(report: dict) -> str:
     if detector is None:
         raise CourseError("--gradcam needs a frame detector in the report; this one has none")
     return detector["checkpoint"]
+
+
+def _check_explains_the_drawn_scores(report: dict, checkpoint: str | Path) -> None:
+    """Refuse a Grad-CAM checkpoint other than the one whose scores are drawn (one-line error): its maps
+    would explain another model's decisions. Found by SHA-256, so a checkpoint retrained since the
+    report under the same name is refused too."""
+    from common.detectors import sha256_of
+
+    drawn = report["model"] if report.get("schema_version", 1) == 1 else drawn_detector(report)
+    if sha256_of(checkpoint) != drawn["sha256"]:
+        raise CourseError(f"--gradcam: '{checkpoint}' is not the checkpoint whose scores the report holds (its "
+                          f"SHA-256 differs from {drawn['checkpoint']}'s in the report; was it retrained since?)")
 
 
 class _Counter:

@@ -244,7 +244,9 @@ def test_an_existing_report_is_kept_when_the_new_run_fails(clip_files, tiny_chec
 # --------------------------------------------------------------------------------------------
 
 
-def test_visualize_bad_inputs_give_one_line(detected, clip_files, tmp_path, capsys):
+def test_visualize_bad_inputs_give_one_line(detected, clip_files, tiny_checkpoint, tmp_path, capsys):
+    from common.checkpoint import save_checkpoint
+    from common.models import build_model
     from common.tools.visualize import main
 
     real, report = clip_files["real"].path, detected["real"]
@@ -259,6 +261,10 @@ def test_visualize_bad_inputs_give_one_line(detected, clip_files, tmp_path, caps
     text_video = tmp_path / "text.mp4"
     text_video.write_text("not a video")
     good_out = tmp_path / "out.mp4"
+    retrained = tmp_path / "retrained.pt"
+    stored = torch.load(tiny_checkpoint, weights_only=True)
+    save_checkpoint(retrained, build_model("baseline", **stored["model_config"]), architecture="baseline",
+                    model_config=stored["model_config"])
     cases = [
         (["--video", str(tmp_path / "missing.mp4"), "--predictions", str(report)], ["missing.mp4"]),
         (["--video", str(text_video), "--predictions", str(report)], ["text.mp4"]),
@@ -271,6 +277,9 @@ def test_visualize_bad_inputs_give_one_line(detected, clip_files, tmp_path, caps
         (["--video", str(clip_files["fake"].path), "--predictions", str(report)], ["fake.mp4", "SHA-256"]),
         (["--video", str(real), "--predictions", str(report), "--gradcam", "--model", str(tmp_path / "none.pt")],
          ["none.pt"]),
+        # a checkpoint of the same architecture, other weights: its maps would explain another model
+        (["--video", str(real), "--predictions", str(report), "--gradcam", "--model", str(retrained)],
+         ["retrained.pt", "not the checkpoint whose scores the report holds"]),
     ]
     for argv, words in cases:
         code, err = _exit_code_and_stderr(main, [*argv, "--output", str(good_out)], capsys)
