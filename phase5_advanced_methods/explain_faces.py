@@ -34,11 +34,12 @@ def main(argv=None) -> int:
     tree.add_tree_argument(parser)
     args = parser.parse_args(argv)
     tree.activate_from_args(args)
-    if not Path(args.checkpoint).is_file():
-        raise CourseError(f"checkpoint '{args.checkpoint}' does not exist")
+    from measure_robustness import check_inputs, held_out_faces
+
     if args.faces < 1:
         raise CourseError("--faces must be at least 1")
     output = Path(args.output_dir)
+    check_inputs(Path(args.checkpoint), Path(args.data_root), output)
     output.mkdir(parents=True, exist_ok=True)
 
     import torch
@@ -46,7 +47,6 @@ def main(argv=None) -> int:
     from common.models import load_detector
     from common.preprocessing import checkpoint_preprocessing
     from common.tools.visualize import gradcam_maps
-    from measure_robustness import held_out_faces
     from phase5_advanced_methods.template_explainability import (explain_with_lime, lime_classifier, mask_outline,
                                                                  min_max, save_overlay)
 

@@ -33,6 +33,28 @@ from common.errors import CourseError, run_cli  # noqa: E402
 from grader import tree  # noqa: E402
 
 
+def check_inputs(checkpoint_path: Path, data_root: Path, output_dir: Path) -> None:
+    """One-line errors, before any folder is made: a missing checkpoint, one that is not a frame
+    detector, a folder that is not a mini-forensics benchmark, an output folder that cannot be one."""
+    from common.atomic import check_output_dir
+    from common.checkpoint import load_checkpoint
+    from common.models import get_spec
+
+    if not checkpoint_path.is_file():
+        raise CourseError(f"checkpoint '{checkpoint_path}' does not exist")
+    check_frame_detector(get_spec(load_checkpoint(checkpoint_path).architecture), checkpoint_path)
+    if not (data_root / "videos").is_dir():
+        raise CourseError(f"'{data_root}' is not a mini-forensics folder (no videos/)")
+    check_output_dir(output_dir)
+
+
+def check_frame_detector(row, checkpoint_path: Path) -> None:
+    """Raise a one-line CourseError unless ``row`` (the checkpoint's registry row) is a frame detector:
+    these scripts read single faces."""
+    if row.kind != "frame":
+        raise CourseError(f"checkpoint '{checkpoint_path}' is a {row.kind} detector; this measures frame detectors")
+
+
 def held_out_faces(checkpoint_path: Path, data_root: Path, split: str, per_video: int, seed: int):
     """``(faces (N, S, S, 3) uint8, labels (N,), video index (N,))`` of one split from the face cache."""
     from common.checkpoint import load_checkpoint
@@ -45,8 +67,7 @@ def held_out_faces(checkpoint_path: Path, data_root: Path, split: str, per_video
     checkpoint = load_checkpoint(checkpoint_path)
     prep = checkpoint_preprocessing(checkpoint)
     row = get_spec(checkpoint.architecture)
-    if row.kind != "frame":
-        raise CourseError(f"checkpoint '{checkpoint_path}' is a {row.kind} detector; this measures frame detectors")
+    check_frame_detector(row, checkpoint_path)
     _, records = load_records("synthetic", data_root)
     records = split_for_training(records, seed)[split]
     cache_root = checkpoint.extra.get("face_cache_root") or data_root.parent / "face_cache"
@@ -158,14 +179,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     tree.activate_from_args(args)
     checkpoint, data_root, output = Path(args.checkpoint), Path(args.data_root), Path(args.output_dir)
-    if not checkpoint.is_file():
-        raise CourseError(f"checkpoint '{checkpoint}' does not exist")
-    if not (data_root / "videos").is_dir():
-        raise CourseError(f"'{data_root}' is not a mini-forensics folder (no videos/)")
+    check_inputs(checkpoint, data_root, output)
     output.mkdir(parents=True, exist_ok=True)
 
     from common.models import load_detector
     from common.preprocessing import checkpoint_preprocessing
+    from common.report import write_text_atomic
     from phase5_advanced_methods.template_adversarial_training import EPSILONS
 
     started = time.time()
@@ -182,7 +201,7 @@ def main(argv=None) -> int:
     before, after = curves(robust, *test, EPSILONS, args.steps, prep.mean, prep.std, args.crf)
     results["adversarially trained"] = {"before_h264": before, "after_h264": after}
     results["seconds"] = round(time.time() - started, 1)
-    (output / "robustness.json").write_text(json.dumps(results, indent=2))
+    write_text_atomic(output / "robustness.json", json.dumps(results, indent=2))
     plot(results, output / "robustness.png")
     print(f"{results['test_faces']} test faces of held-out identities; PGD {args.steps} steps; H.264 crf {args.crf}")
     print("eps (levels)            " + "  ".join(f"{eps * 255:5.0f}" for eps in EPSILONS))

@@ -180,3 +180,22 @@ def test_measure_robustness_refuses_a_missing_checkpoint_in_one_line(tmp_path, c
         run_cli(script.main, ["--checkpoint", str(tmp_path / "none.pt"), "--data-root", str(tmp_path), "--solutions"])
     err = capsys.readouterr().err.strip()
     assert stopped.value.code == 2 and err.startswith("error: ") and "none.pt" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["measure_robustness", "explain_faces"])
+@pytest.mark.parametrize("case", ["clip detector", "output folder is a file"])
+def test_a_bad_checkpoint_or_output_folder_is_one_line_and_no_folder_is_made(name, case, tiny_checkpoint,
+                                                                             clip_checkpoint, tiny_benchmark,
+                                                                             tmp_path, capsys):
+    from common.errors import run_cli
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    checkpoint, output, words = ((clip_checkpoint, tmp_path / "out", "is a clip detector") if case == "clip detector"
+                                 else (tiny_checkpoint, notes, "is a file, not a folder"))
+    with pytest.raises(SystemExit) as stopped:
+        run_cli(_script(name).main, ["--checkpoint", str(checkpoint), "--data-root", str(tiny_benchmark),
+                                     "--output-dir", str(output), "--solutions"])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and err.startswith("error: ") and words in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"] and notes.read_text() == "keep me"
