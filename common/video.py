@@ -51,6 +51,14 @@ We decode with PyAV rather than OpenCV's ``cv2.VideoCapture``: both decode at th
 (about 1,300 fps for 640x480 H.264), but PyAV exposes packet timestamps and keyframe flags, reports
 a bad file with a clear exception instead of "opening" it silently, and prints no FFmpeg log noise.
 OpenCV is used to resize frames (``cv2.INTER_AREA``).
+
+A phone films portrait video as landscape pictures plus a *display matrix* that tells players to turn
+them (side data of each frame; the "rotate" tag of older files). PyAV hands over the pictures as
+stored, so every frame is turned here as a player would show it (:func:`quarter_turns`), and
+``probe_video`` gives the size as shown: a face filmed upright stays upright for MTCNN and the CNNs,
+and a report's boxes are in the frame the user sees (``cv2.VideoCapture`` turns frames the same way,
+the tests' oracle). Only the rotation is applied; a display matrix that also mirrors is rare and is
+read as its rotation alone.
 """
 from __future__ import annotations
 
@@ -104,9 +112,11 @@ class VideoInfo:
         path: the file.
         fps: average frame rate in frames per second (e.g. ``29.97``).
         frame_count: number of frames (from the container index, or counted when it has none).
-        width, height: frame size in pixels.
+        width, height: frame size in pixels, as the video is shown (after its display rotation).
         duration_s: duration of the video stream in seconds.
         codec: FFmpeg's short codec name, e.g. ``"h264"``, ``"mpeg4"``, ``"mjpeg"``.
+        rotation_deg: counter-clockwise turn applied to the stored pictures to show them (0, 90, 180
+            or 270; a phone's portrait video is usually 270, stored landscape and shown turned clockwise).
     """
 
     path: Path
@@ -116,6 +126,7 @@ class VideoInfo:
     height: int
     duration_s: float
     codec: str
+    rotation_deg: int = 0
 
     def to_dict(self) -> dict:
         """Return the fields as a JSON-ready dict (``path`` as a string).
@@ -223,6 +234,9 @@ def probe_video(path: PathLike) -> VideoInfo:
             raise _cannot_read(path, "no decodable video frame (truncated or corrupt file?)")
         width = stream.codec_context.width or first.width
         height = stream.codec_context.height or first.height
+        turns = quarter_turns(first)
+        if turns % 2:
+            width, height = height, width
         duration_s = _stream_duration_s(container, stream)
         fps = _stream_fps(stream)
         if fps is None and duration_s:
@@ -239,6 +253,7 @@ def probe_video(path: PathLike) -> VideoInfo:
             height=int(height),
             duration_s=float(duration_s),
             codec=stream.codec_context.name,
+            rotation_deg=90 * turns,
         )
 
 
@@ -598,9 +613,21 @@ def _jump_to_keyframe(container: av.container.InputContainer, stream, pts: int) 
     return True
 
 
+def quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns (0-3) that show a decoded frame as players do: its display
+    matrix's rotation (PyAV's ``frame.rotation``, degrees counter-clockwise in [-180, 180]) rounded
+    to a multiple of 90. Example: a phone's portrait clip, rotation -90 -> 3 (one turn clockwise)."""
+    return int(round((frame.rotation or 0) / 90)) % 4
+
+
 def _as_rgb_array(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
-    """Convert a decoded frame to an ``(H, W, 3) uint8`` RGB array, shrunk to ``max_side``."""
-    return _resized_to_max_side(frame.to_ndarray(format="rgb24"), max_side)
+    """Convert a decoded frame to an ``(H, W, 3) uint8`` RGB array as it is shown (turned by its
+    display rotation), shrunk to ``max_side``."""
+    rgb = frame.to_ndarray(format="rgb24")
+    turns = quarter_turns(frame)
+    if turns:
+        rgb = np.ascontiguousarray(np.rot90(rgb, turns))
+    return _resized_to_max_side(rgb, max_side)
 
 
 # --------------------------------------------------------------------------------------------

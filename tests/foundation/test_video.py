@@ -290,6 +290,42 @@ def test_probe_video_counts_frames_when_the_container_has_no_count(tmp_path):
     assert probe_video(path).frame_count == 25
 
 
+def _rotated_clip(path: Path, degrees: int, frames: np.ndarray) -> Path:
+    """An H.264 clip whose display matrix turns its stored pictures ``degrees`` counter-clockwise, as
+    a phone stores a portrait video (PyAV's ``set_display_rotation``)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        stream.set_display_rotation(degrees)
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("degrees", [90, -90, 180])
+def test_a_rotated_video_is_read_as_players_show_it_like_opencv(degrees, tmp_path):
+    stored = np.stack([coded_frame(k) for k in range(4)])  # 48 x 64, landscape, each frame's index coded
+    path = _rotated_clip(tmp_path / f"turned{degrees}.mp4", degrees, stored)
+    capture = cv2.VideoCapture(str(path))  # OpenCV applies the display matrix (CAP_PROP_ORIENTATION_AUTO)
+    shown = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        shown.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    capture.release()
+    ours = read_all_frames(path)
+    assert ours.shape == np.shape(shown), f"read {ours.shape}, OpenCV shows {np.shape(shown)}"
+    assert np.abs(ours.astype(int) - np.array(shown, dtype=int)).mean() <= VIDEO_ROUNDTRIP_MEAN_ABS_LEVELS
+    info = probe_video(path)
+    assert (info.height, info.width) == ours.shape[1:3] and info.rotation_deg == (degrees % 360)
+    assert sample_frames(path, n=2).frames.shape[1:3] == ours.shape[1:3]
+
+
 # --- sampling --------------------------------------------------------------------------------
 
 

@@ -58,6 +58,38 @@ def test_face_boxes_overlap_the_ground_truth_faces(detected, clip_files):
         assert overlap >= TOOLS_FACE_BOX_MIN_IOU, f"frame {frame['index']}: box IoU with the truth face is {overlap:.2f}"
 
 
+def test_a_phone_style_portrait_video_is_analysed_upright(clip_files, tiny_checkpoint, tmp_path):
+    """A clip stored turned a quarter clockwise, with a display matrix that turns it back (as phones store
+    portrait video): the report's frames are the upright ones, so MTCNN finds the faces where they truly are."""
+    import av
+
+    from common.tools.detect import main
+
+    clip = clip_files["real"]
+    path = tmp_path / "portrait.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.height, stream.width = clip.frames.shape[2], clip.frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.set_display_rotation(90)  # shown = the stored picture turned a quarter counter-clockwise
+        for frame in clip.frames:
+            stored = np.ascontiguousarray(np.rot90(frame, -1))  # the upright frame turned a quarter clockwise
+            for packet in stream.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    output = tmp_path / "portrait.json"
+    assert main(["--input", str(path), "--model", str(tiny_checkpoint), "--output", str(output), "--frames", "8",
+                 "--device", "cpu", "--quiet", "--solutions"]) == 0
+    report = _load(output)
+    assert report["input"]["video"]["rotation_deg"] == 90
+    found = [f for f in report["frames"] if f["status"] == "face"]
+    assert len(found) >= 6, f"MTCNN found a face in only {len(found)} of 8 upright frames"
+    for frame in found:
+        overlap = _iou(frame["faces"][0]["box"], clip.boxes[frame["index"], 0])
+        assert overlap >= TOOLS_FACE_BOX_MIN_IOU, f"frame {frame['index']}: box IoU with the truth face is {overlap:.2f}"
+
+
 def test_video_score_and_verdict_follow_frame_scores_and_checkpoint_threshold(detected, tiny_checkpoint):
     report = _load(detected["fake"])
     stored = torch.load(tiny_checkpoint, weights_only=True)
