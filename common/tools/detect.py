@@ -441,9 +441,13 @@ def _single_output(output: Path) -> None:
     check_output_folder(output.parent if str(output.parent) else Path("."), f"report '{output}'")
 
 
-def _folder_output(output: Path) -> None:
-    """Check (create nothing): the reports folder of a folder input may exist, must not be a file,
+def _folder_output(output: Path, source: Path) -> None:
+    """Check (create nothing): the reports folder of a folder input ``source`` may exist, must not be a
+    file or ``source`` itself (reports among the videos would replace any .json of the same name there),
     and does not end in .json (that is a report file name: a folder input writes one report per video)."""
+    if output.resolve() == source.resolve():
+        raise CourseError(f"--output '{output}' is the input folder: give another folder for the reports, or they "
+                          "would be written among the videos, over any .json file of the same name")
     if output.exists() and not output.is_dir():
         raise CourseError(f"--output '{output}' is a file; for a folder input give a folder for the reports")
     if output.suffix.lower() == ".json" and not output.is_dir():
@@ -465,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     source, output = Path(args.input), Path(args.output)
     if not source.exists():
         raise VideoError(f"cannot read video '{source}': no such file or folder")
-    (_folder_output if source.is_dir() else _single_output)(output)
+    _folder_output(output, source) if source.is_dir() else _single_output(output)
     device = resolve_device(args.device)
     processes = Distributed()
     if source.is_dir():

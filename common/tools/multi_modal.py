@@ -197,7 +197,7 @@ def _check_arguments(args: argparse.Namespace, paths: list[str]) -> None:
         if not source.exists():
             raise VideoError(f"cannot read video '{source}': no such file or folder")
         if args.output:
-            (_folder_output if source.is_dir() else _single_output)(Path(args.output))
+            _folder_output(Path(args.output), source) if source.is_dir() else _single_output(Path(args.output))
         elif source.is_dir():
             raise CourseError("a folder input needs --output FOLDER for its reports and summary.csv")
     _check_outputs_are_not_inputs(args, paths)

@@ -351,6 +351,11 @@ def test_folder_input_with_a_bad_checkpoint_or_a_json_output_creates_nothing(cli
         code, err = _detect([], folder, checkpoint, output, capsys)
         _assert_one_line_error(code, err, *words)
         assert not output.exists(), f"a failed run left {output.name} behind"
+    (folder / "real.json").write_text("the user's own notes on real.mp4")
+    code, err = _detect([], folder, tiny_checkpoint, folder, capsys)  # reports among the videos
+    _assert_one_line_error(code, err, "is the input folder")
+    assert sorted(p.name for p in folder.iterdir()) == ["real.json", "real.mp4"]
+    assert (folder / "real.json").read_text() == "the user's own notes on real.mp4"
 
 
 def test_an_unfinished_exercise_in_any_tool_is_one_line_naming_the_task(capsys):
