@@ -130,8 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="multi_modal_detect.py",
                                      description="Fuse detectors of every phase into one calibrated verdict.")
-    parser.add_argument("--visual-model",
-                        help="frame detector checkpoint (phase 1, or phase 5's capsules and attention CNN; xception.pt)")
+    parser.add_argument("--visual-model", help="frame detector checkpoint (phase 1, or phase 5's capsules and "
+                                               "attention CNN; e.g. xception.pt)")
     parser.add_argument("--temporal-model",
                         help="clip detector checkpoint (phase 2, or phase 5's integrated system; e.g. lstm.pt)")
     parser.add_argument("--frequency-model", help="spectral or frame detector checkpoint (phase 3, e.g. fft.pt)")
