@@ -166,7 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_loads(values: list[str], models: list[str]) -> dict[str, Path]:
     """``["biological=a.pt"]`` -> ``{"biological": Path("a.pt")}``; one line for a bad entry, a model not in
-    ``--models`` or a missing file."""
+    ``--models``, a missing file, or a checkpoint of another model (it would be tabulated under the wrong
+    name)."""
+    from common.checkpoint import load_checkpoint
+
     loads = {}
     for value in values:
         model, _, path = value.partition("=")
@@ -175,6 +178,9 @@ def parse_loads(values: list[str], models: list[str]) -> dict[str, Path]:
                               f"({', '.join(models)})")
         if not Path(path).is_file():
             raise CourseError(f"--load '{value}': no such checkpoint file")
+        held = load_checkpoint(path).architecture
+        if held != model:
+            raise CourseError(f"--load '{value}': the checkpoint holds {held}, not {model}")
         loads[model] = Path(path)
     return loads
 

@@ -91,11 +91,16 @@ def test_saved_scores_are_reused_per_checkpoint_and_only_new_detectors_run(tmp_p
 def test_loaded_checkpoints_are_checked_in_one_line(tmp_path):
     from common.tools.compare import parse_loads
 
-    checkpoint = tmp_path / "bio.pt"
-    checkpoint.write_bytes(b"x")
+    from common import models
+    from common.checkpoint import save_checkpoint
+
+    checkpoint, pulse = tmp_path / "bio.pt", tmp_path / "pulse.pt"
+    for path, name in ((checkpoint, "biological"), (pulse, "pulse")):
+        save_checkpoint(path, models.build_model(name), architecture=name, model_config=models.model_config(name))
     assert parse_loads([f"biological={checkpoint}"], ["baseline", "biological"]) == {"biological": checkpoint}
     for bad, message in ((f"pulse={checkpoint}", "MODEL one of --models"), ("biological", "MODEL=CHECKPOINT"),
-                         (f"biological={tmp_path / 'missing.pt'}", "no such checkpoint")):
+                         (f"biological={tmp_path / 'missing.pt'}", "no such checkpoint"),
+                         (f"biological={pulse}", "the checkpoint holds pulse, not biological")):
         with pytest.raises(CourseError, match=message):
             parse_loads([bad], ["baseline", "biological"])
 
