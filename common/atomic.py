@@ -53,6 +53,16 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file or folder: the same path once symlinks and ``..`` are resolved, or
+    hard links to one file. A tool refuses an output that is one of its inputs with it.
+
+    Example: ``same_file("runs/../clip.mp4", "clip.mp4")`` -> True.
+    """
+    a, b = Path(a), Path(b)
+    return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+
+
 def check_output_dir(folder: str | os.PathLike, flag: str = "--output-dir") -> None:
     """Raise a one-line :class:`common.errors.CourseError` unless ``folder`` is a folder or can be made
     one: a tool checks this before any work, so that a file given as its output folder (or a folder

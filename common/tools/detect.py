@@ -42,6 +42,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from common.atomic import same_file
 from common.detectors import FACE_POLICIES, Detector, DetectorResult, check_settings, sha256_of
 from common.device import resolve_device
 from common.distributed import Distributed, gather_to_main, start_distributed, stop_distributed
@@ -445,7 +446,7 @@ def _folder_output(output: Path, source: Path) -> None:
     """Check (create nothing): the reports folder of a folder input ``source`` may exist, must not be a
     file or ``source`` itself (reports among the videos would replace any .json of the same name there),
     and does not end in .json (that is a report file name: a folder input writes one report per video)."""
-    if output.resolve() == source.resolve():
+    if same_file(output, source):
         raise CourseError(f"--output '{output}' is the input folder: give another folder for the reports, or they "
                           "would be written among the videos, over any .json file of the same name")
     if output.exists() and not output.is_dir():

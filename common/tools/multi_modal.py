@@ -25,6 +25,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Sequence
 
+from common.atomic import same_file
 from common.detectors import sha256_of
 from common.errors import CourseError, VideoError
 from common.fusion import LateFusion, fit_fusion, load_fusion, mean_fusion, save_fusion
@@ -217,7 +218,7 @@ def _check_outputs_are_not_inputs(args: argparse.Namespace, paths: list[str]) ->
             continue
         others = {**inputs, **{name: path for name, path in outputs.items() if name != flag}}
         for name, source in others.items():
-            if source is not None and Path(output).resolve() == Path(source).resolve():
+            if source is not None and same_file(output, source):
                 raise CourseError(f"{flag} '{output}' is also {name}: write it to another file")
 
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from common.atomic import atomic_output
+from common.atomic import atomic_output, same_file
 from common.errors import CourseError
 from common.images import image_info, read_image
 from common.report import read_report
@@ -733,7 +733,7 @@ def _check_output_path(path: Path, suffixes: tuple[str, ...], what: str, inputs:
     """One-line errors for an output whose folder is missing, is a folder, has a wrong suffix, or is one of
     the ``inputs`` (``{"video being annotated": path, ...}``): writing it would destroy the evidence."""
     for name, source in inputs.items():
-        if path.resolve() == source.resolve() or (path.exists() and source.exists() and path.samefile(source)):
+        if same_file(path, source):
             raise CourseError(f"cannot write {what} '{path}': it is the {name}; write to another file")
     if path.is_dir():
         raise CourseError(f"cannot write {what} '{path}': it is a folder")
