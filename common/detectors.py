@@ -560,21 +560,77 @@ def signal_input(row: Model, crops: list[np.ndarray | None], fps: float, window_
     return torch.as_tensor(np.asarray(features, dtype=np.float32)), None, details
 
 
+@dataclass
+class SignalWindow:
+    """A signal detector's window on an even time grid (:func:`constant_rate_window`).
+
+    Attributes:
+        crops: ``(S, S, 3)`` uint8 crop or ``None`` (no face) per sample.
+        frame_indices: the video frame each sample was read from (non-decreasing: a variable-rate
+            video's slow stretch holds a frame for two samples, its fast stretch skips some).
+        times_s: each sample's time, seconds from the video's first frame (even spacing ``1 / fps``).
+        fps: the grid's rate (the window's own mean rate).
+        frames_held, frames_dropped: samples that repeat a frame, and frames of the window no sample
+            reads (both 0 at a constant frame rate).
+    """
+
+    crops: list
+    frame_indices: list[int]
+    times_s: list[float]
+    fps: float
+    frames_held: int = 0
+    frames_dropped: int = 0
+
+
+def constant_rate_window(crops: list, frame_indices: list[int], timestamps_s: list[float] | None,
+                         fps: float) -> SignalWindow:
+    """A window of consecutive frames put on an even time grid before its signals are measured.
+
+    ``crops``, ``frame_indices`` and ``timestamps_s`` (the frames' decoded timestamps, or ``None``
+    when unknown) are per frame of the window; ``fps`` is the container's average rate, used only
+    when the timestamps are unknown. A variable-frame-rate video's window is resampled by
+    :func:`common.video.constant_rate_positions`, so that a pulse or a blink keeps its true frequency
+    and duration; a constant-rate window comes back as it is.
+
+    Example: frames 0-7 at [0, .1, .2, .3, .4, .6, .8, 1.0] s -> frames [0, 1, 3, 4, 5, 6, 6, 7] at
+    7 fps, one frame held, one dropped.
+    """
+    from common.video import constant_rate_positions
+
+    positions, grid_fps = (constant_rate_positions(timestamps_s) if timestamps_s is not None
+                           else (np.arange(len(crops), dtype=np.int64), None))
+    if grid_fps is None:
+        return SignalWindow(list(crops), [int(i) for i in frame_indices], [int(i) / fps for i in frame_indices],
+                            float(fps))
+    return SignalWindow([crops[p] for p in positions], [int(frame_indices[p]) for p in positions],
+                        [float(timestamps_s[0]) + k / grid_fps for k in range(len(positions))], grid_fps,
+                        frames_held=int(np.sum(np.diff(positions) == 0)),
+                        frames_dropped=len(crops) - len(np.unique(positions)))
+
+
 def _json_number(value) -> float | None:
     value = float(value)
     return value if np.isfinite(value) else None
 
 
-def report_signals(signals: dict, frame_indices: list[int], fps: float) -> dict:
+def report_signals(signals: dict, frame_indices: list[int], fps: float, times_s: list[float] | None = None) -> dict:
     """The report's ``signals`` of a signal detector: its window's time series in JSON.
 
     ``signals``: what ``window_signals`` returned (``(T,)`` arrays for :data:`SIGNAL_SERIES`, numbers
     for :data:`SIGNAL_SCALARS`, ``blinks`` as ``(K, 2)`` [start, stop) positions in the window);
-    ``frame_indices``: the window's T video frame indices. Returns ``{"fps", "frame_indices", ...}``
-    with NaN written as ``null`` and blinks as [start, stop) video frame indices.
-    Example: ear [0.3, nan] of frames [40, 41] -> {"fps": 25.0, "frame_indices": [40, 41], "ear": [0.3, None]}.
+    ``frame_indices``: the video frame of each of the window's T samples; ``times_s``: each sample's
+    time in seconds (:class:`SignalWindow`; default ``frame_indices / fps``). Returns ``{"fps",
+    "frame_indices", "times_s", ...}`` with NaN written as ``null`` and blinks as [start, stop) video
+    frame indices.
+    Example: ear [0.3, nan] of frames [40, 41] at 25 fps -> {"fps": 25.0, "frame_indices": [40, 41],
+    "times_s": [1.6, 1.64], "ear": [0.3, None]}.
     """
-    out: dict = {"fps": float(fps), "frame_indices": [int(i) for i in frame_indices]}
+    if times_s is None:
+        times_s = [int(i) / fps for i in frame_indices]
+    if len(times_s) != len(frame_indices):
+        raise ValueError(f"{len(times_s)} sample times for {len(frame_indices)} frames")
+    out: dict = {"fps": float(fps), "frame_indices": [int(i) for i in frame_indices],
+                 "times_s": [round(float(t), 6) for t in times_s]}
     for key in SIGNAL_SERIES:
         if key in signals:
             values = np.asarray(signals[key], np.float64).reshape(-1)
@@ -592,7 +648,9 @@ def report_signals(signals: dict, frame_indices: list[int], fps: float) -> dict:
 
 class SignalDetector(Detector):
     """Reads a window of several seconds of the main face at the video's own frame rate (blinks,
-    pulse, head pose): dense landmarks on every crop of the window, the registry row's ``features``
+    pulse, head pose), put on an even time grid when the video's frame rate varies
+    (:func:`constant_rate_window`; the window entry says how many frames were held or dropped):
+    dense landmarks on every crop of the window, the registry row's ``features``
     of them, one score for the window (:func:`signal_input`). A video too short for the window, or
     one where landmarks fail in most frames, gets ``could_not_run`` with the reason. A scored window
     also carries its time series (``signals``: the EAR and its blink threshold, the pulse, per frame;
@@ -620,8 +678,10 @@ class SignalDetector(Detector):
         if entry["frames_with_face"] == 0:
             entry["reason"] = f"no face in any of the {len(run)} frames of the window"
             return DetectorResult("no_face", None, window_scores=[entry], reason=entry["reason"])
-        features, reason, details = signal_input(self.row, [face.crops[spec] if face is not None else None
-                                                            for face in faces], fps, self.window_s, with_signals=True)
+        window = constant_rate_window([face.crops[spec] if face is not None else None for face in faces],
+                                      list(run), [frame.timestamp_s for frame in track.frames_at(run)], fps)
+        entry.update(fps=round(window.fps, 6), frames_held=window.frames_held, frames_dropped=window.frames_dropped)
+        features, reason, details = signal_input(self.row, window.crops, window.fps, self.window_s, with_signals=True)
         signals = details.pop("signals", None)
         entry.update(details)
         if features is None:
@@ -629,7 +689,8 @@ class SignalDetector(Detector):
             return DetectorResult("could_not_run", None, window_scores=[entry], reason=reason)
         entry["fake_probability"] = float(self.predict(features[None])[0])
         return DetectorResult("ok", self.aggregate([entry["fake_probability"]]), window_scores=[entry],
-                              signals=None if signals is None else report_signals(signals, list(run), fps))
+                              signals=None if signals is None else report_signals(signals, window.frame_indices,
+                                                                                   window.fps, window.times_s))
 
 
 DETECTOR_CLASSES["signal"] = SignalDetector

@@ -29,7 +29,7 @@ from torch.utils.data import Dataset
 
 from common.calibration import Calibration
 from common.datasets import VideoRecord
-from common.detectors import clip_input, spectral_input
+from common.detectors import clip_input, constant_rate_window, spectral_input
 from common.errors import CourseError, DatasetLayoutError
 from common.experiment import per_method_metrics, report_from_scores
 from common.face_track import FramePlan
@@ -268,7 +268,9 @@ def _signal_features(row: Model, cache_path: Path, crops: list, fps: float, wind
 class SignalDataset(Dataset):
     """One item per video for a signal detector: the row's features of its cached window,
     ``(x (D,), label, video_id)``, computed once here (face-mesh landmarks on every crop,
-    :func:`common.detectors.signal_input`; once per process for a given cache file, row and window).
+    :func:`common.detectors.signal_input`; once per process for a given cache file, row and window),
+    on an even time grid when the cache holds the frames' timestamps (a variable-frame-rate video,
+    :func:`common.detectors.constant_rate_window`).
     A window too short or without landmarks in most frames
     is left out and listed in :attr:`skipped` with its reason; when no video is left, one
     :class:`DatasetLayoutError` says why (mini-forensics: generate 10-s clips, ``--synthetic-frames 250``).
@@ -294,8 +296,10 @@ class SignalDataset(Dataset):
             except CourseError as error:
                 self.skipped[str(record.path)] = str(error)
                 continue
-            features, reason = _signal_features(row, cache_path, [by_index.get(index) for index in planned], fps,
-                                                window_s)
+            timestamps = cache.meta.get("timestamps_s")
+            window = constant_rate_window([by_index.get(index) for index in planned], planned,
+                                          timestamps if timestamps and len(timestamps) == len(planned) else None, fps)
+            features, reason = _signal_features(row, cache_path, window.crops, window.fps, window_s)
             if features is None:
                 self.skipped[str(record.path)] = reason
                 continue

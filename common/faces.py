@@ -139,26 +139,29 @@ def _entry_from_meta(record: VideoRecord, path: Path, meta: dict) -> FaceCacheEn
 
 
 def _extract_video(record: VideoRecord, extractor: Any, plan: FramePlan, spec: CropSpec, max_side: int | None,
-                   policy: str, detect_every: int = 1) -> tuple[np.ndarray, np.ndarray, list[int], list[int], str | None, list[int]]:
+                   policy: str, detect_every: int = 1
+                   ) -> tuple[np.ndarray, np.ndarray, list[int], list[int], str | None, list[int], list[float]]:
     """(faces (N, S, S, 3) uint8, frame indices (N,), no-face indices, undecodable indices, error,
-    crop sides (N,): each crop's own side, smaller than S where a native crop was padded)."""
+    crop sides (N,): each crop's own side, smaller than S where a native crop was padded, and the
+    decoded timestamp in seconds of every planned frame, in frame order)."""
     size = spec.size or 1
     empty = np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.int64)
     try:
         track = build_track(record.path, [plan], [spec], extractor, decode_max_side=max_side or DECODE_MAX_SIDE,
                             detect_every=detect_every)
     except VideoError as error:
-        return (*empty, [], [], str(error), [])
+        return (*empty, [], [], str(error), [], [])
+    timestamps = [frame.timestamp_s for frame in track.frames]
     decoded = [frame.index for frame in track.frames if frame.status != "decode_failed"]
     undecodable = [frame.index for frame in track.frames if frame.status == "decode_failed"]
     chosen = track.face_per_frame(decoded, policy)
     with_face = [(index, face) for index, face in zip(decoded, chosen) if face is not None]
     no_face = [index for index, face in zip(decoded, chosen) if face is None]
     if not with_face:
-        return (*empty, no_face, undecodable, None, [])
+        return (*empty, no_face, undecodable, None, [], timestamps)
     crops = [face.crops[spec] for _, face in with_face]
     indices = np.array([index for index, _ in with_face], dtype=np.int64)
-    return stack_crops(crops), indices, no_face, undecodable, None, crop_sides(crops)
+    return stack_crops(crops), indices, no_face, undecodable, None, crop_sides(crops), timestamps
 
 
 def stack_crops(crops: list[np.ndarray]) -> np.ndarray:
@@ -221,8 +224,9 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
         ``.entries`` (one :class:`FaceCacheEntry` per video) and ``.summary()``.
 
     Each cache file's metadata holds ``group``, ``method``, ``video``, the settings, the video's
-    signature, ``n_sampled``, ``n_faces``, ``no_face_indices``, ``undecodable_indices`` and
-    ``error``. A video that cannot be read gets an empty cache with its error (and is reported),
+    signature, ``n_sampled``, ``n_faces``, ``no_face_indices``, ``undecodable_indices``, ``error`` and
+    ``timestamps_s`` (the decoded time of every planned frame, in frame order: a signal detector puts
+    a variable-frame-rate window on an even time grid with them). A video that cannot be read gets an empty cache with its error (and is reported),
     so that a rerun does not try it again until the file changes.
 
     Example::
@@ -246,15 +250,16 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
             continue
         if extractor is None:
             extractor = default_extractor(size, scale, device)
-        faces, indices, no_face, undecodable, error, sides = _extract_video(record, extractor, plan, spec, max_side,
-                                                                            policy, detect_every)
+        faces, indices, no_face, undecodable, error, sides, timestamps = _extract_video(
+            record, extractor, plan, spec, max_side, policy, detect_every)
         n_sampled = len(faces) + len(no_face) + len(undecodable) if error is None else plan.count
         entry = FaceCacheEntry(str(record.path), path, int(record.label), int(n_sampled), len(faces),
                                no_face, undecodable, error)
         write_face_cache(path, faces, indices, int(record.label), group=record.group, method=record.method,
                          video=str(record.path), settings=settings, video_signature=signature,
                          n_sampled=int(n_sampled), n_faces=len(faces), no_face_indices=no_face,
-                         undecodable_indices=undecodable, error=error, crop_sizes=sides)
+                         undecodable_indices=undecodable, error=error, crop_sizes=sides,
+                         timestamps_s=timestamps)
         entries.append(entry)
     return FaceCacheResult(entries)
 

@@ -418,9 +418,10 @@ SIGNAL_SCALARS = ("ear_threshold", "hr_bpm")
 
 
 def _check_signals(check: _Checker, signals: Any, where: str) -> None:
-    """A signal detector's time series: ``fps`` > 0, ``frame_indices`` (T increasing integers),
-    each series of :data:`SIGNAL_SERIES` T numbers or nulls, the scalars numbers or null, and
-    ``blinks`` [start, stop) pairs inside the window."""
+    """A signal detector's time series: ``fps`` > 0, ``frame_indices`` (T non-decreasing integers:
+    a variable-frame-rate window can read a frame twice), ``times_s`` (T strictly increasing seconds;
+    absent from older reports), each series of :data:`SIGNAL_SERIES` T numbers or nulls, the scalars
+    numbers or null, and ``blinks`` [start, stop) pairs inside the window."""
     if not isinstance(signals, Mapping):
         check.add(where, "must be an object")
         return
@@ -428,9 +429,15 @@ def _check_signals(check: _Checker, signals: Any, where: str) -> None:
     indices = check.array(signals, "frame_indices", where)
     if indices is None:
         return
-    if not all(_is_int(i) and i >= 0 for i in indices) or any(b <= a for a, b in zip(indices, indices[1:])):
-        check.add(f"{where}.frame_indices", "must be strictly increasing frame indices")
+    if not all(_is_int(i) and i >= 0 for i in indices) or any(b < a for a, b in zip(indices, indices[1:])):
+        check.add(f"{where}.frame_indices", "must be non-decreasing frame indices")
         return
+    if "times_s" in signals:
+        times = check.array(signals, "times_s", where)
+        if times is not None and (len(times) != len(indices) or not all(_is_number(t) for t in times)
+                                  or any(b <= a for a, b in zip(times, times[1:]))):
+            check.add(f"{where}.times_s",
+                      f"must be {len(indices)} strictly increasing times in seconds, one per frame index")
     for key in SIGNAL_SERIES:
         if key not in signals:
             continue

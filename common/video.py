@@ -82,6 +82,7 @@ __all__ = [
     "SEEK_AHEAD_FRAMES",
     "SampledFrames",
     "VideoInfo",
+    "constant_rate_positions",
     "iter_frames",
     "probe_video",
     "read_all_frames",
@@ -297,6 +298,41 @@ def sample_indices(frame_count: int, n: int = 32) -> np.ndarray:
         return np.zeros(1, dtype=np.int64)
     steps = np.arange(n, dtype=np.int64)
     return steps * (frame_count - 1) // (n - 1)
+
+
+def constant_rate_positions(timestamps_s: Sequence[float] | np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Read a run of frames with uneven timestamps as if it had been filmed at a constant rate.
+
+    A phone lowers its frame rate in dim light, so one clip can hold stretches at 30 fps and at
+    15 fps (*variable frame rate*). A signal measured per frame (a pulse, eye blinks) read at the
+    clip's average rate is then stretched in one stretch and squeezed in the other: a 72-bpm pulse
+    reads 96 bpm in the first and 48 in the second. This puts the run's T samples on an even grid
+    from its first timestamp to its last, at ``fps = (T - 1) / (t[T-1] - t[0])``, and gives each
+    grid time the frame nearest to it (the earlier frame on a tie): the fast stretch is thinned and
+    the slow one holds a frame for two samples, as a player showing the video at that rate would.
+
+    Args:
+        timestamps_s: ``(T,)`` seconds of the run's frames (:func:`sample_frames`'s ``timestamps_s``).
+    Returns:
+        ``(positions, fps)``: ``(T,)`` int64 positions into the run, non-decreasing, and the grid's
+        rate in frames per second. A constant-rate run gives positions ``0..T-1``. Fewer than two
+        timestamps, or timestamps that do not strictly increase (unknown), give ``0..T-1`` and
+        ``None``: the caller keeps the container's rate.
+
+    Example: 10 fps for 0.4 s, then 5 fps: timestamps [0, .1, .2, .3, .4, .6, .8, 1.0], T = 8, so
+    fps = 7/1.0 = 7 and the grid is [0, .143, .286, .429, .571, .714, .857, 1.0]; the nearest frames
+    are at positions [0, 1, 3, 4, 5, 6, 6, 7]: frame 2 is dropped, frame 6 (0.8 s) is held twice.
+    """
+    times = np.asarray(timestamps_s, dtype=np.float64).reshape(-1)
+    identity = np.arange(len(times), dtype=np.int64)
+    if len(times) < 2 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        return identity, None
+    fps = (len(times) - 1) / (times[-1] - times[0])
+    grid = times[0] + identity / fps
+    after = np.clip(np.searchsorted(times, grid, side="left"), 1, len(times) - 1)
+    before = after - 1
+    nearer_after = (times[after] - grid) < (grid - times[before])
+    return np.where(nearer_after, after, before).astype(np.int64), float(fps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -870,6 +906,7 @@ def write_video(
     crf: int = 18,
     codec: str = "libx264",
     pix_fmt: str = "yuv420p",
+    timestamps_s: Sequence[float] | np.ndarray | None = None,
 ) -> Path:
     """Write frames to a playable video file (H.264 in .mp4 by default) with PyAV.
 
@@ -893,6 +930,10 @@ def write_video(
         crf: x264/x265 constant rate factor, 0 (lossless) .. 51; 18 is visually lossless.
         codec: FFmpeg encoder name, ``"libx264"`` by default.
         pix_fmt: encoder pixel format, ``"yuv420p"`` by default (plays everywhere).
+        timestamps_s: each frame's presentation time in seconds, strictly increasing from 0 or
+            more, one per frame (kept to 1/90,000 s, MPEG's clock): a *variable-frame-rate* video,
+            as a phone records in dim light; ``fps`` is then only the nominal rate. Default: frame
+            k at ``k / fps``.
 
     Returns:
         ``Path(path)``.
@@ -913,10 +954,25 @@ def write_video(
     if first is None:
         raise _cannot_write(path, "no frames to write (the frame sequence is empty)")
     first_rgb = _checked_frame(first, 0, path)
+    ticks = None if timestamps_s is None else _timestamp_ticks(timestamps_s, path)
     _prepare_output_folder(path)
     with atomic_output(path) as temporary:
-        _encode_to(temporary, path, first_rgb, rest, fps, crf=crf, codec=codec, pix_fmt=pix_fmt)
+        _encode_to(temporary, path, first_rgb, rest, fps, crf=crf, codec=codec, pix_fmt=pix_fmt, ticks=ticks)
     return path
+
+
+#: The clock of a variable-frame-rate video written by :func:`write_video` (MPEG's 90 kHz).
+VARIABLE_RATE_CLOCK_HZ = 90_000
+
+
+def _timestamp_ticks(timestamps_s: Sequence[float] | np.ndarray, path: Path) -> np.ndarray:
+    """Presentation times in seconds -> strictly increasing ticks of :data:`VARIABLE_RATE_CLOCK_HZ`."""
+    times = np.asarray(timestamps_s, dtype=np.float64).reshape(-1)
+    ticks = np.round(times * VARIABLE_RATE_CLOCK_HZ).astype(np.int64) if np.all(np.isfinite(times)) else None
+    if ticks is None or len(ticks) == 0 or ticks[0] < 0 or np.any(np.diff(ticks) <= 0):
+        raise _cannot_write(path, "timestamps_s must be finite, 0 or more and strictly increasing "
+                                  f"(at least 1/{VARIABLE_RATE_CLOCK_HZ} s apart)")
+    return ticks
 
 
 def _encode_to(
@@ -929,8 +985,10 @@ def _encode_to(
     crf: int,
     codec: str,
     pix_fmt: str,
+    ticks: np.ndarray | None = None,
 ) -> None:
-    """Encode ``first_rgb`` then ``rest`` into ``temporary``; errors name the final ``path``."""
+    """Encode ``first_rgb`` then ``rest`` into ``temporary`` (frame k at ``ticks[k]`` of the 90-kHz
+    clock when given, else at k / fps); errors name the final ``path``."""
     height, width = first_rgb.shape[:2]
     try:
         container = av.open(str(temporary), mode="w")
@@ -945,16 +1003,24 @@ def _encode_to(
         raise _cannot_write(path, f"cannot create the file ({reason})") from None
     try:
         stream = _add_video_stream(container, path, _padded_to_even(first_rgb), fps, crf, codec, pix_fmt)
-        _encode_frame(container, stream, first_rgb, 0)
+        if ticks is not None:
+            stream.codec_context.time_base = Fraction(1, VARIABLE_RATE_CLOCK_HZ)
+        _encode_frame(container, stream, first_rgb, 0, ticks)
+        written = 1
         for number, frame in enumerate(rest, start=1):
             rgb = _checked_frame(frame, number, path)
+            if ticks is not None and number >= len(ticks):
+                raise _cannot_write(path, f"more frames than the {len(ticks)} timestamps_s: give one per frame")
             if rgb.shape[:2] != (height, width):
                 raise _cannot_write(
                     path,
                     f"frame {number} is {rgb.shape[1]}x{rgb.shape[0]} (WxH) but frame 0 was "
                     f"{width}x{height}; all frames must have the same size",
                 )
-            _encode_frame(container, stream, rgb, number)
+            _encode_frame(container, stream, rgb, number, ticks)
+            written += 1
+        if ticks is not None and written != len(ticks):
+            raise _cannot_write(path, f"{written} frames for {len(ticks)} timestamps_s: give one per frame")
         for packet in stream.encode(None):
             container.mux(packet)
     except av.error.FFmpegError as error:
@@ -977,10 +1043,19 @@ def _add_video_stream(container, path: Path, first_even: np.ndarray, fps, crf, c
     return stream
 
 
-def _encode_frame(container, stream, rgb: np.ndarray, number: int) -> None:
-    """Pad ``rgb`` to even sides, encode it as frame ``number`` and mux the packets."""
+def _encode_frame(container, stream, rgb: np.ndarray, number: int, ticks: np.ndarray | None = None) -> None:
+    """Pad ``rgb`` to even sides, encode it as frame ``number`` (at ``ticks[number]`` of the
+    variable-rate clock when given) and mux the packets."""
     frame = av.VideoFrame.from_ndarray(_padded_to_even(rgb), format="rgb24")
-    frame.pts = number
-    frame.time_base = 1 / stream.codec_context.framerate
+    if ticks is None:
+        frame.pts = number
+        frame.time_base = 1 / stream.codec_context.framerate
+        return _mux(container, stream, frame)
+    frame.pts = int(ticks[number])
+    frame.time_base = Fraction(1, VARIABLE_RATE_CLOCK_HZ)
+    return _mux(container, stream, frame)
+
+
+def _mux(container, stream, frame: av.VideoFrame) -> None:
     for packet in stream.encode(frame):
         container.mux(packet)

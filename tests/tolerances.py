@@ -36,6 +36,8 @@ VIDEO_ROUNDTRIP_MAX_ABS_LEVELS = 24
 
 # Timestamps are exact fractions of the container time base; this only absorbs float rounding.
 VIDEO_TIMESTAMP_ATOL_S = 1e-6
+# A report writes times rounded to the microsecond, so the spacing of two of them is exact within 2 us.
+REPORT_TIME_SPACING_ATOL_S = 2e-6
 
 # Mean absolute difference (levels) between a frame shrunk by max_side (INTER_AREA) and the
 # full-size frame shrunk by block averaging: area interpolation is a block average when the

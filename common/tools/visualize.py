@@ -610,8 +610,7 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
     rows = 1 + len(panels) + (1 if chosen else 0)
     figure = plt.figure(figsize=(10, 3.2 * rows))
     axis = figure.add_subplot(rows, 1, 1)
-    fps = float(report["input"]["video"]["fps"]) or 1.0
-    times = view.sampled_indices / fps
+    times = frame_times_s(view.frames, float(report["input"]["video"]["fps"]) or 1.0)
     scored = [(t, s) for t, s in zip(times, view.frame_scores) if s is not None]
     if scored:
         axis.plot([t for t, _ in scored], [s for _, s in scored], "o-", color="tab:red", label="frame score (P(FAKE))")
@@ -640,6 +639,13 @@ def plot_summary(report: dict, path: str | Path, examples: Sequence[tuple[np.nda
     return save_figure(figure, path)
 
 
+def frame_times_s(frames: Sequence[dict], fps: float) -> list[float]:
+    """Each report frame's time in seconds: its decoded ``timestamp_s`` (right at a variable frame
+    rate too), or ``index / fps`` where the report has none.
+    Example: indices 0, 10, 20 at 0.0 s, 0.5 s and no timestamp, 25 fps -> [0.0, 0.5, 0.8]."""
+    return [frame["index"] / fps if frame.get("timestamp_s") is None else float(frame["timestamp_s"]) for frame in frames]
+
+
 def signal_panels(report: dict) -> list[dict]:
     """The extra panels of the summary figure: one per time series of each signal detector's
     ``signals`` (report schema, "A signal detector's time series"), EAR first, then the pulse.
@@ -655,14 +661,18 @@ def signal_panels(report: dict) -> list[dict]:
         if not signals:
             continue
         fps = float(signals["fps"])
-        times = np.asarray(signals["frame_indices"], np.float64) / fps
+        indices = list(signals["frame_indices"])
+        times = np.asarray(signals.get("times_s") or np.asarray(indices, np.float64) / fps, np.float64)
+        first_time = {index: times[k] for k, index in reversed(list(enumerate(indices)))}
+        last_time = {index: times[k] for k, index in enumerate(indices)}
         for key in ("ear", "pulse"):
             if signals.get(key) is None:
                 continue
             values = np.array([np.nan if v is None else v for v in signals[key]], np.float64)
             panels.append({"detector": detector["name"], "series": key, "times_s": times, "values": values,
                            "threshold": signals.get("ear_threshold") if key == "ear" else None,
-                           "blinks_s": [(a / fps, b / fps) for a, b in signals.get("blinks") or []] if key == "ear" else [],
+                           "blinks_s": [(first_time[a], last_time[b - 1] + 1 / fps)
+                                        for a, b in signals.get("blinks") or []] if key == "ear" else [],
                            "hr_bpm": signals.get("hr_bpm") if key == "pulse" else None})
     return panels
 

@@ -542,3 +542,57 @@ def test_bad_file_messages_say_the_cause(tmp_path, clip):
         with pytest.raises(VideoError) as error:
             probe_video(make_bad_file(kind, folder, clip))
         assert cause in str(error.value), f"{kind}: message should say {cause!r}: {error.value}"
+
+
+# --- variable frame rate -----------------------------------------------------------------------
+
+
+def test_constant_rate_positions_matches_the_worked_example():
+    """10 fps for 0.4 s, then 5 fps: the grid at 7 fps drops frame 2 and holds frame 6 (by hand)."""
+    positions, fps = video.constant_rate_positions([0, .1, .2, .3, .4, .6, .8, 1.0])
+    assert positions.tolist() == [0, 1, 3, 4, 5, 6, 6, 7] and fps == pytest.approx(7.0)
+
+
+def test_constant_rate_positions_equal_the_nearest_frame_found_by_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        times = np.cumsum(rng.choice([1 / 30, 1 / 24, 1 / 15], size=int(rng.integers(2, 120))))
+        positions, fps = video.constant_rate_positions(times)
+        grid = np.linspace(times[0], times[-1], len(times))
+        nearest = [int(np.argmin(np.abs(times - g))) for g in grid]   # argmin: the earlier frame on a tie
+        assert positions.tolist() == nearest
+        assert fps == pytest.approx((len(times) - 1) / (times[-1] - times[0]))
+
+
+def test_constant_rate_positions_keep_a_constant_rate_run_and_unknown_timestamps():
+    at_ntsc = np.round(np.arange(300) * 1001 / 30000, 3)   # 29.97 fps rounded to milliseconds (MKV's clock)
+    positions, fps = video.constant_rate_positions(at_ntsc)
+    assert positions.tolist() == list(range(300)) and fps == pytest.approx(30000 / 1001, rel=1e-3)
+    for unknown in ([0.0, 0.0, 0.1], [0.2, 0.1], [5.0]):
+        positions, fps = video.constant_rate_positions(unknown)
+        assert positions.tolist() == list(range(len(unknown))) and fps is None
+
+
+def test_write_video_writes_a_variable_frame_rate_that_pyav_reads_back(tmp_path):
+    """30 fps for 1 s, then 15 fps for 1 s (a phone in dim light): each frame's time, read by a plain
+    PyAV decode and by sample_frames, is the one written."""
+    times = np.concatenate([np.arange(30) / 30, 1 + np.arange(15) / 15])
+    path = write_video(tmp_path / "vfr.mp4", (coded_frame(k) for k in range(len(times))), fps=30, timestamps_s=times)
+    with av.open(str(path)) as container:
+        decoded = sorted((float(frame.time), read_code(frame.to_ndarray(format="rgb24")))
+                         for frame in container.decode(video=0))
+    np.testing.assert_allclose([t for t, _ in decoded], times, atol=VIDEO_TIMESTAMP_ATOL_S)
+    assert [code for _, code in decoded] == list(range(len(times)))
+    sampled = sample_frames(path, indices=range(len(times)))
+    np.testing.assert_allclose(sampled.timestamps_s, times, atol=VIDEO_TIMESTAMP_ATOL_S)
+
+
+def test_write_video_refuses_timestamps_that_do_not_fit_the_frames(tmp_path):
+    path = tmp_path / "vfr.mp4"
+    for count, times, says in ((3, [0.0, 0.1], "more frames than the 2"), (2, [0.0, 0.1, 0.2], "2 frames for 3"),
+                               (2, [0.1, 0.1], "strictly increasing"), (2, [-0.1, 0.1], "0 or more")):
+        with pytest.raises(VideoError) as error:
+            write_video(path, (coded_frame(k) for k in range(count)), fps=30, timestamps_s=times)
+        assert says in str(error.value)
+        assert_one_line_naming(error, path)
+        assert not path.exists(), "no half-written video"

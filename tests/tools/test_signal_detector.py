@@ -205,3 +205,55 @@ def test_the_validator_checks_the_series_against_the_window(signal_report):
     problems = validate_report(report)
     assert any("signals.pulse" in p and "149 values for 150" in p for p in problems), problems
     assert any("signals.blinks" in p for p in problems), problems
+
+
+@pytest.fixture(scope="module")
+def variable_rate_clip(tools_dir):
+    """A real 10-s clip as a phone in dim light records it: 30 fps for 4 s, then 15 fps (every other
+    frame of a 30-fps rendering, shown at its true time), written with those timestamps."""
+    from common.synthetic import make_clip
+    from common.video import write_video
+
+    clip = make_clip("real", seed=3, n_frames=300, size=128, fps=30.0, identity="lfw_011")
+    kept = np.concatenate([np.arange(120), np.arange(120, 300, 2)])
+    path = write_video(tools_dir / "variable_rate.mp4", clip.frames[kept], fps=30.0, timestamps_s=kept / 30.0)
+    return path, clip.truth, kept
+
+
+def test_a_variable_frame_rate_video_keeps_its_true_heart_rate(variable_rate_clip, biological_checkpoint, tmp_path):
+    """Read at the clip's average rate (21 fps), the 30-fps stretch's 1.2-Hz pulse would read 1.7 Hz and
+    the 15-fps stretch's 0.85 Hz. On the grid of its timestamps the window keeps the clip's true
+    heart rate (the synthetic ground truth), and the entry says which frames were held or dropped."""
+    from common.report import validate_report
+    from tests.tolerances import REPORT_TIME_SPACING_ATOL_S, SYNTH_PULSE_BPM_TOLERANCE
+
+    path, truth, kept = variable_rate_clip
+    report = run_detect(["--input", str(path), "--model", str(biological_checkpoint)], tmp_path / "r.json")
+    assert validate_report(report) == []
+    entry = report["detectors"][0]
+    assert entry["status"] == "ok", entry.get("reason")
+    window, signals = entry["window_scores"][0], entry["signals"]
+    assert signals["hr_bpm"] == pytest.approx(truth.heart_rate_bpm, abs=SYNTH_PULSE_BPM_TOLERANCE), \
+        "the pulse's heart rate is the clip's true one"
+    times = np.asarray(signals["times_s"])
+    np.testing.assert_allclose(np.diff(times), 1.0 / signals["fps"], atol=REPORT_TIME_SPACING_ATOL_S,
+                               err_msg="an even time grid")
+    shown = kept[np.asarray(signals["frame_indices"])] / 30.0       # when each sample's frame was filmed
+    assert np.abs(shown - times).max() <= 1 / 15 / 2 + 1e-6, "each sample is the frame nearest its time"
+    assert window["frames_held"] > 0 and window["frames_dropped"] > 0, window
+
+
+def test_the_validator_accepts_a_held_frame_and_checks_the_sample_times(signal_report):
+    import copy
+
+    from common.report import validate_report
+
+    report = copy.deepcopy(signal_report[0])
+    signals = report["detectors"][1]["signals"]
+    signals["frame_indices"][2] = signals["frame_indices"][1]     # a variable-rate window held a frame
+    assert validate_report(report) == []
+    signals["times_s"][5] = signals["times_s"][4]
+    assert any("signals.times_s" in p and "strictly increasing" in p for p in validate_report(report))
+    signals["times_s"][5] += 0.01
+    signals["frame_indices"][3] = signals["frame_indices"][1] - 1
+    assert any("signals.frame_indices" in p and "non-decreasing" in p for p in validate_report(report))

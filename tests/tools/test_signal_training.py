@@ -47,8 +47,10 @@ def test_phase4_train_writes_a_signal_checkpoint_with_its_window(phase4_run):
     assert checkpoint.extra["kind"] == "signal" and checkpoint.model_config["window_s"] == WINDOW_S
     caches = sorted((output / "face_cache").glob(f"*_{WINDOW_S:g}s_*_signal/*.npz"))
     assert caches, "the signal cache is named after the window it holds"
-    frames = read_face_cache(caches[0]).frame_indices.tolist()
-    assert frames == list(range(12)), "a 0.48-s window of a 0.48-s clip at 25 fps is all its 12 frames"
+    cache = read_face_cache(caches[0])
+    assert cache.frame_indices.tolist() == list(range(12)), "a 0.48-s window of a 0.48-s clip at 25 fps is all its 12 frames"
+    assert cache.meta["timestamps_s"] == pytest.approx([k / 25 for k in range(12)]), \
+        "the cache keeps each frame's decoded time (frame k of a 25-fps clip at k / 25 s)"
     report = json.loads((output / "train_report.json").read_text())
     assert report["kind"] == "signal" and report["test"]["unit"] == "window" and report["test"]["video"]["n"] > 0
 

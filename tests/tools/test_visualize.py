@@ -255,3 +255,27 @@ def test_face_labels_give_a_probability_not_a_verdict_and_name_the_track():
     assert face_label({"fake_probability": 0.0, "track_id": 0}) == "P(fake) 0.00 #0"
     assert face_label({"fake_probability": 0.95, "track_id": 1, "minor": True}) == "minor #1"
     assert face_label({"fake_probability": None, "track_id": 2}) == "face #2"
+
+
+def test_signal_panels_place_a_variable_rate_window_on_its_sample_times():
+    """A window resampled from a variable-frame-rate video reads frame 11 twice and skips frame 13: its
+    panels use the report's sample times, and a blink over frames [11, 13) runs from frame 11's first
+    sample (0.5 s) to the end of frame 12's (0.7 + 0.1 s), worked by hand."""
+    from common.tools.visualize import signal_panels
+
+    signals = {"fps": 10.0, "frame_indices": [10, 11, 11, 12, 14], "times_s": [0.4, 0.5, 0.6, 0.7, 0.8],
+               "ear": [0.3, 0.1, 0.1, 0.1, 0.3], "ear_threshold": 0.2, "blinks": [[11, 13]]}
+    (panel,) = signal_panels({"detectors": [{"name": "blink", "signals": signals}]})
+    np.testing.assert_allclose(panel["times_s"], [0.4, 0.5, 0.6, 0.7, 0.8])
+    np.testing.assert_allclose(panel["blinks_s"], [(0.5, 0.8)])
+    older = {key: value for key, value in signals.items() if key != "times_s"}   # a report from before times_s
+    (panel,) = signal_panels({"detectors": [{"name": "blink", "signals": older}]})
+    np.testing.assert_allclose(panel["times_s"], [1.0, 1.1, 1.1, 1.2, 1.4])
+
+
+def test_the_summary_timeline_places_frames_at_their_decoded_times():
+    """A variable-frame-rate video's frame 10 can be shown at 0.5 s, not at 10 / 25 fps = 0.4 s."""
+    from common.tools.visualize import frame_times_s
+
+    frames = [{"index": 0, "timestamp_s": 0.0}, {"index": 10, "timestamp_s": 0.5}, {"index": 20, "timestamp_s": None}]
+    assert frame_times_s(frames, 25.0) == pytest.approx([0.0, 0.5, 0.8])
