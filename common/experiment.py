@@ -208,6 +208,53 @@ def face_cache_root(requested: str | None, checkpoint_extra: dict, output_dir: P
     return output_dir / "face_cache"
 
 
+GENERATED_FPS = 25.0
+"""Frame rate of the mini-forensics benchmarks the tools generate (:func:`ensure_synthetic_benchmark`)."""
+
+
+def check_clips_hold_the_window(models: list[str], benchmark: Path, *, generated_frames: int | None = None,
+                                flag: str = "", window_s: float | None = None) -> None:
+    """One line, before any work, when a signal detector of ``models`` would find every clip too short.
+
+    A signal detector (phase 4) reads a window of ``window_s`` seconds (default: its registry row's,
+    10 s) and needs :data:`common.detectors.MIN_SIGNAL_WINDOW_SHARE` of it. ``benchmark`` is the
+    mini-forensics folder the tool reads: its manifest's longest clip counts when it exists; else
+    the tool will generate clips of ``generated_frames`` frames at :data:`GENERATED_FPS` (``flag`` is
+    the option that sets them), or, with ``generated_frames`` None (a folder the user gave that is
+    not a benchmark), nothing is checked here: its loader says what is wrong. Without this check the
+    error came after the benchmark was generated and every face found.
+
+    Example: ``blink`` (10-s window, 8 s needed) with generated clips of 16 frames (0.64 s) raises
+    "model 'blink' reads a 10-s window and needs clips of 8 s or more; the generated clips of 16 frames
+    last 0.6 s: use --clip-frames 250 or more".
+    """
+    from common.detectors import MIN_SIGNAL_WINDOW_SHARE
+    from common.models import get_spec
+
+    windows = {model: float(window_s or get_spec(model).config.get("window_s", 10.0))
+               for model in models if get_spec(model).kind == "signal"}
+    manifest = Path(benchmark) / "manifest.json"
+    if not windows or (generated_frames is None and not manifest.is_file()):
+        return
+    if manifest.is_file():
+        try:
+            content = json.loads(manifest.read_text(encoding="utf-8"))
+            fps = float(content["fps"])
+            seconds = max(int(clip["n_frames"]) for clip in content["clips"]) / fps
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # a broken manifest: the benchmark's loader says what is wrong
+        clips, fix = f"the clips of '{benchmark}'", "generate longer ones (python -m common.synthetic --frames {})"
+    else:
+        fps = GENERATED_FPS
+        seconds = generated_frames / fps
+        clips, fix = f"the generated clips of {generated_frames} frames", f"use {flag} {{}} or more"
+    for model, window in windows.items():
+        needed = MIN_SIGNAL_WINDOW_SHARE * window
+        if seconds < needed:
+            raise CourseError(f"model '{model}' reads a {window:g}-s window and needs clips of {needed:g} s or more; "
+                              f"{clips} last {seconds:.1f} s: {fix.format(int(np.ceil(window * fps)))}")
+
+
 def synthetic_folder_name(variant: str = "ff") -> str:
     """Folder of a generated benchmark inside a run's output folder: ``mini-forensics`` for the
     default variant, ``mini-forensics-celeb`` for the Celeb-DF-like one."""
@@ -237,7 +284,7 @@ def ensure_synthetic_benchmark(root: Path, *, n_clips: int, n_frames: int, size:
         return root
     which = "" if variant == "ff" else f" ({variant} variant)"
     print(f"generating the mini-forensics benchmark{which} ({n_clips} clips of {n_frames} frames) in {root}")
-    write_benchmark(root, n_clips=n_clips, seed=seed, n_frames=n_frames, size=size,
+    write_benchmark(root, n_clips=n_clips, seed=seed, n_frames=n_frames, size=size, fps=GENERATED_FPS,
                     methods=list(methods), progress=progress, variant=variant)
     return root
 

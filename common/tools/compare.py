@@ -51,6 +51,7 @@ import numpy as np
 
 from common.atomic import check_output_dir
 from common.errors import CourseError
+from common.experiment import check_clips_hold_the_window
 
 
 @dataclass(frozen=True)
@@ -852,7 +853,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     activate_from_args(args)
-    parse_loads(args.load, parse_models(args.models))
+    models = parse_models(args.models)
+    loads = parse_loads(args.load, models)
     check_output_dir(args.output_dir)
     if args.data_root and not Path(args.data_root).is_dir():
         raise CourseError(f"--data-root '{args.data_root}': no such folder")
@@ -860,5 +862,8 @@ def main(argv: list[str] | None = None) -> int:
         raise CourseError(f"--detect-every must be 1 or more, got {args.detect_every}")
     if args.cross_fit == 1 or args.cross_fit < 0:
         raise CourseError(f"--cross-fit must be 0 (off) or 2 or more folds, got {args.cross_fit}")
+    check_clips_hold_the_window([model for model in models if model not in loads],
+                                Path(args.data_root) if args.data_root else Path(args.output_dir) / "mini-forensics",
+                                generated_frames=None if args.data_root else args.clip_frames, flag="--clip-frames")
     compare(args)
     return 0

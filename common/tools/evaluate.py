@@ -47,7 +47,8 @@ from common.datasets import DATASET_NAMES
 from common.device import resolve_device
 from common.engine import evaluate_detector
 from common.errors import CourseError, DatasetLayoutError
-from common.experiment import SPLIT_CHOICES, choose_records, face_cache_root, format_table, load_records, write_plots
+from common.experiment import (SPLIT_CHOICES, check_clips_hold_the_window, choose_records, face_cache_root,
+                               format_table, load_records, write_plots)
 from common.metrics import AGGREGATIONS
 from common.preprocessing import checkpoint_preprocessing
 from common.report import write_text_atomic
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None, phase: str = "phase1_cnn_detection") -> 
     row = get_spec(checkpoint.architecture)
     # the checkpoint's own settings over the registry's defaults (a signal detector's window_s, --window-seconds)
     row = dataclasses.replace(row, config={**row.config, **checkpoint.model_config})
+    check_clips_hold_the_window([row.name], Path(args.test_data), window_s=row.config.get("window_s"))
     cache_root = face_cache_root(args.cache_dir, checkpoint.extra, output_dir)
     detect_every = training_detect_every(checkpoint.extra) if args.detect_every is None else args.detect_every
     print(f"evaluating {checkpoint.architecture} ({args.checkpoint}) on {len(chosen)} videos: {why}; "

@@ -175,7 +175,7 @@ def heat_map(model: str, result: dict[str, Any], methods: list[str], path: Path)
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Check every argument, generate or load the benchmark, train every run, write the tables."""
-    from common.experiment import ensure_synthetic_benchmark
+    from common.experiment import check_clips_hold_the_window, ensure_synthetic_benchmark
     from common.tools.detect import check_output_folder
 
     models = parse_models(args.models)
@@ -185,6 +185,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.data_root and not Path(args.data_root).is_dir():
         raise CourseError(f"--data-root '{args.data_root}': no such benchmark folder")
     output_dir = Path(args.output_dir)
+    check_clips_hold_the_window(models, Path(args.data_root) if args.data_root else output_dir / "mini-forensics",
+                                generated_frames=None if args.data_root else args.clip_frames, flag="--clip-frames")
     check_output_folder(output_dir.parent if str(output_dir.parent) else Path("."), f"output folder '{output_dir}'")
     output_dir.mkdir(parents=True, exist_ok=True)
     data_root = Path(args.data_root) if args.data_root else ensure_synthetic_benchmark(

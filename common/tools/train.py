@@ -58,9 +58,9 @@ from common.datasets import DATASET_NAMES
 from common.device import resolve_device, seed_everything
 from common.engine import EncodedDataset, cache_faces, evaluate_detector, make_dataset
 from common.errors import CourseError, DatasetLayoutError
-from common.experiment import (DEFAULT_SPLIT_FRACTIONS, SYNTHETIC_SPATIAL_METHODS, check_trainable_splits,
-                               ensure_synthetic_benchmark, format_table, load_records, print_split,
-                               split_for_training, synthetic_folder_name)
+from common.experiment import (DEFAULT_SPLIT_FRACTIONS, SYNTHETIC_SPATIAL_METHODS, check_clips_hold_the_window,
+                               check_trainable_splits, ensure_synthetic_benchmark, format_table, load_records,
+                               print_split, split_for_training, synthetic_folder_name)
 from common.preprocessing import AUGMENTATION_CHOICES, Preprocessing, model_preprocessing
 from common.report import write_text_atomic
 from common.self_blended import DATA_SOURCES, LANDMARK_CHOICES, SelfBlendedDataset, real_records
@@ -183,6 +183,11 @@ def _validate_arguments(args: argparse.Namespace) -> None:
         raise CourseError(f"--data-root is required for --dataset {args.dataset}")
     if args.data_root and not Path(args.data_root).exists():
         raise DatasetLayoutError(f"data root '{args.data_root}' does not exist")
+    if args.dataset == "synthetic":
+        benchmark = Path(args.data_root) if args.data_root else Path(args.output_dir) / synthetic_folder_name(
+            args.synthetic_variant)
+        check_clips_hold_the_window([args.model], benchmark, flag="--synthetic-frames", window_s=args.window_seconds,
+                                    generated_frames=None if args.data_root else args.synthetic_frames)
     for name in ("epochs", "batch_size", "frames", "detect_every"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")

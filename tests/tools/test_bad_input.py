@@ -8,6 +8,7 @@ unwritable output and an output folder that does not exist; broken or mismatched
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
@@ -406,3 +407,51 @@ def test_an_output_folder_that_is_a_file_is_one_line_before_any_work(module, arg
     code, err = _exit_code_and_stderr(main, [*argv, "--output-dir", str(folder), *tree], capsys)
     _assert_one_line_error(code, err, "notes.txt' is a file, not a folder")
     assert notes.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("module, arguments, flag", [
+    ("common.tools.train", ["--dataset", "synthetic", "--model", "blink"], "--synthetic-frames 250"),
+    ("common.tools.compare", ["--models", "baseline,pulse"], "--clip-frames 250"),
+    ("common.tools.matrix", ["--models", "biological", "--methods", "FaceSwap,Physiological"], "--clip-frames 250"),
+])
+def test_clips_too_short_for_a_signal_window_are_one_line_before_any_work(module, arguments, flag, tmp_path, capsys):
+    """A signal detector reads a 10-s window (8 s needed); the tools generate 16-frame clips (0.64 s) by
+    default. That was an error only after the benchmark was generated and every face found."""
+    import importlib
+
+    output = tmp_path / "run"
+    main = importlib.import_module(module).main
+    if module == "common.tools.train":
+        main = functools.partial(main, phase="phase4_biological_signals")
+    code, err = _exit_code_and_stderr(main, [*arguments, "--output-dir", str(output), "--solutions"], capsys)
+    _assert_one_line_error(code, err, "10-s window", "8 s or more", "0.6 s", flag)
+    assert not output.exists(), "nothing generated, nothing written"
+
+
+def test_a_benchmark_of_short_clips_is_refused_for_a_signal_detector(tmp_path, capsys):
+    from common.synthetic import write_benchmark
+    from common.tools.train import main
+
+    root = tmp_path / "mini"
+    write_benchmark(root, n_clips=4, n_frames=12, size=64, progress=False)
+    output = tmp_path / "run"
+    code, err = _exit_code_and_stderr(functools.partial(main, phase="phase4_biological_signals"),
+                                      ["--dataset", "synthetic", "--data-root", str(root), "--model", "pulse",
+                                       "--output-dir", str(output), "--solutions"], capsys)
+    _assert_one_line_error(code, err, "10-s window", "0.5 s", "--frames 250")
+    assert not output.exists()
+    from common.experiment import check_clips_hold_the_window
+
+    check_clips_hold_the_window(["pulse"], root, window_s=0.4)  # 0.32 s of 0.48: fine
+
+    from common.checkpoint import save_checkpoint
+    from common.models import build_model
+    from common.tools.evaluate import main as evaluate
+
+    config = {"n_features": 3, "window_s": 10.0}
+    checkpoint = save_checkpoint(tmp_path / "blink.pt", build_model("blink", **config), architecture="blink",
+                                 model_config=config, threshold=0.5)
+    code, err = _exit_code_and_stderr(functools.partial(evaluate, phase="phase4_biological_signals"),
+                                      ["--checkpoint", str(checkpoint), "--test-data", str(root), "--solutions"], capsys)
+    _assert_one_line_error(code, err, "10-s window", "0.5 s")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blink.pt", "mini"], "no eval folder, no face cache"
