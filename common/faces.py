@@ -226,8 +226,9 @@ def build_face_cache(records: Iterable[VideoRecord], cache_dir: str | os.PathLik
     Each cache file's metadata holds ``group``, ``method``, ``video``, the settings, the video's
     signature, ``n_sampled``, ``n_faces``, ``no_face_indices``, ``undecodable_indices``, ``error`` and
     ``timestamps_s`` (the decoded time of every planned frame, in frame order: a signal detector puts
-    a variable-frame-rate window on an even time grid with them). A video that cannot be read gets an empty cache with its error (and is reported),
-    so that a rerun does not try it again until the file changes.
+    a variable-frame-rate window on an even time grid with them). A video that cannot be read gets an
+    empty cache with its error (and is reported), so that a rerun does not try it again until the
+    file changes.
 
     Example::
 
