@@ -25,6 +25,7 @@ frames once). ``half`` keeps the source's quality (CRF 18) and halves both sides
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,8 +115,10 @@ def reencode_video(source: str | os.PathLike, destination: str | os.PathLike, *,
 
     Every frame is read (:func:`common.video.iter_frames`, one at a time), resized by ``scale`` with
     ``cv2.INTER_AREA`` when ``scale != 1`` (an area average: the anti-aliased way to shrink), and
-    written by :func:`common.video.write_video` at the source's frame rate (libx264, yuv420p; an odd
-    side is padded to even by repeating the last row or column). The write is atomic.
+    written by :func:`common.video.write_video` at its own decoded time (libx264, yuv420p; an odd
+    side is padded to even by repeating the last row or column): a phone's variable frame rate, or
+    the gap of a frame that failed to decode, stays where it was instead of every later frame moving
+    to ``index / fps``. The write is atomic.
 
     Args:
         source: a video file.
@@ -139,11 +142,12 @@ def reencode_video(source: str | os.PathLike, destination: str | os.PathLike, *,
     info = probe_video(source)
     size = scaled_size(info.width, info.height, scale)
 
-    def frames():
-        for _, _, frame in iter_frames(source):
-            yield frame if scale == 1 else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-
-    return write_video(destination, frames(), info.fps, crf=int(crf))
+    # one decoding pass feeds both the frames and their times; write_video reads them in step
+    for_frames, for_times = itertools.tee(iter_frames(source))
+    frames = (frame if scale == 1 else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+              for _, _, frame in for_frames)
+    return write_video(destination, frames, info.fps, crf=int(crf),
+                       timestamps_s=(timestamp for _, timestamp, _ in for_times))
 
 
 def reencoded_path(record_path: str | os.PathLike, data_root: str | os.PathLike, output_root: str | os.PathLike,

@@ -906,7 +906,7 @@ def write_video(
     crf: int = 18,
     codec: str = "libx264",
     pix_fmt: str = "yuv420p",
-    timestamps_s: Sequence[float] | np.ndarray | None = None,
+    timestamps_s: Iterable[float] | None = None,
 ) -> Path:
     """Write frames to a playable video file (H.264 in .mp4 by default) with PyAV.
 
@@ -932,8 +932,10 @@ def write_video(
         pix_fmt: encoder pixel format, ``"yuv420p"`` by default (plays everywhere).
         timestamps_s: each frame's presentation time in seconds, strictly increasing from 0 or
             more, one per frame (kept to 1/90,000 s, MPEG's clock): a *variable-frame-rate* video,
-            as a phone records in dim light; ``fps`` is then only the nominal rate. Default: frame
-            k at ``k / fps``.
+            as a phone records in dim light; ``fps`` is then only the nominal rate. A list or an
+            array is checked before anything is written; a generator is read one value per frame,
+            alongside ``frames`` (a re-encoding passes on the times it decodes). Default: frame k
+            at ``k / fps``.
 
     Returns:
         ``Path(path)``.
@@ -954,7 +956,11 @@ def write_video(
     if first is None:
         raise _cannot_write(path, "no frames to write (the frame sequence is empty)")
     first_rgb = _checked_frame(first, 0, path)
-    ticks = None if timestamps_s is None else _timestamp_ticks(timestamps_s, path)
+    ticks = None
+    if timestamps_s is not None:
+        ticks = _timestamp_ticks(timestamps_s, path)
+        if isinstance(timestamps_s, (Sequence, np.ndarray)):
+            ticks = iter(list(ticks))  # checked now, before the folder or the file is made
     _prepare_output_folder(path)
     with atomic_output(path) as temporary:
         _encode_to(temporary, path, first_rgb, rest, fps, crf=crf, codec=codec, pix_fmt=pix_fmt, ticks=ticks)
@@ -965,14 +971,28 @@ def write_video(
 VARIABLE_RATE_CLOCK_HZ = 90_000
 
 
-def _timestamp_ticks(timestamps_s: Sequence[float] | np.ndarray, path: Path) -> np.ndarray:
-    """Presentation times in seconds -> strictly increasing ticks of :data:`VARIABLE_RATE_CLOCK_HZ`."""
-    times = np.asarray(timestamps_s, dtype=np.float64).reshape(-1)
-    ticks = np.round(times * VARIABLE_RATE_CLOCK_HZ).astype(np.int64) if np.all(np.isfinite(times)) else None
-    if ticks is None or len(ticks) == 0 or ticks[0] < 0 or np.any(np.diff(ticks) <= 0):
-        raise _cannot_write(path, "timestamps_s must be finite, 0 or more and strictly increasing "
-                                  f"(at least 1/{VARIABLE_RATE_CLOCK_HZ} s apart)")
-    return ticks
+def _timestamp_ticks(timestamps_s: Iterable[float], path: Path) -> Iterator[int]:
+    """Presentation times in seconds -> strictly increasing ticks of :data:`VARIABLE_RATE_CLOCK_HZ`,
+    one at a time (a one-line VideoError for a time that is not finite, negative or not increasing)."""
+    previous = -1
+    for seconds in timestamps_s:
+        seconds = float(seconds)
+        tick = round(seconds * VARIABLE_RATE_CLOCK_HZ) if math.isfinite(seconds) else -1
+        if tick < 0 or tick <= previous:
+            raise _cannot_write(path, f"timestamps_s must be finite, 0 or more and strictly increasing "
+                                      f"(at least 1/{VARIABLE_RATE_CLOCK_HZ} s apart); got {seconds:g} s")
+        previous = tick
+        yield tick
+
+
+def _next_tick(ticks: Iterator[int] | None, written: int, path: Path) -> int | None:
+    """The next frame's tick (None without timestamps); one line when the timestamps ran out first."""
+    if ticks is None:
+        return None
+    tick = next(ticks, None)
+    if tick is None:
+        raise _cannot_write(path, f"more frames than timestamps_s (only {written}): give one per frame")
+    return tick
 
 
 def _encode_to(
@@ -985,10 +1005,10 @@ def _encode_to(
     crf: int,
     codec: str,
     pix_fmt: str,
-    ticks: np.ndarray | None = None,
+    ticks: Iterator[int] | None = None,
 ) -> None:
-    """Encode ``first_rgb`` then ``rest`` into ``temporary`` (frame k at ``ticks[k]`` of the 90-kHz
-    clock when given, else at k / fps); errors name the final ``path``."""
+    """Encode ``first_rgb`` then ``rest`` into ``temporary`` (frame k at the k-th of ``ticks`` of the
+    90-kHz clock when given, else at k / fps); errors name the final ``path``."""
     height, width = first_rgb.shape[:2]
     try:
         container = av.open(str(temporary), mode="w")
@@ -1005,22 +1025,20 @@ def _encode_to(
         stream = _add_video_stream(container, path, _padded_to_even(first_rgb), fps, crf, codec, pix_fmt)
         if ticks is not None:
             stream.codec_context.time_base = Fraction(1, VARIABLE_RATE_CLOCK_HZ)
-        _encode_frame(container, stream, first_rgb, 0, ticks)
+        _encode_frame(container, stream, first_rgb, 0, _next_tick(ticks, 0, path))
         written = 1
         for number, frame in enumerate(rest, start=1):
             rgb = _checked_frame(frame, number, path)
-            if ticks is not None and number >= len(ticks):
-                raise _cannot_write(path, f"more frames than the {len(ticks)} timestamps_s: give one per frame")
             if rgb.shape[:2] != (height, width):
                 raise _cannot_write(
                     path,
                     f"frame {number} is {rgb.shape[1]}x{rgb.shape[0]} (WxH) but frame 0 was "
                     f"{width}x{height}; all frames must have the same size",
                 )
-            _encode_frame(container, stream, rgb, number, ticks)
+            _encode_frame(container, stream, rgb, number, _next_tick(ticks, written, path))
             written += 1
-        if ticks is not None and written != len(ticks):
-            raise _cannot_write(path, f"{written} frames for {len(ticks)} timestamps_s: give one per frame")
+        if ticks is not None and next(ticks, None) is not None:
+            raise _cannot_write(path, f"more timestamps_s than the {written} frames: give one per frame")
         for packet in stream.encode(None):
             container.mux(packet)
     except av.error.FFmpegError as error:
@@ -1043,19 +1061,15 @@ def _add_video_stream(container, path: Path, first_even: np.ndarray, fps, crf, c
     return stream
 
 
-def _encode_frame(container, stream, rgb: np.ndarray, number: int, ticks: np.ndarray | None = None) -> None:
-    """Pad ``rgb`` to even sides, encode it as frame ``number`` (at ``ticks[number]`` of the
-    variable-rate clock when given) and mux the packets."""
+def _encode_frame(container, stream, rgb: np.ndarray, number: int, tick: int | None = None) -> None:
+    """Pad ``rgb`` to even sides, encode it as frame ``number`` (at ``tick`` of the variable-rate
+    clock when given) and mux the packets."""
     frame = av.VideoFrame.from_ndarray(_padded_to_even(rgb), format="rgb24")
-    if ticks is None:
+    if tick is None:
         frame.pts = number
         frame.time_base = 1 / stream.codec_context.framerate
-        return _mux(container, stream, frame)
-    frame.pts = int(ticks[number])
-    frame.time_base = Fraction(1, VARIABLE_RATE_CLOCK_HZ)
-    return _mux(container, stream, frame)
-
-
-def _mux(container, stream, frame: av.VideoFrame) -> None:
+    else:
+        frame.pts = tick
+        frame.time_base = Fraction(1, VARIABLE_RATE_CLOCK_HZ)
     for packet in stream.encode(frame):
         container.mux(packet)

@@ -32,6 +32,7 @@ with ``--gradcam``, a few face crops with their heat maps.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -399,24 +400,25 @@ def source_info(path: str | Path, still: bool) -> VideoInfo:
     return image_info(path, read_image(path)) if still else probe_video(path)
 
 
-def source_frames(path: str | Path, still: bool, max_side: int | None) -> Iterator[tuple[int, np.ndarray]]:
-    """``(index, RGB frame)`` of every frame of the video, or ``(0, image)`` for an image."""
+def source_frames(path: str | Path, still: bool, max_side: int | None) -> Iterator[tuple[int, float, np.ndarray]]:
+    """``(index, timestamp_s, RGB frame)`` of every decodable frame of the video, or ``(0, 0.0, image)``
+    for an image."""
     if still:
         image = read_image(path)
         if max_side is not None and max(image.shape[:2]) > max_side:
             factor = max_side / max(image.shape[:2])
             size = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        yield 0, image
+        yield 0, 0.0, image
         return
-    for index, _, frame in iter_frames(path, max_side=max_side):
-        yield index, frame
+    yield from iter_frames(path, max_side=max_side)
 
 
 def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | None = None,
                     min_side: int | None = None,
-                    heatmaps: dict[int, list[np.ndarray | None]] | None = None) -> Iterator[np.ndarray]:
-    """Yield every frame of the video with the report drawn on it.
+                    heatmaps: dict[int, list[np.ndarray | None]] | None = None
+                    ) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield every frame of the video with the report drawn on it, and its time.
 
     Args:
         video_path: the analysed video.
@@ -427,12 +429,14 @@ def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | Non
         heatmaps: optional Grad-CAM maps, ``{sampled frame index: [map per face]}``.
 
     Yields:
-        ``(H, W, 3)`` uint8 RGB frames, one per decodable video frame.
+        ``(timestamp_s, frame)``: the decoded time in seconds and the ``(H, W, 3)`` uint8 RGB frame,
+        one per decodable video frame (the video is written at those times: a variable frame rate,
+        or a frame that failed to decode, keeps every other frame where it was).
     """
     view = ReportView.from_report(report)
     still = report["input"].get("kind") == "image"
     info = source_info(video_path, still)
-    for index, frame in source_frames(video_path, still, max_side):
+    for index, timestamp, frame in source_frames(video_path, still, max_side):
         frame = np.ascontiguousarray(frame)
         frame = enlarge(frame, enlargement_factor(frame.shape[1], frame.shape[0], min_side))
         scale = frame.shape[1] / info.width
@@ -450,7 +454,7 @@ def annotate_frames(video_path: str | Path, report: dict, *, max_side: int | Non
         draw_header(frame, f"frame {index} | {note} | video {view.verdict_text()}")
         if not still:  # one image has no timeline
             draw_timeline(frame, view.sampled_indices, view.frame_scores, info.frame_count, index, view.threshold)
-        yield frame
+        yield timestamp, frame
 
 
 # --------------------------------------------------------------------------------------------
@@ -794,11 +798,13 @@ def visualize(video: str | Path, predictions: str | Path, output: str | Path, *,
         _check_explains_the_drawn_scores(report, checkpoint)
         heatmaps, examples = compute_heatmaps(video, report, checkpoint, device=device)
     counter = _Counter()
-    frames = counter.count(annotate_frames(video, report, max_side=max_side, min_side=min_side, heatmaps=heatmaps))
+    annotated = counter.count(annotate_frames(video, report, max_side=max_side, min_side=min_side, heatmaps=heatmaps))
     if still:
-        write_image(output, next(frames))
-    else:
-        write_video(output, frames, fps=info.fps)
+        write_image(output, next(annotated)[1])
+    else:  # one pass feeds the frames and their times; write_video reads them in step
+        for_frames, for_times = itertools.tee(annotated)
+        write_video(output, (frame for _, frame in for_frames), fps=info.fps,
+                    timestamps_s=(timestamp for timestamp, _ in for_times))
     summary_path = plot_summary(report, summary, examples) if summary is not None else None
     return {"video": output, "summary": summary_path, "frames_written": counter.n}
 

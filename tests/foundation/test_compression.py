@@ -103,3 +103,24 @@ def test_evaluate_refuses_a_bad_reencoding_or_figures_before_any_output(tmp_path
     with pytest.raises(CourseError, match="draws no figures"):
         main(common + ["--figures", str(tmp_path / "figures")], phase="phase1_cnn_detection")
     assert not output.exists() and not (tmp_path / "figures").exists()
+
+
+def _frame_times(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        return sorted(float(frame.time) for frame in container.decode(video=0))
+
+
+def test_reencoding_keeps_each_frames_time(tmp_path):
+    """A phone's variable frame rate (25 fps, then 12.5 fps) survives a re-encoding: every frame stays
+    at the time it was written (PyAV's decode of both files is the oracle); a constant-rate clip stays
+    at k / 25 s. Before, every frame moved to index / average rate."""
+    from common.video import write_video
+    from tests.tolerances import VIDEO_TIMESTAMP_ATOL_S
+
+    clip = textured_clip(tmp_path / "cfr.mp4")
+    times = np.concatenate([np.arange(6) / 25, 0.24 + np.arange(1, 7) * 0.08])
+    write_video(tmp_path / "vfr.mp4", clip, fps=25.0, timestamps_s=times)
+    for name, expected in (("cfr", np.arange(12) / 25), ("vfr", times)):
+        out = reencode_video(tmp_path / f"{name}.mp4", tmp_path / f"{name}_crf23.mp4", crf=23)
+        np.testing.assert_allclose(_frame_times(out), expected, atol=VIDEO_TIMESTAMP_ATOL_S)
+        assert decoded(out)[1].shape == clip.shape

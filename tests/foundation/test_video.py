@@ -589,8 +589,11 @@ def test_write_video_writes_a_variable_frame_rate_that_pyav_reads_back(tmp_path)
 
 def test_write_video_refuses_timestamps_that_do_not_fit_the_frames(tmp_path):
     path = tmp_path / "vfr.mp4"
-    for count, times, says in ((3, [0.0, 0.1], "more frames than the 2"), (2, [0.0, 0.1, 0.2], "2 frames for 3"),
-                               (2, [0.1, 0.1], "strictly increasing"), (2, [-0.1, 0.1], "0 or more")):
+    late_mistake = (t for t in (0.0, 0.1, 0.2, 0.15))   # a generator is checked frame by frame
+    for count, times, says in ((3, [0.0, 0.1], "more frames than timestamps_s (only 2)"),
+                               (2, [0.0, 0.1, 0.2], "more timestamps_s than the 2 frames"),
+                               (2, [0.1, 0.1], "strictly increasing"), (2, [-0.1, 0.1], "0 or more"),
+                               (5, late_mistake, "got 0.15 s")):
         with pytest.raises(VideoError) as error:
             write_video(path, (coded_frame(k) for k in range(count)), fps=30, timestamps_s=times)
         assert says in str(error.value)

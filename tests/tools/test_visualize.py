@@ -279,3 +279,28 @@ def test_the_summary_timeline_places_frames_at_their_decoded_times():
 
     frames = [{"index": 0, "timestamp_s": 0.0}, {"index": 10, "timestamp_s": 0.5}, {"index": 20, "timestamp_s": None}]
     assert frame_times_s(frames, 25.0) == pytest.approx([0.0, 0.5, 0.8])
+
+
+def _frame_times(path) -> list[float]:
+    with av.open(str(path)) as container:
+        return sorted(float(frame.time) for frame in container.decode(video=0))
+
+
+def test_the_annotated_video_shows_each_frame_at_its_own_time(clip_files, tiny_checkpoint, tmp_path):
+    """A variable-frame-rate video (25 fps, then 12.5 fps) is annotated frame for frame at the times
+    PyAV decodes from it; before, every frame moved to index / average rate and the second half
+    played twice too fast."""
+    from common.tools.detect import main as detect
+    from common.tools.visualize import main
+    from common.video import read_all_frames, write_video
+    from tests.tolerances import VIDEO_TIMESTAMP_ATOL_S
+
+    frames = read_all_frames(clip_files["real"].path)
+    times = np.concatenate([np.arange(12) / 25, 0.44 + np.arange(1, len(frames) - 11) * 0.08])
+    video = write_video(tmp_path / "vfr.mp4", frames, fps=25.0, timestamps_s=times)
+    report, output = tmp_path / "vfr.json", tmp_path / "annotated.mp4"
+    assert detect(["--input", str(video), "--model", str(tiny_checkpoint), "--output", str(report), "--frames", "8",
+                   "--device", "cpu", "--quiet"]) == 0
+    assert main(["--video", str(video), "--predictions", str(report), "--output", str(output)]) == 0
+    np.testing.assert_allclose(_frame_times(output), _frame_times(video), atol=VIDEO_TIMESTAMP_ATOL_S)
+    np.testing.assert_allclose(_frame_times(video), times, atol=VIDEO_TIMESTAMP_ATOL_S)
