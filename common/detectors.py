@@ -613,24 +613,20 @@ def _json_number(value) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def report_signals(signals: dict, frame_indices: list[int], fps: float, times_s: list[float] | None = None) -> dict:
+def report_signals(signals: dict, window: SignalWindow) -> dict:
     """The report's ``signals`` of a signal detector: its window's time series in JSON.
 
     ``signals``: what ``window_signals`` returned (``(T,)`` arrays for :data:`SIGNAL_SERIES`, numbers
     for :data:`SIGNAL_SCALARS`, ``blinks`` as ``(K, 2)`` [start, stop) positions in the window);
-    ``frame_indices``: the video frame of each of the window's T samples; ``times_s``: each sample's
-    time in seconds (:class:`SignalWindow`; default ``frame_indices / fps``). Returns ``{"fps",
-    "frame_indices", "times_s", ...}`` with NaN written as ``null`` and blinks as [start, stop) video
-    frame indices.
-    Example: ear [0.3, nan] of frames [40, 41] at 25 fps -> {"fps": 25.0, "frame_indices": [40, 41],
-    "times_s": [1.6, 1.64], "ear": [0.3, None]}.
+    ``window``: the :class:`SignalWindow` they were measured on (its rate, and the video frame and
+    time of each of its T samples). Returns ``{"fps", "frame_indices", "times_s", ...}`` with NaN
+    written as ``null`` and blinks as [start, stop) video frame indices.
+    Example: ear [0.3, nan] of frames [40, 41] at 1.6 and 1.64 s, 25 fps -> {"fps": 25.0,
+    "frame_indices": [40, 41], "times_s": [1.6, 1.64], "ear": [0.3, None]}.
     """
-    if times_s is None:
-        times_s = [int(i) / fps for i in frame_indices]
-    if len(times_s) != len(frame_indices):
-        raise ValueError(f"{len(times_s)} sample times for {len(frame_indices)} frames")
-    out: dict = {"fps": float(fps), "frame_indices": [int(i) for i in frame_indices],
-                 "times_s": [round(float(t), 6) for t in times_s]}
+    frame_indices = window.frame_indices
+    out: dict = {"fps": float(window.fps), "frame_indices": [int(i) for i in frame_indices],
+                 "times_s": [round(float(t), 6) for t in window.times_s]}
     for key in SIGNAL_SERIES:
         if key in signals:
             values = np.asarray(signals[key], np.float64).reshape(-1)
@@ -689,8 +685,7 @@ class SignalDetector(Detector):
             return DetectorResult("could_not_run", None, window_scores=[entry], reason=reason)
         entry["fake_probability"] = float(self.predict(features[None])[0])
         return DetectorResult("ok", self.aggregate([entry["fake_probability"]]), window_scores=[entry],
-                              signals=None if signals is None else report_signals(signals, window.frame_indices,
-                                                                                   window.fps, window.times_s))
+                              signals=None if signals is None else report_signals(signals, window))
 
 
 DETECTOR_CLASSES["signal"] = SignalDetector
