@@ -3,8 +3,8 @@
 Every detector of the course looks at faces, but each wants other frames and other crops:
 
 * a **frame** detector wants N evenly spaced frames (32 in DeepfakeBench and the DFDC winner);
-* a **clip** detector wants a contiguous run of frames at the video's own rate (a frame difference
-  or an LSTM needs neighbouring frames, not frames a second apart);
+* a **clip** detector wants a contiguous run of frames (a frame difference or an LSTM needs
+  neighbouring frames, not frames a second apart), read at the rate it was trained at;
 * a **signal** detector wants a window of several seconds (blinks: 10 s or more; a pulse: 8-10 s);
 * a **spectral** detector wants the face crop at its own size (resizing destroys the spectrum).
 
@@ -53,6 +53,11 @@ class FramePlan:
         count: frames (spaced) or frames per clip (contiguous).
         clips: contiguous runs (contiguous mode).
         seconds: window length in seconds (window mode).
+        rate: contiguous mode: the rate in frames per second the clip is read at (a clip detector's
+            training rate), or ``None`` to read ``count`` consecutive frames whatever the video's
+            rate. With a rate, each run holds every frame of the time ``count`` samples at ``rate``
+            span, ``(count - 1) / rate`` seconds, and the detector picks ``count`` of them on that
+            grid (:func:`common.video.positions_at_rate`).
 
     Example: a 100-frame video at 25 fps.
 
@@ -64,18 +69,32 @@ class FramePlan:
         [48, 49, 50]
         >>> FramePlan("window", seconds=0.2).indices(100, 25.0).tolist()    # 5 frames in the middle
         [47, 48, 49, 50, 51]
+        >>> FramePlan("contiguous", count=3, rate=25.0).indices(100, 50.0).tolist()   # 0.08 s at 50 fps
+        [47, 48, 49, 50, 51]
     """
 
     mode: str
     count: int = 32
     clips: int = 1
     seconds: float = 0.0
+    rate: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in PLAN_MODES:
             raise ValueError(f"frame plan mode must be one of {', '.join(PLAN_MODES)}, got {self.mode!r}")
         if self.count < 1 or self.clips < 1 or (self.mode == "window" and self.seconds <= 0):
             raise ValueError(f"a frame plan needs count >= 1, clips >= 1 and seconds > 0 for a window: {self}")
+        if self.rate is not None and (self.mode != "contiguous" or not self.rate > 0):
+            raise ValueError(f"a frame plan's rate needs the contiguous mode and a positive rate: {self}")
+
+    def run_length(self, fps: float) -> int:
+        """Frames per run (contiguous mode) in a video at ``fps``: ``count``, or with a rate every frame
+        of the ``(count - 1) / rate`` seconds its samples span. Example: 16 samples at 25 fps span
+        0.6 s: 16 frames of a 25-fps video, 31 of a 50-fps one, 10 of a 15-fps one (samples then
+        repeat frames)."""
+        if self.rate is None or not fps or fps <= 0:
+            return self.count
+        return int(np.ceil((self.count - 1) * fps / self.rate - 1e-6)) + 1
 
     def indices(self, frame_count: int, fps: float, detect_every: int = 1) -> np.ndarray:
         """The frame indices this plan wants in a video of ``frame_count`` frames at ``fps``.
@@ -103,7 +122,7 @@ class FramePlan:
         if self.mode != "contiguous":
             wanted = self.indices(frame_count, fps, detect_every)
             return [wanted[i:i + 1] for i in range(len(wanted))] if self.mode == "spaced" else [wanted]
-        length = min(frame_count, self.count)
+        length = min(frame_count, self.run_length(fps))
         if self.clips == 1:  # one clip: the middle of the video (its start is often a fade or a title)
             starts = [(frame_count - length) // 2]
         else:
@@ -111,7 +130,8 @@ class FramePlan:
         return [np.arange(s, s + length, dtype=np.int64) for s in starts]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "count": self.count, "clips": self.clips, "seconds": self.seconds}
+        plan = {"mode": self.mode, "count": self.count, "clips": self.clips, "seconds": self.seconds}
+        return plan if self.rate is None else {**plan, "rate": float(self.rate)}
 
 
 def snap_to_keyframes(indices: np.ndarray, every: int, last: int) -> np.ndarray:

@@ -11,7 +11,7 @@ these facts, ``train.py`` stores them in the checkpoint, and every consumer read
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,25 +26,33 @@ AUGMENTATION_CHOICES = ("forensic", "mild", "none")
 @dataclass(frozen=True)
 class Preprocessing:
     """``n_frames`` per video, crops of ``scale`` x the face box resized to ``size`` pixels,
-    normalised with ``mean`` / ``std`` (per channel, for values in [0, 1])."""
+    normalised with ``mean`` / ``std`` (per channel, for values in [0, 1]).
+
+    ``clip_fps``: clip detectors read their ``n_frames`` frames on a grid at this rate whatever the
+    video's rate (the rate they were trained at, so that one step carries the motion they learned);
+    ``None`` for other detectors, and for clip checkpoints saved before it was stored (they read
+    consecutive frames, as they were trained and calibrated)."""
 
     size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     scale: float = 1.3
     n_frames: int = 32
+    clip_fps: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"size": self.size, "mean": list(self.mean), "std": list(self.std), "scale": self.scale,
-                "n_frames": self.n_frames}
+        stored = {"size": self.size, "mean": list(self.mean), "std": list(self.std), "scale": self.scale,
+                  "n_frames": self.n_frames}
+        return stored if self.clip_fps is None else {**stored, "clip_fps": float(self.clip_fps)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
+        clip_fps = data.get("clip_fps")
         return cls(int(data["size"]), tuple(data["mean"]), tuple(data["std"]), float(data["scale"]),
-                   int(data["n_frames"]))
+                   int(data["n_frames"]), None if clip_fps is None else float(clip_fps))
 
     def with_frames(self, n_frames: int) -> "Preprocessing":
-        return Preprocessing(self.size, self.mean, self.std, self.scale, int(n_frames))
+        return replace(self, n_frames=int(n_frames))
 
     def cache_folder_name(self, plan: str = "") -> str:
         """A folder name per crop setting (and frame plan), so caches of different settings never mix.
@@ -106,7 +114,8 @@ def model_preprocessing(row: Any, config: dict | None = None, *, size: int | Non
     if size is not None:
         chosen = int(size)
     return Preprocessing(chosen, tuple(row.mean), tuple(row.std), float(row.scale if scale is None else scale),
-                         int(row.frames if n_frames is None else n_frames))
+                         int(row.frames if n_frames is None else n_frames),
+                         float(row.clip_fps) if row.kind == "clip" else None)
 
 
 def checkpoint_preprocessing(checkpoint: Any) -> Preprocessing:

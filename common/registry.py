@@ -48,7 +48,10 @@ class Model:
         sized: whether ``builder`` takes ``input_size`` (a dense layer after the convolutions fixes it).
         description: one line for ``--help`` and the README.
         frames: frame detectors: evenly spaced frames per video (32, as DeepfakeBench);
-            clip detectors: frames per clip (a contiguous run at the video's own rate).
+            clip detectors: frames per clip (a contiguous run read at ``clip_fps``).
+        clip_fps: clip detectors: the rate their clips are read at, frames per second, whatever the
+            video's (25: mini-forensics' rate, and most of FaceForensics++'s). A 50-fps video's clip
+            takes every other frame, so one step of the clip always spans 40 ms.
         scale: crop margin, square side over face box side (1.3, as FaceForensics++).
         features: clip detectors: the function of ``file`` that turns a (T, S, S, 3) uint8 crop
             sequence into the network's input; ``None`` feeds the normalised crops.
@@ -73,6 +76,7 @@ class Model:
     sized: bool = False
     description: str = ""
     frames: int = 32
+    clip_fps: float = 25.0
     scale: float = 1.3
     features: str | None = None
     clip_layout: str = "features"

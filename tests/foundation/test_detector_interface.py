@@ -56,6 +56,11 @@ def test_registry_refuses_an_unknown_kind(tmp_path):
     # a plan longer than the video takes every frame it has
     (dict(mode="contiguous", count=16), 5, 25.0, [0, 1, 2, 3, 4]),
     (dict(mode="window", seconds=10.0), 5, 25.0, [0, 1, 2, 3, 4]),
+    # a clip read at 25 fps: 4 samples span 0.12 s, 7 frames at 50 fps (middle: (24 - 7) // 2 = 8),
+    # 4 at 25 fps, 3 at 15 fps (ceil(3 * 15 / 25) + 1; samples then repeat frames)
+    (dict(mode="contiguous", count=4, rate=25.0), 24, 50.0, list(range(8, 15))),
+    (dict(mode="contiguous", count=4, rate=25.0), 24, 25.0, list(range(10, 14))),
+    (dict(mode="contiguous", count=4, rate=25.0), 24, 15.0, list(range(10, 13))),
 ])
 def test_frame_plans_pick_the_frames_worked_by_hand(plan, frame_count, fps, expected):
     from common.face_track import FramePlan
@@ -82,3 +87,29 @@ def test_a_bad_plan_is_refused():
         FramePlan("random")
     with pytest.raises(ValueError, match="seconds"):
         FramePlan("window")
+    with pytest.raises(ValueError, match="rate"):
+        FramePlan("spaced", count=8, rate=25.0)
+    with pytest.raises(ValueError, match="rate"):
+        FramePlan("contiguous", count=8, rate=0.0)
+
+
+def test_a_plan_with_a_rate_is_its_own_cache_setting_and_one_without_is_unchanged():
+    """Face caches compare the plan's dict: a clip read at 25 fps holds other frames than 16
+    consecutive ones at 50 fps, so its cache must not be reused; every older plan keeps its key."""
+    from common.face_track import FramePlan
+
+    assert FramePlan("contiguous", count=16).to_dict() == {"mode": "contiguous", "count": 16, "clips": 1,
+                                                           "seconds": 0.0}
+    assert FramePlan("contiguous", count=16, rate=25.0).to_dict()["rate"] == 25.0
+
+
+def test_clip_detectors_store_their_rate_and_older_checkpoints_read_consecutive_frames():
+    from common.models import get_spec
+    from common.preprocessing import Preprocessing, model_preprocessing
+
+    clip, frame = model_preprocessing(get_spec("temporal_features")), model_preprocessing(get_spec("baseline"))
+    assert clip.clip_fps == 25.0 and frame.clip_fps is None
+    assert Preprocessing.from_dict(clip.to_dict()) == clip and "clip_fps" not in frame.to_dict()
+    stored_before = {key: value for key, value in clip.to_dict().items() if key != "clip_fps"}
+    assert Preprocessing.from_dict(stored_before).clip_fps is None
+    assert clip.with_frames(8).clip_fps == 25.0

@@ -161,11 +161,7 @@ CLIP_DETECTOR_WEIGHTS = (1.0, 0.0, 1.0, 0.0)
 CLIP_DETECTOR_BIAS = 3.0
 
 
-@pytest.fixture(scope="session")
-def clip_checkpoint(tools_dir: Path) -> Path:
-    """A ``frame_difference`` clip detector (task 2.1's energy + logistic regression) with fixed,
-    hand-chosen weights, saved as ``train.py`` saves checkpoints: clips of 8 frames, 64-px crops.
-    The tests know its weights, so they can score a clip by hand."""
+def _save_clip_detector(path: Path, **preprocessing_extra) -> Path:
     import torch
 
     from common.checkpoint import save_checkpoint
@@ -176,6 +172,20 @@ def clip_checkpoint(tools_dir: Path) -> Path:
         model.linear.weight.copy_(torch.tensor([CLIP_DETECTOR_WEIGHTS]))
         model.linear.bias.fill_(CLIP_DETECTOR_BIAS)
     preprocessing = {"size": TINY_INPUT_SIZE, "mean": [0.0] * 3, "std": [1.0] * 3, "scale": 1.3,
-                     "n_frames": CLIP_DETECTOR_FRAMES}
-    return save_checkpoint(tools_dir / "flicker.pt", model, architecture="frame_difference", model_config={},
+                     "n_frames": CLIP_DETECTOR_FRAMES, **preprocessing_extra}
+    return save_checkpoint(path, model, architecture="frame_difference", model_config={},
                            threshold=0.5, extra={"preprocessing": preprocessing})
+
+
+@pytest.fixture(scope="session")
+def clip_checkpoint(tools_dir: Path) -> Path:
+    """A ``frame_difference`` clip detector (task 2.1's energy + logistic regression) with fixed,
+    hand-chosen weights, saved as ``train.py`` saved checkpoints before clips had a rate: clips of
+    8 consecutive frames, 64-px crops. The tests know its weights, so they can score a clip by hand."""
+    return _save_clip_detector(tools_dir / "flicker.pt")
+
+
+@pytest.fixture(scope="session")
+def rated_clip_checkpoint(tools_dir: Path) -> Path:
+    """:func:`clip_checkpoint` saved as ``train.py`` saves it now: its clips are read at 25 fps."""
+    return _save_clip_detector(tools_dir / "flicker_25fps.pt", clip_fps=CLIP_FPS)

@@ -65,26 +65,84 @@ def test_a_cnn_and_a_clip_detector_run_in_one_call_and_the_report_validates(two_
         "frames must be the union of 8 evenly spaced frames and the 8-frame clip"
 
 
-def test_clip_score_equals_the_frame_difference_regression_worked_by_hand(two_kinds, clip_files):
+def _frame_difference_score_by_hand(report: dict, video: Path, indices: list[int]) -> tuple[float, int]:
+    """The clip detector's probability worked by hand: the crops of ``indices`` cut at the report's
+    crop boxes, numpy frame differences, the logistic regression's known weights; and the crop count."""
     import cv2
 
     from common.video import sample_frames
 
-    window = two_kinds["detectors"][1]["window_scores"][0]
-    wanted = range(window["start"], window["stop"] + 1)
-    frames = {f["index"]: f for f in two_kinds["frames"]}
-    decoded = sample_frames(clip_files["fake"].path, indices=list(wanted))
+    frames = {f["index"]: f for f in report["frames"]}
+    decoded = sample_frames(video, indices=sorted(set(indices)))
+    by_index = dict(zip(decoded.indices.tolist(), decoded.frames))
     crops = []
-    for index, frame in zip(decoded.indices.tolist(), decoded.frames):
+    for index in indices:
         x1, y1, x2, y2 = (int(round(v)) for v in frames[index]["faces"][0]["crop_box"])
-        crops.append(cv2.resize(frame[y1:y2, x1:x2], (64, 64), interpolation=cv2.INTER_AREA).astype(np.float64))
+        crops.append(cv2.resize(by_index[index][y1:y2, x1:x2], (64, 64), interpolation=cv2.INTER_AREA).astype(np.float64))
     energy = np.array([np.abs(b - a).mean() / 255.0 for a, b in zip(crops, crops[1:])])
     features = np.log10(np.array([energy.mean(), energy.std(), energy.max(), np.percentile(energy, 90)]) + 1e-4)
     logit = float(np.dot(CLIP_DETECTOR_WEIGHTS, features + 2.0) + CLIP_DETECTOR_BIAS)
-    expected = 1.0 / (1.0 + math.exp(-logit))
-    assert len(crops) == CLIP_DETECTOR_FRAMES, "the fake clip has its face in every frame of the window"
+    return 1.0 / (1.0 + math.exp(-logit)), len(crops)
+
+
+def test_clip_score_equals_the_frame_difference_regression_worked_by_hand(two_kinds, clip_files):
+    window = two_kinds["detectors"][1]["window_scores"][0]
+    expected, n_crops = _frame_difference_score_by_hand(two_kinds, clip_files["fake"].path,
+                                                        list(range(window["start"], window["stop"] + 1)))
+    assert n_crops == CLIP_DETECTOR_FRAMES, "the fake clip has its face in every frame of the window"
     assert window["fake_probability"] == pytest.approx(expected, abs=TOOLS_RESCORED_PROBABILITY_ATOL), \
         "the clip score differs from the regression applied to the tracked face's frame differences"
+
+
+FAST_FPS = 50.0
+
+
+@pytest.fixture(scope="module")
+def fast_clip(tools_dir) -> Path:
+    """The fake clip's scene filmed at 50 fps: 48 frames, 0.96 s."""
+    from common.synthetic import make_clip
+    from common.video import write_video
+    from tests.tools.conftest import CLIP_SIZE, TEST_IDENTITIES
+
+    fake = make_clip("FaceSwap", seed=102, n_frames=48, size=CLIP_SIZE, fps=FAST_FPS, identity=TEST_IDENTITIES[1],
+                     source_identity=TEST_IDENTITIES[0])
+    return write_video(tools_dir / "clips" / "fake_50fps.mp4", fake.frames, fps=FAST_FPS)
+
+
+def _clip_report(video: Path, checkpoint: Path, output: Path) -> dict:
+    from common.report import validate_report
+    from common.tools.detect import main
+
+    assert main(["--input", str(video), "--model", str(checkpoint), "--output", str(output), "--device", "cpu",
+                 "--quiet"]) == 0
+    report = json.loads(output.read_text())
+    assert validate_report(report) == []
+    return report
+
+
+def test_a_clip_is_read_at_the_rate_the_detector_was_trained_at(fast_clip, rated_clip_checkpoint, tmp_path):
+    """A 25-fps clip detector on a 50-fps video reads every other frame: 8 samples span 7 steps of
+    40 ms, frames 16, 18, ..., 30 of 48 (the middle run of 15 frames), worked by hand; its score is
+    the regression on those frames' differences, not on 8 consecutive frames' (half the motion)."""
+    report = _clip_report(fast_clip, rated_clip_checkpoint, tmp_path / "fast.json")
+    window = report["detectors"][0]["window_scores"][0]
+    assert (window["start"], window["stop"], window["frames"]) == (16, 30, 8)
+    assert (window["fps"], window["frames_held"], window["frames_dropped"]) == (25.0, 0, 7)
+    expected, _ = _frame_difference_score_by_hand(report, fast_clip, list(range(16, 31, 2)))
+    assert window["fake_probability"] == pytest.approx(expected, abs=TOOLS_RESCORED_PROBABILITY_ATOL), \
+        "the clip was not read on a 25-fps grid"
+
+
+def test_a_clip_at_the_training_rate_and_an_older_checkpoint_read_consecutive_frames(
+        clip_files, fast_clip, clip_checkpoint, rated_clip_checkpoint, two_kinds, tmp_path):
+    """At the video's own rate (25 fps) the grid is every frame: the same frames and score as a
+    checkpoint saved before clips had a rate, which still reads consecutive frames (as it was trained)."""
+    rated = _clip_report(clip_files["fake"].path, rated_clip_checkpoint, tmp_path / "rated.json")
+    window, before = rated["detectors"][0]["window_scores"][0], two_kinds["detectors"][1]["window_scores"][0]
+    assert (window["start"], window["stop"], window["frames_held"], window["frames_dropped"]) == (8, 15, 0, 0)
+    assert window["fake_probability"] == pytest.approx(before["fake_probability"], abs=DETECTOR_INTERFACE_SCORE_ATOL)
+    old = _clip_report(fast_clip, clip_checkpoint, tmp_path / "old.json")["detectors"][0]["window_scores"][0]
+    assert (old["start"], old["stop"], old["frames"]) == (20, 27, 8) and "fps" not in old
 
 
 def test_each_frame_is_decoded_once_and_goes_through_face_detection_once(clip_files, tiny_checkpoint,

@@ -109,6 +109,7 @@ def test_a_head_trained_detector_saves_the_whole_network_and_evaluate_reproduces
     assert any(key.startswith("encoder.") for key in checkpoint.state_dict), "the frozen encoder is in the checkpoint"
     assert any(key.startswith("head.rnn.") for key in checkpoint.state_dict)
     assert not list(output.glob(".*_head.pt")), "the head-only checkpoint of training is removed"
+    assert checkpoint.extra["preprocessing"]["clip_fps"] == 25.0, "the rate its clips are read at is stored"
     assert main(["--checkpoint", str(output / "lstm_best.pt"), "--test-data", str(root), "--device", "cpu",
                  "--output-dir", str(output / "eval_lstm"), "--quiet", "--solutions"],
                 phase="phase2_temporal_analysis") == 0
@@ -155,3 +156,32 @@ def test_clips_flag_scores_the_video_over_time(trained, tmp_path):
     raw = entry["raw_video_score"] if entry["raw_video_score"] is not None else entry["video_score"]
     assert raw == pytest.approx(np.mean([w["fake_probability"] for w in windows]), abs=1e-9), \
         "the video score is the mean of its clips' scores"
+
+
+def test_training_reads_a_cached_clip_at_the_detectors_rate(tmp_path, monkeypatch):
+    """A 50-fps video's cached run of 15 frames gives a 25-fps detector frames 0, 2, ..., 14, as
+    detection reads it; from the cached timestamps, or from the video's rate for a cache written
+    before they were kept. A checkpoint without a rate reads the cached frames as they are."""
+    from dataclasses import replace
+
+    from common import engine
+    from common.datasets import VideoRecord
+    from common.models import get_spec
+    from common.preprocessing import model_preprocessing
+    from common.torch_data import record_id, write_face_cache
+    from common.video import write_video
+
+    seen = []
+    monkeypatch.setattr(engine, "clip_input", lambda row, prep, crops: seen.append([int(c[0, 0, 0]) for c in crops])
+                        or torch.zeros(3))
+    video = write_video(tmp_path / "fast.mp4", [np.zeros((16, 16, 3), np.uint8)] * 15, fps=50.0)
+    record = VideoRecord(video, 1, "TemporalFlicker", "person", None, "train")
+    crops = np.stack([np.full((4, 4, 3), 10 * k, np.uint8) for k in range(15)])
+    row = get_spec("temporal_features")
+    prep = model_preprocessing(row, n_frames=8)
+    for meta in ({"timestamps_s": [k / 50 for k in range(15)]}, {}):
+        write_face_cache(tmp_path / f"{record_id(record)}.npz", crops, np.arange(15), 1, **meta)
+        engine.ClipDataset(row, prep, tmp_path, [record])
+        assert seen[-1] == [20 * k for k in range(8)]
+    engine.ClipDataset(row, replace(prep, clip_fps=None), tmp_path, [record])
+    assert seen[-1] == [10 * k for k in range(15)]
