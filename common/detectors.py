@@ -16,7 +16,8 @@ size, through a spectral feature function). The ``signal`` and ``fusion`` kinds 
 subclass :class:`Detector` the same way and register their class in :data:`DETECTOR_CLASSES`.
 
 Every detector of one ``detect_video.py`` run reads the same face track, so a video is decoded
-once and its faces are found once whatever the number of detectors (:func:`analyse_track`).
+once and its faces are found once whatever the number of detectors
+(:func:`common.tools.detect.analyse_video`).
 """
 from __future__ import annotations
 
@@ -292,7 +293,7 @@ class FrameDetector(Detector):
 
     def score(self, track: FaceTrack) -> DetectorResult:
         spec = self.crop_spec()
-        plan = self.frame_plan().indices(track.info.frame_count, track.info.fps, track.detect_every)
+        plan = self.frame_plan().indices(track.info.frame_count, track.info.fps, track.keyframe_step)
         frames = track.frames_at(plan)
         crops = [face.crops[spec] for frame in frames for face in frame.faces]
         probabilities = iter(self.score_crops(crops))
@@ -345,11 +346,10 @@ class ClipDetector(Detector):
     feed it as a padded sequence with its length or as a 3-D volume (the row's ``clip_layout``,
     :func:`clip_input`); a clip with fewer than two faces cannot be scored and says so.
 
-    A clip is read at the rate the detector was trained at (``prep.clip_fps``, 25 fps), on the
-    frames' decoded timestamps (:func:`constant_rate_window`): a 50-fps video gives every other
-    frame, so a frame difference or a flow measures the motion of 40 ms, as in training; the window
-    entry says the rate and how many frames were held or dropped. A checkpoint without a stored rate
-    reads consecutive frames, as it was trained."""
+    A clip is read at the frame rate the detector was trained at (``prep.clip_fps``, 25 fps): every
+    k-th frame, ``k = round(video fps / 25)`` (:meth:`common.face_track.FramePlan.stride`), so that a
+    50-fps video's clip steps 40 ms as the training clips did; the window entry gives ``frame_step``.
+    A checkpoint saved without a rate reads consecutive frames, as it was trained."""
 
     kind = "clip"
 
@@ -360,30 +360,19 @@ class ClipDetector(Detector):
         """``(T, S, S, 3)`` uint8 crops -> the network's input for one clip (no batch axis)."""
         return clip_input(self.row, self.prep, crops)
 
-    def clip_crops(self, track: FaceTrack, run: np.ndarray, fps: float) -> tuple[list, dict]:
-        """One run's crops of the main face, ``None`` where a frame has none, read at the detector's
-        rate; and what the window entry says of the reading (its rate, frames held and dropped)."""
-        spec = self.crop_spec()
-        crops = [face.crops[spec] if face is not None else None for face in track.face_per_frame(run, "subject")]
-        if self.prep.clip_fps is None:
-            return crops, {}
-        clip = constant_rate_window(crops, list(run), [frame.timestamp_s for frame in track.frames_at(run)], fps,
-                                    rate=self.prep.clip_fps, count=self.frames)
-        return clip.crops, {"fps": round(clip.fps, 6), "frames_held": clip.frames_held,
-                            "frames_dropped": clip.frames_dropped}
-
     def score(self, track: FaceTrack) -> DetectorResult:
-        fps = float(track.info.fps or 25.0)
+        spec = self.crop_spec()
         windows, inputs, scorable = [], [], []
-        for run in self.frame_plan().runs(track.info.frame_count, fps, track.detect_every):
-            samples, reading = self.clip_crops(track, run, fps)
-            faces = [crop for crop in samples if crop is not None]
-            entry = {"start": int(run[0]), "stop": int(run[-1]), "frames": len(samples), "frames_with_face": len(faces),
-                     **reading, "fake_probability": None, "reason": None}
+        plan = self.frame_plan()
+        step = {} if plan.rate is None else {"frame_step": plan.stride(track.info.fps)}
+        for run in plan.runs(track.info.frame_count, track.info.fps, track.keyframe_step):
+            faces = [face for face in track.face_per_frame(run, "subject") if face is not None]
+            entry = {"start": int(run[0]), "stop": int(run[-1]), "frames": len(run), "frames_with_face": len(faces),
+                     **step, "fake_probability": None, "reason": None}
             if len(faces) < 2:
-                entry["reason"] = f"only {len(faces)} of {len(samples)} frames of this clip have the main face"
+                entry["reason"] = f"only {len(faces)} of {len(run)} frames of this clip have the main face"
             else:
-                inputs.append(self.clip_input(np.stack(faces)))
+                inputs.append(self.clip_input(np.stack([face.crops[spec] for face in faces])))
                 scorable.append(entry)
             windows.append(entry)
         if not inputs:
@@ -580,18 +569,17 @@ def signal_input(row: Model, crops: list[np.ndarray | None], fps: float, window_
 
 
 @dataclass
-class ResampledWindow:
-    """A run of frames read on an even time grid (:func:`constant_rate_window`): a signal detector's
-    window, or a clip detector's clip.
+class SignalWindow:
+    """A signal detector's window on an even time grid (:func:`constant_rate_window`).
 
     Attributes:
         crops: ``(S, S, 3)`` uint8 crop or ``None`` (no face) per sample.
-        frame_indices: the video frame each sample was read from (non-decreasing: a slow stretch of
-            the video holds a frame for two samples, a fast one skips some).
+        frame_indices: the video frame each sample was read from (non-decreasing: a variable-rate
+            video's slow stretch holds a frame for two samples, its fast stretch skips some).
         times_s: each sample's time, seconds from the video's first frame (even spacing ``1 / fps``).
-        fps: the grid's rate.
-        frames_held, frames_dropped: samples that repeat a frame, and frames of the run no sample
-            reads (both 0 when the grid's rate is the video's constant rate).
+        fps: the grid's rate (the window's own mean rate).
+        frames_held, frames_dropped: samples that repeat a frame, and frames of the window no sample
+            reads (both 0 at a constant frame rate).
     """
 
     crops: list
@@ -603,38 +591,29 @@ class ResampledWindow:
 
 
 def constant_rate_window(crops: list, frame_indices: list[int], timestamps_s: list[float] | None,
-                         fps: float, *, rate: float | None = None, count: int | None = None) -> ResampledWindow:
-    """A run of consecutive frames put on an even time grid before a detector reads it.
+                         fps: float) -> SignalWindow:
+    """A window of consecutive frames put on an even time grid before its signals are measured.
 
     ``crops``, ``frame_indices`` and ``timestamps_s`` (the frames' decoded timestamps, or ``None``
-    when unknown) are per frame of the run; ``fps`` is the container's average rate, used only when
-    the timestamps are unknown (a frame's time is then its index / ``fps``).
-
-    * A signal detector (``rate`` None) keeps the run's own mean rate: a variable-frame-rate video's
-      window is evened out (:func:`common.video.constant_rate_positions`), so that a pulse or a
-      blink keeps its true frequency and duration; a constant-rate window comes back as it is.
-    * A clip detector passes its training ``rate`` and ``count``: ``count`` samples at that rate
-      (:func:`common.video.positions_at_rate`, fewer when the run is shorter), so that one step
-      spans the time it spanned in training whatever the video's rate.
+    when unknown) are per frame of the window; ``fps`` is the container's average rate, used only
+    when the timestamps are unknown. A variable-frame-rate video's window is resampled by
+    :func:`common.video.constant_rate_positions`, so that a pulse or a blink keeps its true frequency
+    and duration; a constant-rate window comes back as it is.
 
     Example: frames 0-7 at [0, .1, .2, .3, .4, .6, .8, 1.0] s -> frames [0, 1, 3, 4, 5, 6, 6, 7] at
-    7 fps, one frame held, one dropped. Frames 0-6 of a 50-fps video with ``rate=25, count=4`` ->
-    frames [0, 2, 4, 6] at 25 fps, three dropped.
+    7 fps, one frame held, one dropped.
     """
-    from common.video import positions_at_rate, timestamps_increase
+    from common.video import constant_rate_positions
 
-    indices = [int(i) for i in frame_indices]
-    times = (np.asarray(timestamps_s, np.float64) if timestamps_s is not None and timestamps_increase(timestamps_s)
-             else np.asarray(indices, np.float64) / fps)
-    if len(crops) < 2:
-        return ResampledWindow(list(crops), indices, [float(t) for t in times], float(rate or fps))
-    if rate is None:
-        rate, count = (len(times) - 1) / (times[-1] - times[0]), len(times)
-    positions = positions_at_rate(times, rate, count)
-    return ResampledWindow([crops[p] for p in positions], [indices[p] for p in positions],
-                           [float(times[0]) + k / rate for k in range(len(positions))], float(rate),
-                           frames_held=int(np.sum(np.diff(positions) == 0)),
-                           frames_dropped=len(crops) - len(np.unique(positions)))
+    positions, grid_fps = (constant_rate_positions(timestamps_s) if timestamps_s is not None
+                           else (np.arange(len(crops), dtype=np.int64), None))
+    if grid_fps is None:
+        return SignalWindow(list(crops), [int(i) for i in frame_indices], [int(i) / fps for i in frame_indices],
+                            float(fps))
+    return SignalWindow([crops[p] for p in positions], [int(frame_indices[p]) for p in positions],
+                        [float(timestamps_s[0]) + k / grid_fps for k in range(len(positions))], grid_fps,
+                        frames_held=int(np.sum(np.diff(positions) == 0)),
+                        frames_dropped=len(crops) - len(np.unique(positions)))
 
 
 def _json_number(value) -> float | None:
@@ -642,12 +621,12 @@ def _json_number(value) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def report_signals(signals: dict, window: ResampledWindow) -> dict:
+def report_signals(signals: dict, window: SignalWindow) -> dict:
     """The report's ``signals`` of a signal detector: its window's time series in JSON.
 
     ``signals``: what ``window_signals`` returned (``(T,)`` arrays for :data:`SIGNAL_SERIES`, numbers
     for :data:`SIGNAL_SCALARS`, ``blinks`` as ``(K, 2)`` [start, stop) positions in the window);
-    ``window``: the :class:`ResampledWindow` they were measured on (its rate, and the video frame and
+    ``window``: the :class:`SignalWindow` they were measured on (its rate, and the video frame and
     time of each of its T samples). Returns ``{"fps", "frame_indices", "times_s", ...}`` with NaN
     written as ``null`` and blinks as [start, stop) video frame indices.
     Example: ear [0.3, nan] of frames [40, 41] at 1.6 and 1.64 s, 25 fps -> {"fps": 25.0,
@@ -693,7 +672,7 @@ class SignalDetector(Detector):
 
     def score(self, track: FaceTrack) -> DetectorResult:
         fps = float(track.info.fps or 25.0)
-        runs = self.frame_plan().runs(track.info.frame_count, fps, track.detect_every)
+        runs = self.frame_plan().runs(track.info.frame_count, fps, track.keyframe_step)
         if not runs:
             return DetectorResult("could_not_run", None, window_scores=[], reason="the video has no frames")
         run, spec = runs[0], self.crop_spec()

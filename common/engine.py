@@ -65,8 +65,9 @@ def cache_faces(row: Model, prep: Preprocessing, records: Sequence[VideoRecord],
                 detect_every: int = 1) -> tuple[Path, FaceCacheResult]:
     """Cache the face track of every video for this detector; returns ``(cache folder, result)``.
 
-    ``detect_every``: MTCNN on the video's frames 0, k, 2k, ..., the faces between two agreeing
-    keyframes interpolated (``detect_video.py --detect-every``; the cache records it)."""
+    ``detect_every``: K: MTCNN every K / 25 s (:func:`common.face_track.keyframe_step`), the faces
+    between two agreeing keyframes interpolated (``detect_video.py --detect-every``; the cache
+    records it)."""
     plan, policy, folder = cache_plan(row, prep)
     cache_dir = Path(cache_root) / folder
     result = build_face_cache(records, cache_dir, n_frames=prep.n_frames, size=prep.size, scale=prep.scale,
@@ -75,33 +76,8 @@ def cache_faces(row: Model, prep: Preprocessing, records: Sequence[VideoRecord],
     return cache_dir, result
 
 
-def _cached_run(cache: Any, record: VideoRecord) -> tuple[list[int], list, list[float] | None, float]:
-    """A cached run's planned frame indices, its crops (``None`` where a frame has no face), its
-    decoded timestamps and its average rate; without usable timestamps (caches written before they
-    were kept) ``None`` and the video's average rate, read from the video."""
-    from common.video import probe_video, timestamps_increase
-
-    planned = sorted(set(cache.frame_indices.tolist()) | set(cache.meta.get("no_face_indices", []))
-                     | set(cache.meta.get("undecodable_indices", [])))
-    by_index = dict(zip(cache.frame_indices.tolist(), cache.faces))
-    crops = [by_index.get(index) for index in planned]
-    timestamps = cache.meta.get("timestamps_s")
-    if timestamps and len(timestamps) == len(planned) and timestamps_increase(timestamps):
-        return planned, crops, list(timestamps), (len(planned) - 1) / (timestamps[-1] - timestamps[0])
-    return planned, crops, None, float(probe_video(record.path).fps or 25.0)
-
-
-def _cached_clip(cache: Any, record: VideoRecord, prep: Preprocessing) -> list[np.ndarray]:
-    """The faces of a cached clip read at ``prep.clip_fps`` (:func:`common.detectors.constant_rate_window`)."""
-    planned, crops, timestamps, fps = _cached_run(cache, record)
-    clip = constant_rate_window(crops, planned, timestamps, fps, rate=prep.clip_fps, count=prep.n_frames)
-    return [crop for crop in clip.crops if crop is not None]
-
-
 class ClipDataset(Dataset):
-    """One item per video: its cached clip as the network's input, ``(x, label, video_id)``, read at
-    the detector's rate (``prep.clip_fps``) on the cached frames' timestamps, as
-    :class:`common.detectors.ClipDetector` reads it.
+    """One item per video: its cached clip as the network's input, ``(x, label, video_id)``.
 
     A video whose clip has fewer than two faces cannot make a clip: it is left out here and listed
     in :attr:`skipped` (its cache entry already reports the frames without a face).
@@ -115,12 +91,11 @@ class ClipDataset(Dataset):
         self.skipped: list[str] = []
         for record in records:
             cache = read_face_cache(Path(cache_dir) / f"{record_id(record)}.npz")
-            faces = cache.faces if prep.clip_fps is None else _cached_clip(cache, record, prep)
-            if len(faces) < 2:
+            if len(cache.faces) < 2:
                 self.skipped.append(str(record.path))
                 continue
             video_id = f"{record_id(record)}"
-            self.items.append((clip_input(row, prep, faces), torch.tensor(float(cache.label)), video_id))
+            self.items.append((clip_input(row, prep, cache.faces), torch.tensor(float(cache.label)), video_id))
             self.video_ids.append(video_id)
             self.labels.append(int(cache.label))
             self.frame_indices.append(int(cache.frame_indices[0]))
@@ -304,6 +279,8 @@ class SignalDataset(Dataset):
     """
 
     def __init__(self, row: Model, cache_dir: str | Path, records: Sequence[VideoRecord]):
+        from common.video import probe_video
+
         self.items: list[tuple[torch.Tensor, torch.Tensor, str]] = []
         self.video_ids: list[str] = []
         self.labels: list[int] = []
@@ -313,12 +290,17 @@ class SignalDataset(Dataset):
         for record in records:
             cache_path = Path(cache_dir) / f"{record_id(record)}.npz"
             cache = read_face_cache(cache_path)
+            planned = sorted(set(cache.frame_indices.tolist()) | set(cache.meta.get("no_face_indices", []))
+                             | set(cache.meta.get("undecodable_indices", [])))
+            by_index = dict(zip(cache.frame_indices.tolist(), cache.faces))
             try:
-                planned, crops, timestamps, fps = _cached_run(cache, record)
+                fps = float(probe_video(record.path).fps or 25.0)
             except CourseError as error:
                 self.skipped[str(record.path)] = str(error)
                 continue
-            window = constant_rate_window(crops, planned, timestamps, fps)
+            timestamps = cache.meta.get("timestamps_s")
+            window = constant_rate_window([by_index.get(index) for index in planned], planned,
+                                          timestamps if timestamps and len(timestamps) == len(planned) else None, fps)
             features, reason = _signal_features(row, cache_path, window.crops, window.fps, window_s)
             if features is None:
                 self.skipped[str(record.path)] = reason

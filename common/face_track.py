@@ -40,6 +40,21 @@ CHUNK_FRAMES = 16
 KEYFRAME_CHUNK = 32
 #: Frames are decoded at most this large (longer side, pixels); boxes are mapped back to the original.
 DECODE_MAX_SIDE = 1920
+#: ``--detect-every K`` counts frames of a video at this rate: the face detector runs every K / 25 s.
+KEYFRAME_RATE = 25.0
+
+
+def keyframe_step(detect_every: int, fps: float) -> int:
+    """Video frames between two keyframes for ``--detect-every K`` in a video at ``fps``.
+
+    The faces between keyframes are interpolated, and a clip detector reads that interpolation (the
+    tracker's jitter) as much as the face's motion. So K keeps its meaning *in time* at any frame
+    rate: every K / 25 s, ``round(K * fps / 25)`` frames, at least 1; K = 1 (every frame) stays 1.
+    Example: K = 8 is 8 frames at 25 fps, 16 at 50, 10 at 30 (0.32 s each); unknown rate: K.
+    """
+    if detect_every <= 1 or not fps or fps <= 0:
+        return int(detect_every)
+    return max(1, int(round(detect_every * fps / KEYFRAME_RATE)))
 
 
 @dataclass(frozen=True)
@@ -53,11 +68,10 @@ class FramePlan:
         count: frames (spaced) or frames per clip (contiguous).
         clips: contiguous runs (contiguous mode).
         seconds: window length in seconds (window mode).
-        rate: contiguous mode: the rate in frames per second the clip is read at (a clip detector's
-            training rate), or ``None`` to read ``count`` consecutive frames whatever the video's
-            rate. With a rate, each run holds every frame of the time ``count`` samples at ``rate``
-            span, ``(count - 1) / rate`` seconds, and the detector picks ``count`` of them on that
-            grid (:func:`common.video.positions_at_rate`).
+        rate: contiguous mode: the frame rate a clip detector was trained at, or ``None`` to read
+            ``count`` consecutive frames whatever the video's rate. With a rate, a run takes every
+            k-th frame, ``k = round(video fps / rate)`` (:meth:`stride`): at 50 fps every other
+            frame, so that one step spans 40 ms as it did in training at 25 fps.
 
     Example: a 100-frame video at 25 fps.
 
@@ -69,8 +83,8 @@ class FramePlan:
         [48, 49, 50]
         >>> FramePlan("window", seconds=0.2).indices(100, 25.0).tolist()    # 5 frames in the middle
         [47, 48, 49, 50, 51]
-        >>> FramePlan("contiguous", count=3, rate=25.0).indices(100, 50.0).tolist()   # 0.08 s at 50 fps
-        [47, 48, 49, 50, 51]
+        >>> FramePlan("contiguous", count=3, rate=25.0).indices(100, 50.0).tolist()   # every 2nd at 50 fps
+        [47, 49, 51]
     """
 
     mode: str
@@ -87,14 +101,14 @@ class FramePlan:
         if self.rate is not None and (self.mode != "contiguous" or not self.rate > 0):
             raise ValueError(f"a frame plan's rate needs the contiguous mode and a positive rate: {self}")
 
-    def run_length(self, fps: float) -> int:
-        """Frames per run (contiguous mode) in a video at ``fps``: ``count``, or with a rate every frame
-        of the ``(count - 1) / rate`` seconds its samples span. Example: 16 samples at 25 fps span
-        0.6 s: 16 frames of a 25-fps video, 31 of a 50-fps one, 10 of a 15-fps one (samples then
-        repeat frames)."""
+    def stride(self, fps: float) -> int:
+        """Video frames per step of a clip (contiguous mode) in a video at ``fps``: the whole number
+        that brings the step nearest the training rate's, never below 1 (a frame is never shown
+        twice). Example at a rate of 25: 1 at 24, 25 or 30 fps, 2 at 50 or 60, 5 at 120; always 1
+        without a rate or when the video's rate is unknown."""
         if self.rate is None or not fps or fps <= 0:
-            return self.count
-        return int(np.ceil((self.count - 1) * fps / self.rate - 1e-6)) + 1
+            return 1
+        return max(1, int(round(fps / self.rate)))
 
     def indices(self, frame_count: int, fps: float, detect_every: int = 1) -> np.ndarray:
         """The frame indices this plan wants in a video of ``frame_count`` frames at ``fps``.
@@ -122,12 +136,14 @@ class FramePlan:
         if self.mode != "contiguous":
             wanted = self.indices(frame_count, fps, detect_every)
             return [wanted[i:i + 1] for i in range(len(wanted))] if self.mode == "spaced" else [wanted]
-        length = min(frame_count, self.run_length(fps))
+        step = self.stride(fps)
+        samples = min(self.count, (frame_count - 1) // step + 1)
+        span = (samples - 1) * step + 1  # video frames from a clip's first sample to its last
         if self.clips == 1:  # one clip: the middle of the video (its start is often a fade or a title)
-            starts = [(frame_count - length) // 2]
+            starts = [(frame_count - span) // 2]
         else:
-            starts = sample_indices(frame_count - length + 1, self.clips).tolist()
-        return [np.arange(s, s + length, dtype=np.int64) for s in starts]
+            starts = sample_indices(frame_count - span + 1, self.clips).tolist()
+        return [np.arange(s, s + span, step, dtype=np.int64) for s in starts]
 
     def to_dict(self) -> dict[str, Any]:
         plan = {"mode": self.mode, "count": self.count, "clips": self.clips, "seconds": self.seconds}
@@ -313,8 +329,14 @@ class FaceTrack:
 
     @property
     def detect_every(self) -> int:
-        """The K the track was built with (plans read their frames with it: :meth:`FramePlan.indices`)."""
+        """The ``--detect-every`` K the track was built with (frames of a 25-fps video)."""
         return int(self.settings.get("detect_every", 1))
+
+    @property
+    def keyframe_step(self) -> int:
+        """Video frames between two keyframes (:func:`keyframe_step`; plans read their frames with
+        it: :meth:`FramePlan.indices`)."""
+        return int(self.settings.get("keyframe_step", self.detect_every))
 
     def frames_at(self, indices: Sequence[int] | np.ndarray) -> list[TrackedFrame]:
         """The tracked frames of ``indices`` (each must be part of the track)."""
@@ -543,10 +565,11 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
             ``extract(frames, frame_indices=...) -> [FrameFaces]``, largest face first.
         chunk_frames: frames decoded and detected together (bounds memory).
         decode_max_side: larger frames are decoded shrunk to this longer side.
-        detect_every: run the face detector on the video's frames numbered 0, ``detect_every``,
-            2 x ``detect_every``, ... (and its last), decoding those around each planned frame, and
-            interpolate the faces in between when both neighbours agree (:func:`detect_on_keyframes`);
-            1 = every planned frame. A frame's face then does not depend on the other plans.
+        detect_every: K: run the face detector on the video's frames numbered 0, k, 2k, ... (and
+            its last), ``k = keyframe_step(K, fps)`` (K frames at 25 fps, 2K at 50: every K / 25 s),
+            decoding those around each planned frame, and interpolate the faces in between when both
+            neighbours agree (:func:`detect_on_keyframes`); 1 = every planned frame. A frame's face
+            then does not depend on the other plans.
 
     Returns:
         The :class:`FaceTrack`.
@@ -563,19 +586,20 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
         raise VideoError(f"cannot read video '{path}': it has no frames")
     if detect_every < 1:
         raise ValueError(f"detect_every must be >= 1, got {detect_every}")
-    wanted = plan_union(plans, info, detect_every)
+    step = 1 if still else keyframe_step(detect_every, info.fps)
+    wanted = plan_union(plans, info, step)
     last = info.frame_count - 1
-    to_decode = frames_with_anchors(wanted, detect_every, last)  # keyframes a wanted frame lies between
+    to_decode = frames_with_anchors(wanted, step, last)  # keyframes a wanted frame lies between
     keep = set(wanted.tolist())
     timings["decode"] += time.perf_counter() - tick
     specs = list(dict.fromkeys(crop_specs))
     box_scale = specs[0].scale if specs else 1.3
     frames: list[TrackedFrame] = []
     decoded = detected = interpolated = 0
-    if detect_every > 1:  # each chunk ends on a keyframe: longer chunks hold more frames per keyframe
+    if step > 1:  # each chunk ends on a keyframe: longer chunks hold more frames per keyframe
         chunk_frames = max(chunk_frames, KEYFRAME_CHUNK)
     known: dict[int, list[KeyframeFace]] = {}  # the last chunk's last keyframe, for the next chunk
-    for chunk_indices in keyframe_chunks(to_decode, detect_every, last, chunk_frames):
+    for chunk_indices in keyframe_chunks(to_decode, step, last, chunk_frames):
         tick = time.perf_counter()
         try:
             chunk = still if still else sample_frames(path, indices=chunk_indices, max_side=decode_max_side)
@@ -589,7 +613,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
         decoded += len(chunk.indices)
         factor = chunk.frames.shape[2] / info.width
         tick = time.perf_counter()
-        results, ran = detect_on_keyframes(extractor, chunk.frames, chunk.indices, detect_every, last, known)
+        results, ran = detect_on_keyframes(extractor, chunk.frames, chunk.indices, step, last, known)
         known = {number: found for number, found in known.items() if number == int(chunk.indices[-1])}
         detected += ran
         timings["faces"] += time.perf_counter() - tick
@@ -621,7 +645,8 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     link_tracks(frames)
     settings = {"input_kind": "image" if still else "video", "face_scale": box_scale, "min_face_probability": float(getattr(extractor, "min_probability", 0.9)),
                 "detection_max_side": int(getattr(extractor, "max_detection_side", 0)),
-                "decode_max_side": int(decode_max_side), "detect_every": int(detect_every)}
+                "decode_max_side": int(decode_max_side), "detect_every": int(detect_every),
+                "keyframe_step": int(step)}
     return FaceTrack(path, info, frames, settings, timings, decoded, detected, interpolated)
 
 

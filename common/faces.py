@@ -117,7 +117,9 @@ def _settings(plan: FramePlan, size: int, scale: float, max_side: int | None, po
                 "max_side": max_side, "policy": policy}
     if detect_every != 1:  # absent for every-frame detection, so caches written before it stay valid
         settings["detect_every"] = int(detect_every)
-        settings["keyframes"] = "video frame numbers"  # not positions in the plan (caches before 2026-12-02)
+        # video frame numbers, not positions in the plan (caches before 2026-12-02), K / 25 s apart at
+        # any frame rate (before 2026-12-04: K frames apart)
+        settings["keyframes"] = "video frame numbers, K / 25 s apart"
     return settings
 
 

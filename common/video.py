@@ -83,8 +83,6 @@ __all__ = [
     "SampledFrames",
     "VideoInfo",
     "constant_rate_positions",
-    "positions_at_rate",
-    "timestamps_increase",
     "iter_frames",
     "probe_video",
     "read_all_frames",
@@ -310,7 +308,7 @@ def constant_rate_positions(timestamps_s: Sequence[float] | np.ndarray) -> tuple
     clip's average rate is then stretched in one stretch and squeezed in the other: a 72-bpm pulse
     reads 96 bpm in the first and 48 in the second. This puts the run's T samples on an even grid
     from its first timestamp to its last, at ``fps = (T - 1) / (t[T-1] - t[0])``, and gives each
-    grid time the frame nearest to it (:func:`positions_at_rate`): the fast stretch is thinned and
+    grid time the frame nearest to it (the earlier frame on a tie): the fast stretch is thinned and
     the slow one holds a frame for two samples, as a player showing the video at that rate would.
 
     Args:
@@ -326,52 +324,15 @@ def constant_rate_positions(timestamps_s: Sequence[float] | np.ndarray) -> tuple
     are at positions [0, 1, 3, 4, 5, 6, 6, 7]: frame 2 is dropped, frame 6 (0.8 s) is held twice.
     """
     times = np.asarray(timestamps_s, dtype=np.float64).reshape(-1)
-    if not timestamps_increase(times):
-        return np.arange(len(times), dtype=np.int64), None
+    identity = np.arange(len(times), dtype=np.int64)
+    if len(times) < 2 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        return identity, None
     fps = (len(times) - 1) / (times[-1] - times[0])
-    return positions_at_rate(times, fps, len(times)), float(fps)
-
-
-def timestamps_increase(timestamps_s: Sequence[float] | np.ndarray) -> bool:
-    """Whether a run's timestamps can place it in time: two or more, finite, strictly increasing
-    (a container without timestamps repeats or omits them)."""
-    times = np.asarray(timestamps_s, dtype=np.float64).reshape(-1)
-    return len(times) >= 2 and bool(np.all(np.isfinite(times))) and bool(np.all(np.diff(times) > 0))
-
-
-def positions_at_rate(timestamps_s: Sequence[float] | np.ndarray, fps: float, count: int | None = None) -> np.ndarray:
-    """The frames a player running at ``fps`` shows from a run: for each grid time ``t[0] + k / fps``
-    within the run (``k = 0, 1, ...``, at most ``count`` of them), the frame nearest to it, the
-    earlier one on a tie.
-
-    A clip detector learns motion per step at its training rate (25 fps): a 50-fps video read frame
-    after frame shows it half the motion per step, a 15-fps one nearly twice. Reading every video at
-    the training rate gives each step the same span of time.
-
-    Args:
-        timestamps_s: ``(T,)`` strictly increasing seconds (:func:`timestamps_increase`).
-        fps: the grid's rate, frames per second (> 0).
-        count: the most samples wanted (``None``: as many as the run's span holds).
-    Returns:
-        ``(K,)`` int64 positions into the run, non-decreasing: ``K = floor((t[T-1] - t[0]) * fps) + 1``
-        samples, at most ``count``; a grid time is never past the run's last frame.
-
-    Example: a 50-fps run of 7 frames (0, .02, ..., .12 s) read at 25 fps gives the grid
-    [0, .04, .08, .12] and positions [0, 2, 4, 6]; read at 30 fps, the grid [0, .033, .067, .1]
-    (0.12 s holds 3.6 steps: 4 samples) and positions [0, 2, 3, 5] (0.033 is nearer 0.04 than 0.02).
-    """
-    times = np.asarray(timestamps_s, dtype=np.float64).reshape(-1)
-    if not fps > 0:
-        raise ValueError(f"fps must be > 0, got {fps}")
-    if len(times) < 2:
-        return np.zeros(len(times), dtype=np.int64)
-    n = int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1
-    n = n if count is None else min(n, int(count))
-    grid = times[0] + np.arange(n) / fps
+    grid = times[0] + identity / fps
     after = np.clip(np.searchsorted(times, grid, side="left"), 1, len(times) - 1)
     before = after - 1
     nearer_after = (times[after] - grid) < (grid - times[before])
-    return np.where(nearer_after, after, before).astype(np.int64)
+    return np.where(nearer_after, after, before).astype(np.int64), float(fps)
 
 
 # --------------------------------------------------------------------------------------------

@@ -397,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="decision threshold on the video score (default: each checkpoint's)")
     parser.add_argument("--detect-every", type=int, default=None, metavar="K",
                         help="run the face detector on the video's frames 0, K, 2K, ... only and interpolate the faces "
-                             "between keyframes that agree (default: as the detectors were trained, when their "
+                             "between keyframes that agree; K counts frames at 25 fps (2K at 50 fps: every K/25 s) "
+                             "(default: as the detectors were trained, when their "
                              "checkpoints say so and agree, else 1: every frame; saves work when K exceeds the "
                              "spacing of the frames read, e.g. 32 for a frame CNN's 32 frames of a 10-s clip)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")

@@ -67,7 +67,8 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
     parser.add_argument("--aggregation", default="mean", help=f"frame -> video score: {'|'.join(AGGREGATIONS)}")
     parser.add_argument("--frames", type=int, default=None, help="frames per video (default: as in training)")
     parser.add_argument("--detect-every", type=int, default=None, metavar="K",
-                        help="MTCNN on frames 0, K, 2K, ... of each test video (default: as in training, the "
+                        help="MTCNN on frames 0, K, 2K, ... of each test video (K frames at 25 fps: every K/25 s; "
+                             "default: as in training, the "
                              "checkpoint's; 1 for checkpoints that do not record it)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps")

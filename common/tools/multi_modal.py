@@ -150,8 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--frames", type=int, default=None, help="evenly spaced frames for frame detectors")
     parser.add_argument("--clips", type=int, default=1, help="clips per video for clip detectors")
     parser.add_argument("--detect-every", type=int, default=None, metavar="K",
-                        help="MTCNN on the video's frames 0, K, 2K, ... only, faces interpolated between agreeing "
-                             "keyframes (default: as the detectors were trained, when they agree, else 1)")
+                        help="MTCNN on the video's frames 0, K, 2K, ... only (K frames at 25 fps: every K/25 s), faces "
+                             "interpolated between agreeing keyframes (default: as the detectors were trained, when "
+                             "they agree, else 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_tree_argument(parser)

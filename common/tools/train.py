@@ -128,7 +128,8 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
                              "each of these comma-separated settings (crf23, crf40, half, crfN; as evaluate.py "
                              "--reencode), same label and identity; validation and test stay as they are")
     parser.add_argument("--detect-every", type=int, default=1, metavar="K",
-                        help="MTCNN on the video's frames 0, K, 2K, ... only, faces interpolated between agreeing keyframes "
+                        help="MTCNN on the video's frames 0, K, 2K, ... only (K frames at 25 fps: every K/25 s), faces "
+                             "interpolated between agreeing keyframes "
                              "(default 1; train with the K you will give detect_video.py; the checkpoint records it "
                              "and evaluate.py tracks test faces the same way)")
     parser.add_argument("--synthetic-clips", type=int, default=240, help="clips of a generated benchmark")

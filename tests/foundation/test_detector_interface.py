@@ -56,11 +56,12 @@ def test_registry_refuses_an_unknown_kind(tmp_path):
     # a plan longer than the video takes every frame it has
     (dict(mode="contiguous", count=16), 5, 25.0, [0, 1, 2, 3, 4]),
     (dict(mode="window", seconds=10.0), 5, 25.0, [0, 1, 2, 3, 4]),
-    # a clip read at 25 fps: 4 samples span 0.12 s, 7 frames at 50 fps (middle: (24 - 7) // 2 = 8),
-    # 4 at 25 fps, 3 at 15 fps (ceil(3 * 15 / 25) + 1; samples then repeat frames)
-    (dict(mode="contiguous", count=4, rate=25.0), 24, 50.0, list(range(8, 15))),
-    (dict(mode="contiguous", count=4, rate=25.0), 24, 25.0, list(range(10, 14))),
-    (dict(mode="contiguous", count=4, rate=25.0), 24, 15.0, list(range(10, 13))),
+    # a clip read at 25 fps: every 2nd frame at 50 fps, 4 samples spanning 7 frames (middle: (24 - 7) // 2
+    # = 8); every frame at 25 or 15 fps (a frame is never shown twice); a short video: what it holds
+    (dict(mode="contiguous", count=4, rate=25.0), 24, 50.0, [8, 10, 12, 14]),
+    (dict(mode="contiguous", count=4, rate=25.0), 24, 25.0, [10, 11, 12, 13]),
+    (dict(mode="contiguous", count=4, rate=25.0), 24, 15.0, [10, 11, 12, 13]),
+    (dict(mode="contiguous", count=4, rate=25.0), 5, 50.0, [0, 2, 4]),
 ])
 def test_frame_plans_pick_the_frames_worked_by_hand(plan, frame_count, fps, expected):
     from common.face_track import FramePlan
@@ -93,9 +94,27 @@ def test_a_bad_plan_is_refused():
         FramePlan("contiguous", count=8, rate=0.0)
 
 
+@pytest.mark.parametrize("fps, stride", [(24.0, 1), (25.0, 1), (30000 / 1001, 1), (15.0, 1), (50.0, 2), (60.0, 2),
+                                         (120.0, 5), (0.0, 1)])
+def test_a_clip_steps_the_whole_number_of_frames_nearest_the_training_rate(fps, stride):
+    from common.face_track import FramePlan
+
+    assert FramePlan("contiguous", count=16, rate=25.0).stride(fps) == stride
+    assert FramePlan("contiguous", count=16).stride(fps) == 1, "without a rate: consecutive frames"
+
+
+@pytest.mark.parametrize("detect_every, fps, step", [(8, 25.0, 8), (8, 50.0, 16), (8, 30.0, 10), (8, 60.0, 19),
+                                                    (4, 12.5, 2), (1, 50.0, 1), (8, 0.0, 8)])
+def test_keyframes_are_as_far_apart_in_time_at_any_frame_rate(detect_every, fps, step):
+    """--detect-every K is every K / 25 s: round(K * fps / 25) frames (worked by hand); 1 stays every frame."""
+    from common.face_track import keyframe_step
+
+    assert keyframe_step(detect_every, fps) == step
+
+
 def test_a_plan_with_a_rate_is_its_own_cache_setting_and_one_without_is_unchanged():
-    """Face caches compare the plan's dict: a clip read at 25 fps holds other frames than 16
-    consecutive ones at 50 fps, so its cache must not be reused; every older plan keeps its key."""
+    """Face caches compare the plan's dict: a clip read at 25 fps holds other frames of a 50-fps video
+    than 16 consecutive ones, so its cache must not be reused; every older plan keeps its key."""
     from common.face_track import FramePlan
 
     assert FramePlan("contiguous", count=16).to_dict() == {"mode": "contiguous", "count": 16, "clips": 1,

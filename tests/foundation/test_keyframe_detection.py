@@ -244,3 +244,22 @@ def test_sparse_frames_cost_no_more_detections_than_every_frame(talking_head):
     keyframes = build_track(talking_head, [plan], [spec], detector, detect_every=8)
     assert keyframes.frames_detected == every.frames_detected == 5
     assert sorted(detector.seen) == [0, 8, 16, 32, 39] and keyframes.detect_every == 8  # 0, 9, 19, 29, 39 snapped
+
+
+def test_a_50_fps_video_is_detected_every_k_frames_of_25_fps(tmp_path):
+    """--detect-every 8 on a 50-fps video runs the face detector on frames 0, 16, 32, ... (every
+    0.32 s, as on a 25-fps video): the interpolation a clip detector reads spans the time it spanned
+    in training. The track records both K and the step it used."""
+    from common.face_track import CropSpec, FramePlan, build_track
+    from common.video import write_video
+
+    def slow(index: int) -> list[list[float]]:  # keyframes 16 frames apart still overlap (IoU 0.77)
+        return [[10.0 + 0.25 * index, 20.0 + 0.25 * index, 70.0 + 0.25 * index, 80.0 + 0.25 * index]]
+
+    path = write_video(tmp_path / "fast.mp4", [np.zeros((96, 96, 3), np.uint8)] * 40, fps=50.0)
+    detector = ScriptedDetector(slow)
+    track = build_track(path, [FramePlan("window", seconds=0.8)], [CropSpec(32, 1.3)], detector, detect_every=8)
+    assert sorted(set(detector.seen)) == [0, 16, 32, 39]
+    assert (track.detect_every, track.keyframe_step) == (8, 16)
+    np.testing.assert_allclose(track.frames_at([8])[0].faces[0].box, slow(8)[0], atol=0.01,
+                               err_msg="a linear motion is interpolated exactly between 0 and 16")

@@ -573,32 +573,6 @@ def test_constant_rate_positions_keep_a_constant_rate_run_and_unknown_timestamps
         assert positions.tolist() == list(range(len(unknown))) and fps is None
 
 
-def test_positions_at_rate_match_the_worked_example():
-    """A 50-fps run of 7 frames read at 25 fps takes every other frame; at 30 fps the grid
-    [0, .033, .067, .1] (0.12 s holds 3.6 steps: 4 samples) takes [0, 2, 3, 5] (by hand)."""
-    times = np.arange(7) * 0.02
-    assert video.positions_at_rate(times, 25.0).tolist() == [0, 2, 4, 6]
-    assert video.positions_at_rate(times, 30.0).tolist() == [0, 2, 3, 5]
-    assert video.positions_at_rate(times, 25.0, count=3).tolist() == [0, 2, 4], "at most count samples"
-    assert video.positions_at_rate(times, 10.0).tolist() == [0, 5], "0.12 s holds one 0.1-s step"
-
-
-def test_positions_at_rate_equal_the_nearest_frame_found_by_brute_force():
-    """Random variable-rate runs read at 12-60 fps: each sample is the frame nearest its grid time
-    (the earlier on a tie), and no grid time lies past the run's last frame."""
-    rng = np.random.default_rng(1)
-    for _ in range(50):
-        times = 3.0 + np.cumsum(rng.choice([1 / 60, 1 / 30, 1 / 24, 1 / 15], size=int(rng.integers(2, 90))))
-        rate = float(rng.uniform(12, 60))
-        positions = video.positions_at_rate(times, rate)
-        grid = []
-        while times[0] + len(grid) / rate <= times[-1] + 1e-9:
-            grid.append(times[0] + len(grid) / rate)
-        assert positions.tolist() == [int(np.argmin(np.abs(times - g))) for g in grid]
-    with pytest.raises(ValueError, match="fps"):
-        video.positions_at_rate([0.0, 0.1], 0.0)
-
-
 def test_write_video_writes_a_variable_frame_rate_that_pyav_reads_back(tmp_path):
     """30 fps for 1 s, then 15 fps for 1 s (a phone in dim light): each frame's time, read by a plain
     PyAV decode and by sample_frames, is the one written."""

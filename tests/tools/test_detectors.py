@@ -121,143 +121,26 @@ def _clip_report(video: Path, checkpoint: Path, output: Path) -> dict:
 
 
 def test_a_clip_is_read_at_the_rate_the_detector_was_trained_at(fast_clip, rated_clip_checkpoint, tmp_path):
-    """A 25-fps clip detector on a 50-fps video reads every other frame: 8 samples span 7 steps of
-    40 ms, frames 16, 18, ..., 30 of 48 (the middle run of 15 frames), worked by hand; its score is
-    the regression on those frames' differences, not on 8 consecutive frames' (half the motion)."""
+    """A 25-fps clip detector on a 50-fps video reads every other frame: 8 samples 40 ms apart,
+    frames 16, 18, ..., 30 of 48 (the middle 15 frames), worked by hand; its score is the regression
+    on those frames' differences, not on 8 consecutive frames' (half the motion per step)."""
     report = _clip_report(fast_clip, rated_clip_checkpoint, tmp_path / "fast.json")
     window = report["detectors"][0]["window_scores"][0]
-    assert (window["start"], window["stop"], window["frames"]) == (16, 30, 8)
-    assert (window["fps"], window["frames_held"], window["frames_dropped"]) == (25.0, 0, 7)
-    expected, _ = _frame_difference_score_by_hand(report, fast_clip, list(range(16, 31, 2)))
-    assert window["fake_probability"] == pytest.approx(expected, abs=TOOLS_RESCORED_PROBABILITY_ATOL), \
-        "the clip was not read on a 25-fps grid"
+    assert (window["start"], window["stop"], window["frames"], window["frame_step"]) == (16, 30, 8, 2)
+    assert report["detectors"][0]["frame_plan"]["rate"] == 25.0
+    expected, n_crops = _frame_difference_score_by_hand(report, fast_clip, list(range(16, 31, 2)))
+    assert n_crops == 8 and window["fake_probability"] == pytest.approx(expected, abs=TOOLS_RESCORED_PROBABILITY_ATOL), \
+        "the clip was not read at 25 fps"
 
 
 def test_a_clip_at_the_training_rate_and_an_older_checkpoint_read_consecutive_frames(
         clip_files, fast_clip, clip_checkpoint, rated_clip_checkpoint, two_kinds, tmp_path):
-    """At the video's own rate (25 fps) the grid is every frame: the same frames and score as a
-    checkpoint saved before clips had a rate, which still reads consecutive frames (as it was trained)."""
+    """At the training rate (a 25-fps video) the clip is consecutive frames: the same frames and score
+    as a checkpoint saved before clips had a rate, which reads consecutive frames at any rate (as it
+    was trained)."""
     rated = _clip_report(clip_files["fake"].path, rated_clip_checkpoint, tmp_path / "rated.json")
     window, before = rated["detectors"][0]["window_scores"][0], two_kinds["detectors"][1]["window_scores"][0]
-    assert (window["start"], window["stop"], window["frames_held"], window["frames_dropped"]) == (8, 15, 0, 0)
+    assert (window["start"], window["stop"], window["frame_step"]) == (8, 15, 1)
     assert window["fake_probability"] == pytest.approx(before["fake_probability"], abs=DETECTOR_INTERFACE_SCORE_ATOL)
     old = _clip_report(fast_clip, clip_checkpoint, tmp_path / "old.json")["detectors"][0]["window_scores"][0]
-    assert (old["start"], old["stop"], old["frames"]) == (20, 27, 8) and "fps" not in old
-
-
-def test_each_frame_is_decoded_once_and_goes_through_face_detection_once(clip_files, tiny_checkpoint,
-                                                                         clip_checkpoint, monkeypatch):
-    """Two detectors of different kinds: count every frame the decoder and MTCNN see."""
-    from common import face_track
-    from common.tools.detect import analyse_video, load_detectors, make_face_detector
-
-    decoded: list[int] = []
-    real_sample_frames = face_track.sample_frames
-
-    def counting_sample_frames(path, *args, **kwargs):
-        sampled = real_sample_frames(path, *args, **kwargs)
-        decoded.extend(sampled.indices.tolist())
-        return sampled
-
-    monkeypatch.setattr(face_track, "sample_frames", counting_sample_frames)
-    detectors = load_detectors([tiny_checkpoint, clip_checkpoint], "cpu", frames=8)
-    face_detector = make_face_detector(detectors)
-    detected: list[int] = []
-    real_extract = face_detector.extract
-
-    def counting_extract(frames, frame_indices=None):
-        detected.extend(frame_indices)
-        return real_extract(frames, frame_indices=frame_indices)
-
-    face_detector.extract = counting_extract
-    report = analyse_video(clip_files["fake"].path, detectors, face_detector=face_detector, tree="solutions")
-    planned = [frame["index"] for frame in report["frames"]]
-    assert sorted(decoded) == planned and len(set(decoded)) == len(decoded), "a frame was decoded twice, or not at all"
-    assert sorted(detected) == planned and len(set(detected)) == len(detected), "a frame went through MTCNN twice"
-    assert report["summary"]["frames_decoded"] == report["summary"]["frames_through_face_detector"] == len(planned)
-
-
-def test_faces_keep_one_track_id_across_frames(two_kinds):
-    ids = {face["track_id"] for frame in two_kinds["frames"] for face in frame["faces"]}
-    assert ids == {0}, f"one person in the clip should be one track, got track ids {sorted(ids)}"
-
-
-def test_a_clip_detector_on_a_video_without_faces_says_so(clip_files, clip_checkpoint, tmp_path):
-    from common.report import validate_report
-    from common.tools.detect import main
-
-    output = tmp_path / "no_face.json"
-    assert main(["--input", str(clip_files["no_face"].path), "--model", str(clip_checkpoint), "--output", str(output),
-                 "--device", "cpu", "--quiet"]) == 0
-    report = json.loads(output.read_text())
-    assert validate_report(report) == [], "the report breaks the schema"
-    entry = report["detectors"][0]
-    assert entry["status"] == "no_face" and entry["reason"] and report["verdict"] == "NO_FACE", \
-        "a clip detector that saw no face must say NO_FACE and why"
-
-
-def test_an_unresized_crop_spec_cuts_the_square_at_its_own_size(clip_files):
-    """Spectral detectors need the face without resampling: CropSpec(size=None) is the raw square."""
-    from common.face_track import CropSpec
-
-    frame = clip_files["real"].frames[0]
-    box = clip_files["real"].boxes[0, 0]
-    crop = CropSpec(None, 1.3).cut(frame, box, np.zeros((5, 2)))
-    # the square worked by hand as in task 1.1: side round(1.3 * longer side), centred, kept inside
-    side = min(int(np.floor(1.3 * max(box[2] - box[0], box[3] - box[1]) + 0.5)), 128)
-    assert crop.shape == (side, side, 3), f"an un-resized crop should be {side} px square, got {crop.shape}"
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    x1 = min(max(int(np.floor(cx - side / 2 + 0.5)), 0), 128 - side)
-    y1 = min(max(int(np.floor(cy - side / 2 + 0.5)), 0), 128 - side)
-    np.testing.assert_array_equal(crop, frame[y1:y1 + side, x1:x1 + side], err_msg="the crop was resampled")
-
-
-def test_visualize_draws_a_report_without_frame_detector_with_grey_boxes(clip_files, clip_checkpoint, tmp_path):
-    from common.tools.detect import main as detect
-    from common.tools.visualize import drawing_report, main as visualize
-
-    report_path = tmp_path / "clip_only.json"
-    assert detect(["--input", str(clip_files["real"].path), "--model", str(clip_checkpoint), "--output",
-                   str(report_path), "--device", "cpu", "--quiet"]) == 0
-    report = json.loads(report_path.read_text())
-    drawn = drawing_report(report)
-    assert [f["index"] for f in drawn["frames"]] == list(range(8, 16)), "every frame of the clip is drawn"
-    assert all(face["fake_probability"] is None for f in drawn["frames"] for face in f["faces"]), \
-        "a clip detector scores no single face: boxes must stay unscored"
-    output = tmp_path / "clip_only.mp4"
-    assert visualize(["--video", str(clip_files["real"].path), "--predictions", str(report_path),
-                      "--output", str(output), "--min-side", "0"]) == 0
-    assert output.stat().st_size > 0
-
-
-def test_a_spectral_detector_scores_each_face_at_its_own_size(clip_files):
-    """The spectral kind cuts the square crop without resizing and scores its feature vector."""
-    import torch
-
-    from common import exercises
-    from common.detectors import SpectralDetector
-    from common.face_track import FramePlan, build_track
-    from common.preprocessing import Preprocessing
-    from common.registry import Model
-    from tests.tools.spectral_stub import TwoWeights, side_and_brightness
-
-    row = Model("stub_spectral", kind="spectral", file="spectral_stub.py", builder="TwoWeights", input_size=64,
-                mean=(0.0,) * 3, std=(1.0,) * 3, features="side_and_brightness", phase="tests.tools")
-
-    class _Checkpoint:
-        architecture, threshold, created, metrics, extra = "stub_spectral", 0.5, "now", {}, {}
-
-    detector = SpectralDetector(name="stub", row=row, model=TwoWeights().eval(), checkpoint=_Checkpoint(),
-                                checkpoint_path=Path("stub.pt"), sha256="0" * 64, device=torch.device("cpu"),
-                                prep=Preprocessing(64, (0.0,) * 3, (1.0,) * 3), frames=4)
-    extractor = exercises.face_extractor("cpu", select="all")
-    track = build_track(clip_files["real"].path, [detector.frame_plan()], [detector.crop_spec()], extractor)
-    result = detector.run(track)
-    first = next(frame for frame in track.frames_at(FramePlan("spaced", count=4).indices(24, 25.0)) if frame.faces)
-    crop = first.faces[0].crops[detector.crop_spec()]
-    x1, y1, x2, y2 = first.faces[0].crop_box
-    assert crop.shape[0] == crop.shape[1] == round(x2 - x1) == round(y2 - y1), "the crop was resized"
-    side, brightness = side_and_brightness(crop)
-    expected = 1 / (1 + np.exp(-(1.5 * side - 2.0 * brightness + 0.25)))
-    entry = next(e for e in result.frame_scores if e["index"] == first.index)
-    assert entry["fake_probability"] == pytest.approx(expected, abs=1e-6)
+    assert (old["start"], old["stop"], old["frames"]) == (20, 27, 8) and "frame_step" not in old

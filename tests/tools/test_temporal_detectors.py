@@ -158,30 +158,21 @@ def test_clips_flag_scores_the_video_over_time(trained, tmp_path):
         "the video score is the mean of its clips' scores"
 
 
-def test_training_reads_a_cached_clip_at_the_detectors_rate(tmp_path, monkeypatch):
-    """A 50-fps video's cached run of 15 frames gives a 25-fps detector frames 0, 2, ..., 14, as
-    detection reads it; from the cached timestamps, or from the video's rate for a cache written
-    before they were kept. A checkpoint without a rate reads the cached frames as they are."""
-    from dataclasses import replace
-
-    from common import engine
+def test_training_caches_the_clip_a_detector_reads_at_its_rate(tmp_path):
+    """Training reads what detection reads: a 50-fps video's cached clip for a 25-fps detector is
+    every other frame (8 samples: frames 16, 18, ..., 30 of 48), and the cache's settings hold the rate."""
     from common.datasets import VideoRecord
+    from common.engine import cache_faces
     from common.models import get_spec
     from common.preprocessing import model_preprocessing
-    from common.torch_data import record_id, write_face_cache
+    from common.synthetic import make_clip
+    from common.torch_data import read_face_cache
     from common.video import write_video
 
-    seen = []
-    monkeypatch.setattr(engine, "clip_input", lambda row, prep, crops: seen.append([int(c[0, 0, 0]) for c in crops])
-                        or torch.zeros(3))
-    video = write_video(tmp_path / "fast.mp4", [np.zeros((16, 16, 3), np.uint8)] * 15, fps=50.0)
-    record = VideoRecord(video, 1, "TemporalFlicker", "person", None, "train")
-    crops = np.stack([np.full((4, 4, 3), 10 * k, np.uint8) for k in range(15)])
+    clip = make_clip("real", seed=3, n_frames=48, size=128, fps=50.0)
+    record = VideoRecord(write_video(tmp_path / "fast.mp4", clip.frames, fps=50.0), 0, "real", "person", None, "train")
     row = get_spec("temporal_features")
-    prep = model_preprocessing(row, n_frames=8)
-    for meta in ({"timestamps_s": [k / 50 for k in range(15)]}, {}):
-        write_face_cache(tmp_path / f"{record_id(record)}.npz", crops, np.arange(15), 1, **meta)
-        engine.ClipDataset(row, prep, tmp_path, [record])
-        assert seen[-1] == [20 * k for k in range(8)]
-    engine.ClipDataset(row, replace(prep, clip_fps=None), tmp_path, [record])
-    assert seen[-1] == [10 * k for k in range(15)]
+    cache_dir, _ = cache_faces(row, model_preprocessing(row, n_frames=8), [record], tmp_path / "cache", progress=False)
+    cache = read_face_cache(next(cache_dir.glob("*.npz")))
+    assert cache.frame_indices.tolist() == list(range(16, 31, 2))
+    assert cache.meta["settings"]["plan"]["rate"] == 25.0
