@@ -364,11 +364,11 @@ class ClipDetector(Detector):
         spec = self.crop_spec()
         windows, inputs, scorable = [], [], []
         plan = self.frame_plan()
-        step = {} if plan.rate is None else {"frame_step": plan.stride(track.info.fps)}
+        frame_step = {} if plan.rate is None else {"frame_step": plan.stride(track.info.fps)}
         for run in plan.runs(track.info.frame_count, track.info.fps, track.keyframe_step):
             faces = [face for face in track.face_per_frame(run, "subject") if face is not None]
             entry = {"start": int(run[0]), "stop": int(run[-1]), "frames": len(run), "frames_with_face": len(faces),
-                     **step, "fake_probability": None, "reason": None}
+                     **frame_step, "fake_probability": None, "reason": None}
             if len(faces) < 2:
                 entry["reason"] = f"only {len(faces)} of {len(run)} frames of this clip have the main face"
             else:

@@ -94,6 +94,124 @@ def test_clip_score_equals_the_frame_difference_regression_worked_by_hand(two_ki
         "the clip score differs from the regression applied to the tracked face's frame differences"
 
 
+def test_each_frame_is_decoded_once_and_goes_through_face_detection_once(clip_files, tiny_checkpoint,
+                                                                         clip_checkpoint, monkeypatch):
+    """Two detectors of different kinds: count every frame the decoder and MTCNN see."""
+    from common import face_track
+    from common.tools.detect import analyse_video, load_detectors, make_face_detector
+
+    decoded: list[int] = []
+    real_sample_frames = face_track.sample_frames
+
+    def counting_sample_frames(path, *args, **kwargs):
+        sampled = real_sample_frames(path, *args, **kwargs)
+        decoded.extend(sampled.indices.tolist())
+        return sampled
+
+    monkeypatch.setattr(face_track, "sample_frames", counting_sample_frames)
+    detectors = load_detectors([tiny_checkpoint, clip_checkpoint], "cpu", frames=8)
+    face_detector = make_face_detector(detectors)
+    detected: list[int] = []
+    real_extract = face_detector.extract
+
+    def counting_extract(frames, frame_indices=None):
+        detected.extend(frame_indices)
+        return real_extract(frames, frame_indices=frame_indices)
+
+    face_detector.extract = counting_extract
+    report = analyse_video(clip_files["fake"].path, detectors, face_detector=face_detector, tree="solutions")
+    planned = [frame["index"] for frame in report["frames"]]
+    assert sorted(decoded) == planned and len(set(decoded)) == len(decoded), "a frame was decoded twice, or not at all"
+    assert sorted(detected) == planned and len(set(detected)) == len(detected), "a frame went through MTCNN twice"
+    assert report["summary"]["frames_decoded"] == report["summary"]["frames_through_face_detector"] == len(planned)
+
+
+def test_faces_keep_one_track_id_across_frames(two_kinds):
+    ids = {face["track_id"] for frame in two_kinds["frames"] for face in frame["faces"]}
+    assert ids == {0}, f"one person in the clip should be one track, got track ids {sorted(ids)}"
+
+
+def test_a_clip_detector_on_a_video_without_faces_says_so(clip_files, clip_checkpoint, tmp_path):
+    from common.report import validate_report
+    from common.tools.detect import main
+
+    output = tmp_path / "no_face.json"
+    assert main(["--input", str(clip_files["no_face"].path), "--model", str(clip_checkpoint), "--output", str(output),
+                 "--device", "cpu", "--quiet"]) == 0
+    report = json.loads(output.read_text())
+    assert validate_report(report) == [], "the report breaks the schema"
+    entry = report["detectors"][0]
+    assert entry["status"] == "no_face" and entry["reason"] and report["verdict"] == "NO_FACE", \
+        "a clip detector that saw no face must say NO_FACE and why"
+
+
+def test_an_unresized_crop_spec_cuts_the_square_at_its_own_size(clip_files):
+    """Spectral detectors need the face without resampling: CropSpec(size=None) is the raw square."""
+    from common.face_track import CropSpec
+
+    frame = clip_files["real"].frames[0]
+    box = clip_files["real"].boxes[0, 0]
+    crop = CropSpec(None, 1.3).cut(frame, box, np.zeros((5, 2)))
+    # the square worked by hand as in task 1.1: side round(1.3 * longer side), centred, kept inside
+    side = min(int(np.floor(1.3 * max(box[2] - box[0], box[3] - box[1]) + 0.5)), 128)
+    assert crop.shape == (side, side, 3), f"an un-resized crop should be {side} px square, got {crop.shape}"
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    x1 = min(max(int(np.floor(cx - side / 2 + 0.5)), 0), 128 - side)
+    y1 = min(max(int(np.floor(cy - side / 2 + 0.5)), 0), 128 - side)
+    np.testing.assert_array_equal(crop, frame[y1:y1 + side, x1:x1 + side], err_msg="the crop was resampled")
+
+
+def test_visualize_draws_a_report_without_frame_detector_with_grey_boxes(clip_files, clip_checkpoint, tmp_path):
+    from common.tools.detect import main as detect
+    from common.tools.visualize import drawing_report, main as visualize
+
+    report_path = tmp_path / "clip_only.json"
+    assert detect(["--input", str(clip_files["real"].path), "--model", str(clip_checkpoint), "--output",
+                   str(report_path), "--device", "cpu", "--quiet"]) == 0
+    report = json.loads(report_path.read_text())
+    drawn = drawing_report(report)
+    assert [f["index"] for f in drawn["frames"]] == list(range(8, 16)), "every frame of the clip is drawn"
+    assert all(face["fake_probability"] is None for f in drawn["frames"] for face in f["faces"]), \
+        "a clip detector scores no single face: boxes must stay unscored"
+    output = tmp_path / "clip_only.mp4"
+    assert visualize(["--video", str(clip_files["real"].path), "--predictions", str(report_path),
+                      "--output", str(output), "--min-side", "0"]) == 0
+    assert output.stat().st_size > 0
+
+
+def test_a_spectral_detector_scores_each_face_at_its_own_size(clip_files):
+    """The spectral kind cuts the square crop without resizing and scores its feature vector."""
+    import torch
+
+    from common import exercises
+    from common.detectors import SpectralDetector
+    from common.face_track import FramePlan, build_track
+    from common.preprocessing import Preprocessing
+    from common.registry import Model
+    from tests.tools.spectral_stub import TwoWeights, side_and_brightness
+
+    row = Model("stub_spectral", kind="spectral", file="spectral_stub.py", builder="TwoWeights", input_size=64,
+                mean=(0.0,) * 3, std=(1.0,) * 3, features="side_and_brightness", phase="tests.tools")
+
+    class _Checkpoint:
+        architecture, threshold, created, metrics, extra = "stub_spectral", 0.5, "now", {}, {}
+
+    detector = SpectralDetector(name="stub", row=row, model=TwoWeights().eval(), checkpoint=_Checkpoint(),
+                                checkpoint_path=Path("stub.pt"), sha256="0" * 64, device=torch.device("cpu"),
+                                prep=Preprocessing(64, (0.0,) * 3, (1.0,) * 3), frames=4)
+    extractor = exercises.face_extractor("cpu", select="all")
+    track = build_track(clip_files["real"].path, [detector.frame_plan()], [detector.crop_spec()], extractor)
+    result = detector.run(track)
+    first = next(frame for frame in track.frames_at(FramePlan("spaced", count=4).indices(24, 25.0)) if frame.faces)
+    crop = first.faces[0].crops[detector.crop_spec()]
+    x1, y1, x2, y2 = first.faces[0].crop_box
+    assert crop.shape[0] == crop.shape[1] == round(x2 - x1) == round(y2 - y1), "the crop was resized"
+    side, brightness = side_and_brightness(crop)
+    expected = 1 / (1 + np.exp(-(1.5 * side - 2.0 * brightness + 0.25)))
+    entry = next(e for e in result.frame_scores if e["index"] == first.index)
+    assert entry["fake_probability"] == pytest.approx(expected, abs=1e-6)
+
+
 FAST_FPS = 50.0
 
 
