@@ -672,7 +672,7 @@ class SignalDetector(Detector):
 
     def score(self, track: FaceTrack) -> DetectorResult:
         fps = float(track.info.fps or 25.0)
-        runs = self.frame_plan().runs(track.info.frame_count, fps, track.keyframe_step)
+        runs = self.frame_plan().runs(track.info.frame_count, fps, track.keyframe_step, track.frame_times_s)
         if not runs:
             return DetectorResult("could_not_run", None, window_scores=[], reason="the video has no frames")
         run, spec = runs[0], self.crop_spec()

@@ -31,7 +31,8 @@ import numpy as np
 from common import exercises
 from common.errors import VideoError
 from common.datasets import is_image_file
-from common.video import SampledFrames, VideoInfo, probe_video, sample_frames, sample_indices
+from common.video import (SampledFrames, VideoInfo, frame_timestamps, is_variable_rate, probe_video, sample_frames,
+                          sample_indices)
 
 PLAN_MODES = ("spaced", "contiguous", "window")
 #: Frames decoded and processed together; bounds memory whatever the plans ask for.
@@ -110,7 +111,8 @@ class FramePlan:
             return 1
         return max(1, int(round(fps / self.rate)))
 
-    def indices(self, frame_count: int, fps: float, detect_every: int = 1) -> np.ndarray:
+    def indices(self, frame_count: int, fps: float, detect_every: int = 1,
+                timestamps_s: np.ndarray | None = None) -> np.ndarray:
         """The frame indices this plan wants in a video of ``frame_count`` frames at ``fps``.
 
         A video shorter than the plan gives every frame it has (the detector sees how many). With
@@ -118,23 +120,44 @@ class FramePlan:
         the nearest keyframe (:func:`snap_to_keyframes`): each is then detected, not interpolated
         between two keyframes that would cost two detections. Example: 4 frames of 100 with K = 8
         are [0, 32, 64, 99] instead of [0, 33, 66, 99].
+
+        ``timestamps_s``: every frame's time (:func:`common.video.frame_timestamps`), or ``None``. A
+        window on a variable-frame-rate video then holds the frames of ``seconds`` seconds around the
+        video's middle time (:meth:`window_by_time`), not ``seconds x average fps`` frames, which
+        would span less or more where the rate differs from the average.
         """
         if frame_count < 1:
             return np.zeros(0, np.int64)
         if self.mode == "spaced":
             return snap_to_keyframes(sample_indices(frame_count, self.count), detect_every, frame_count - 1)
         if self.mode == "window":
+            if timestamps_s is not None and len(timestamps_s) == frame_count and is_variable_rate(timestamps_s):
+                return self.window_by_time(np.asarray(timestamps_s, np.float64))
             length = min(frame_count, max(1, int(round(self.seconds * fps))))
             start = (frame_count - length) // 2
             return np.arange(start, start + length, dtype=np.int64)
         return np.unique(np.concatenate(self.runs(frame_count, fps))).astype(np.int64)
 
-    def runs(self, frame_count: int, fps: float, detect_every: int = 1) -> list[np.ndarray]:
-        """The plan's frames as separate runs: one per clip (contiguous), one window, or one per frame."""
+    def window_by_time(self, timestamps_s: np.ndarray) -> np.ndarray:
+        """The frames whose times lie in ``[c - seconds / 2, c + seconds / 2)``, ``c`` the middle of the
+        video's first and last times (every frame when the video is shorter).
+
+        Example: 30 fps for 2 s (frames 0-59), then 15 fps (frames 60-89, up to 3.93 s): the middle is
+        1.97 s, a 2-s window [0.97, 2.97) s holds frames 29-74; by the average rate (22.6 fps) it would
+        be 45 frames, 22-66, which span 1.67 s.
+        """
+        centre = (timestamps_s[0] + timestamps_s[-1]) / 2
+        inside = (timestamps_s >= centre - self.seconds / 2 - 1e-9) & (timestamps_s < centre + self.seconds / 2 - 1e-9)
+        return np.flatnonzero(inside).astype(np.int64)
+
+    def runs(self, frame_count: int, fps: float, detect_every: int = 1,
+             timestamps_s: np.ndarray | None = None) -> list[np.ndarray]:
+        """The plan's frames as separate runs: one per clip (contiguous), one window, or one per frame
+        (``timestamps_s``: as :meth:`indices`)."""
         if frame_count < 1:
             return []
         if self.mode != "contiguous":
-            wanted = self.indices(frame_count, fps, detect_every)
+            wanted = self.indices(frame_count, fps, detect_every, timestamps_s)
             return [wanted[i:i + 1] for i in range(len(wanted))] if self.mode == "spaced" else [wanted]
         step = self.stride(fps)
         samples = min(self.count, (frame_count - 1) // step + 1)
@@ -315,6 +338,8 @@ class FaceTrack:
         frames_decoded, frames_detected: how many frames went through the decoder and the face detector.
         faces_interpolated: faces placed by interpolation between two detected keyframes
             (``detect_every`` > 1), not by the detector itself.
+        frame_times_s: every frame's time, read when a plan is a window (windows of a variable-rate
+            video are chosen by time: :meth:`FramePlan.indices`), else ``None``.
     """
 
     path: Path
@@ -325,6 +350,7 @@ class FaceTrack:
     frames_decoded: int = 0
     frames_detected: int = 0
     faces_interpolated: int = 0
+    frame_times_s: np.ndarray | None = field(default=None, repr=False)
     _tracks: list[Track] | None = field(default=None, repr=False)
 
     @property
@@ -395,9 +421,10 @@ def _not_decoded(index: int, fps: float) -> TrackedFrame:
                         reason="this frame could not be decoded (corrupt or truncated data)")
 
 
-def plan_union(plans: Sequence[FramePlan], info: VideoInfo, detect_every: int = 1) -> np.ndarray:
+def plan_union(plans: Sequence[FramePlan], info: VideoInfo, detect_every: int = 1,
+               timestamps_s: np.ndarray | None = None) -> np.ndarray:
     """Sorted unique frame indices wanted by any of ``plans`` (:meth:`FramePlan.indices`)."""
-    wanted = [plan.indices(info.frame_count, info.fps, detect_every) for plan in plans]
+    wanted = [plan.indices(info.frame_count, info.fps, detect_every, timestamps_s) for plan in plans]
     return np.unique(np.concatenate(wanted)).astype(np.int64) if wanted else np.zeros(0, np.int64)
 
 
@@ -587,7 +614,8 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     if detect_every < 1:
         raise ValueError(f"detect_every must be >= 1, got {detect_every}")
     step = 1 if still else keyframe_step(detect_every, info.fps)
-    wanted = plan_union(plans, info, step)
+    times = frame_timestamps(path) if not still and any(plan.mode == "window" for plan in plans) else None
+    wanted = plan_union(plans, info, step, times)
     last = info.frame_count - 1
     to_decode = frames_with_anchors(wanted, step, last)  # keyframes a wanted frame lies between
     keep = set(wanted.tolist())
@@ -647,7 +675,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
                 "detection_max_side": int(getattr(extractor, "max_detection_side", 0)),
                 "decode_max_side": int(decode_max_side), "detect_every": int(detect_every),
                 "keyframe_step": int(step)}
-    return FaceTrack(path, info, frames, settings, timings, decoded, detected, interpolated)
+    return FaceTrack(path, info, frames, settings, timings, decoded, detected, interpolated, frame_times_s=times)
 
 
 def box_overlap(a: Sequence[float], b: Sequence[float]) -> float:

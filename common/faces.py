@@ -120,6 +120,8 @@ def _settings(plan: FramePlan, size: int, scale: float, max_side: int | None, po
         # video frame numbers, not positions in the plan (caches before 2026-12-02), K / 25 s apart at
         # any frame rate (before 2026-12-04: K frames apart)
         settings["keyframes"] = "video frame numbers, K / 25 s apart"
+    if plan.mode == "window":  # a variable-rate video's window by time (before 2026-12-04: seconds x average fps)
+        settings["window"] = "by the frames' times"
     return settings
 
 

@@ -83,6 +83,8 @@ __all__ = [
     "SampledFrames",
     "VideoInfo",
     "constant_rate_positions",
+    "frame_timestamps",
+    "is_variable_rate",
     "iter_frames",
     "probe_video",
     "read_all_frames",
@@ -333,6 +335,34 @@ def constant_rate_positions(timestamps_s: Sequence[float] | np.ndarray) -> tuple
     before = after - 1
     nearer_after = (times[after] - grid) < (grid - times[before])
     return np.where(nearer_after, after, before).astype(np.int64), float(fps)
+
+
+def is_variable_rate(timestamps_s: Sequence[float] | np.ndarray) -> bool:
+    """Whether a run's frames stray from an even grid at their own mean rate by more than half a
+    frame somewhere (a phone's variable frame rate), not just by the container's clock rounding.
+
+    Example: 29.97 fps rounded to milliseconds is constant-rate; 30 fps for 2 s, then 15 fps, is not.
+    Unknown timestamps (fewer than two, or not strictly increasing) count as constant-rate.
+    """
+    times = np.asarray(timestamps_s, dtype=np.float64).reshape(-1)
+    if len(times) < 3 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        return False
+    step = (times[-1] - times[0]) / (len(times) - 1)
+    grid = times[0] + np.arange(len(times)) * step
+    return bool(np.max(np.abs(times - grid)) > step / 2)
+
+
+def frame_timestamps(path: PathLike) -> np.ndarray | None:
+    """Every frame's presentation time in seconds from the first, read by demuxing (no decoding:
+    milliseconds for a few hundred frames), the times :func:`sample_frames` gives decoded frames;
+    ``None`` when the container has no usable timestamps."""
+    path = Path(path)
+    with _open_container(path) as container:
+        time_base = _video_stream(container, path).time_base
+    table = _read_packet_table(path)
+    if table.pts is None or time_base is None:
+        return None
+    return (table.pts - table.pts[0]).astype(np.float64) * float(time_base)
 
 
 # --------------------------------------------------------------------------------------------

@@ -112,6 +112,21 @@ def test_keyframes_are_as_far_apart_in_time_at_any_frame_rate(detect_every, fps,
     assert keyframe_step(detect_every, fps) == step
 
 
+def test_a_window_on_a_variable_rate_video_holds_its_seconds_by_time():
+    """30 fps for 2 s, then 15 fps: a 2-s window is [0.97, 2.97) s around the middle time, frames
+    29-74 (worked by hand), where seconds x average rate would take 45 frames spanning 1.67 s; a
+    constant-rate video (29.97 fps rounded to milliseconds) keeps the frame-count rule exactly."""
+    from common.face_track import FramePlan
+
+    vfr = np.concatenate([np.arange(60) / 30, 2 + np.arange(30) / 15])
+    plan = FramePlan("window", seconds=2.0)
+    assert plan.indices(90, 89 / vfr[-1], timestamps_s=vfr).tolist() == list(range(29, 75))
+    assert plan.runs(90, 89 / vfr[-1], 8, vfr)[0].tolist() == list(range(29, 75)), "runs read the same window"
+    assert plan.indices(90, 89 / vfr[-1]).tolist() == list(range(22, 67)), "without times: the frame count"
+    ntsc = np.round(np.arange(300) * 1001 / 30000, 3)
+    assert plan.indices(300, 30000 / 1001, timestamps_s=ntsc).tolist() == plan.indices(300, 30000 / 1001).tolist()
+
+
 def test_a_plan_with_a_rate_is_its_own_cache_setting_and_one_without_is_unchanged():
     """Face caches compare the plan's dict: a clip read at 25 fps holds other frames of a 50-fps video
     than 16 consecutive ones, so its cache must not be reused; every older plan keeps its key."""

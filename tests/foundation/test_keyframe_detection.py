@@ -263,3 +263,33 @@ def test_a_50_fps_video_is_detected_every_k_frames_of_25_fps(tmp_path):
     assert (track.detect_every, track.keyframe_step) == (8, 16)
     np.testing.assert_allclose(track.frames_at([8])[0].faces[0].box, slow(8)[0], atol=0.01,
                                err_msg="a linear motion is interpolated exactly between 0 and 16")
+
+
+def test_a_signal_window_on_a_variable_rate_video_spans_its_seconds(tmp_path, monkeypatch):
+    """A phone's 30-fps stretch, then 15 fps: the track reads the frames of 2 s around the video's
+    middle time (frames 29-74, worked by hand in FramePlan.window_by_time), and the signal detector's
+    window is that run, not 2 s x the average rate in frames (1.67 s here)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from common import detectors
+    from common.face_track import CropSpec, build_track
+    from common.models import get_spec
+    from common.preprocessing import model_preprocessing
+    from common.video import write_video
+
+    times = np.concatenate([np.arange(60) / 30, 2 + np.arange(30) / 15])
+    path = write_video(tmp_path / "vfr.mp4", [np.zeros((96, 96, 3), np.uint8)] * 90, fps=30.0, timestamps_s=times)
+    row = get_spec("blink")
+    prep = model_preprocessing(row)
+    detector = detectors.SignalDetector(name="blink", row=row, model=None,
+                                        checkpoint=SimpleNamespace(model_config={"window_s": 2.0}),
+                                        checkpoint_path=tmp_path / "blink.pt", sha256="", device=torch.device("cpu"),
+                                        prep=prep)
+    spec = CropSpec(prep.size, prep.scale)
+    track = build_track(path, [detector.frame_plan()], [spec], ScriptedDetector(lambda i: [[20.0, 20.0, 70.0, 70.0]]))
+    assert [frame.index for frame in track.frames] == list(range(29, 75))
+    monkeypatch.setattr(detectors, "signal_input", lambda row, crops, fps, window_s, with_signals: (None, "stop", {}))
+    window = detector.score(track).window_scores[0]
+    assert (window["start"], window["stop"]) == (29, 74)

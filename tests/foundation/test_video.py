@@ -573,6 +573,14 @@ def test_constant_rate_positions_keep_a_constant_rate_run_and_unknown_timestamps
         assert positions.tolist() == list(range(len(unknown))) and fps is None
 
 
+def test_is_variable_rate_tells_a_phone_from_clock_rounding():
+    assert video.is_variable_rate(np.concatenate([np.arange(60) / 30, 2 + np.arange(30) / 15]))
+    assert not video.is_variable_rate(np.round(np.arange(300) * 1001 / 30000, 3)), "MKV's millisecond clock"
+    assert not video.is_variable_rate(np.arange(50) / 25)
+    for unknown in ([0.0, 0.0, 0.1], [0.2, 0.1], [5.0]):
+        assert not video.is_variable_rate(unknown)
+
+
 def test_write_video_writes_a_variable_frame_rate_that_pyav_reads_back(tmp_path):
     """30 fps for 1 s, then 15 fps for 1 s (a phone in dim light): each frame's time, read by a plain
     PyAV decode and by sample_frames, is the one written."""
@@ -585,6 +593,8 @@ def test_write_video_writes_a_variable_frame_rate_that_pyav_reads_back(tmp_path)
     assert [code for _, code in decoded] == list(range(len(times)))
     sampled = sample_frames(path, indices=range(len(times)))
     np.testing.assert_allclose(sampled.timestamps_s, times, atol=VIDEO_TIMESTAMP_ATOL_S)
+    np.testing.assert_allclose(video.frame_timestamps(path), times, atol=VIDEO_TIMESTAMP_ATOL_S,
+                               err_msg="the times read by demuxing alone")
 
 
 def test_write_video_refuses_timestamps_that_do_not_fit_the_frames(tmp_path):
