@@ -342,7 +342,8 @@ def is_variable_rate(timestamps_s: Sequence[float] | np.ndarray) -> bool:
     frame somewhere (a phone's variable frame rate), not just by the container's clock rounding.
 
     Example: 29.97 fps rounded to milliseconds is constant-rate; 30 fps for 2 s, then 15 fps, is not.
-    Unknown timestamps (fewer than two, or not strictly increasing) count as constant-rate.
+    Unknown timestamps (not finite, or not strictly increasing) and runs of fewer than three frames
+    count as constant-rate.
     """
     times = np.asarray(timestamps_s, dtype=np.float64).reshape(-1)
     if len(times) < 3 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
