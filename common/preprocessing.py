@@ -28,8 +28,10 @@ class Preprocessing:
     """``n_frames`` per video, crops of ``scale`` x the face box resized to ``size`` pixels,
     normalised with ``mean`` / ``std`` (per channel, for values in [0, 1]).
 
-    ``clip_fps``: clip detectors read their ``n_frames`` frames on a grid at this rate whatever the
-    video's rate (the rate they were trained at, so that one step carries the motion they learned);
+    ``clip_fps``: clip detectors read their ``n_frames`` frames at about this rate whatever the
+    video's, every k-th frame with k the whole number nearest video fps / ``clip_fps``
+    (:meth:`common.face_track.FramePlan.stride`: the rate they were trained at, so that one step
+    carries about the motion they learned);
     ``None`` for other detectors, and for clip checkpoints saved before it was stored (they read
     consecutive frames, as they were trained and calibrated)."""
 

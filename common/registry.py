@@ -51,7 +51,8 @@ class Model:
             clip detectors: frames per clip (a contiguous run read at ``clip_fps``).
         clip_fps: clip detectors: the rate their clips are read at, frames per second, whatever the
             video's (25: mini-forensics' rate, and most of FaceForensics++'s). A 50-fps video's clip
-            takes every other frame, so one step of the clip always spans 40 ms.
+            takes every other frame, so one step spans 40 ms as in training (60 fps: 33 ms; every
+            frame at 30 fps or less: :meth:`common.face_track.FramePlan.stride`).
         scale: crop margin, square side over face box side (1.3, as FaceForensics++).
         features: clip detectors: the function of ``file`` that turns a (T, S, S, 3) uint8 crop
             sequence into the network's input; ``None`` feeds the normalised crops.
