@@ -38,6 +38,7 @@ from common.metrics import AGGREGATIONS, aggregate_scores
 from common.preprocessing import Preprocessing, checkpoint_preprocessing
 from common.registry import Model
 from common.report import FACE_POLICIES, SIGNAL_SCALARS, SIGNAL_SERIES
+from common.video import is_variable_rate
 
 CPU_BATCH_ELEMENTS = 3 * 2 ** 17
 """On the CPU a forward pass gets at most this many input values (about one 299-px face, 32 faces of
@@ -349,6 +350,8 @@ class ClipDetector(Detector):
     A clip is read at the frame rate the detector was trained at (``prep.clip_fps``, 25 fps): every
     k-th frame, ``k = round(video fps / 25)`` (:meth:`common.face_track.FramePlan.stride`), so that a
     50-fps video's clip steps 40 ms as the training clips did; the window entry gives ``frame_step``.
+    On a variable-frame-rate video each step is chosen by the frames' times
+    (:meth:`common.face_track.FramePlan.runs_by_time`) and the entry lists them (``frame_steps``).
     A checkpoint saved without a rate reads consecutive frames, as it was trained."""
 
     kind = "clip"
@@ -364,9 +367,11 @@ class ClipDetector(Detector):
         spec = self.crop_spec()
         windows, inputs, scorable = [], [], []
         plan = self.frame_plan()
-        frame_step = {} if plan.rate is None else {"frame_step": plan.stride(track.info.fps)}
-        for run in plan.runs(track.info.frame_count, track.info.fps, track.keyframe_step):
+        by_time = track.frame_times_s is not None and is_variable_rate(track.frame_times_s)
+        for run in plan.runs(track.info.frame_count, track.info.fps, track.keyframe_step, track.frame_times_s):
             faces = [face for face in track.face_per_frame(run, "subject") if face is not None]
+            frame_step = ({} if plan.rate is None else {"frame_steps": np.diff(run).tolist()} if by_time
+                          else {"frame_step": plan.stride(track.info.fps)})
             entry = {"start": int(run[0]), "stop": int(run[-1]), "frames": len(run), "frames_with_face": len(faces),
                      **frame_step, "fake_probability": None, "reason": None}
             if len(faces) < 2:

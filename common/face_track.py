@@ -72,7 +72,8 @@ class FramePlan:
         rate: contiguous mode: the frame rate a clip detector was trained at, or ``None`` to read
             ``count`` consecutive frames whatever the video's rate. With a rate, a run takes every
             k-th frame, ``k = round(video fps / rate)`` (:meth:`stride`): at 50 fps every other
-            frame, so that one step spans 40 ms as it did in training at 25 fps.
+            frame, so that one step spans 40 ms as it did in training at 25 fps. On a
+            variable-frame-rate video the step follows the frames' times (:meth:`runs_by_time`).
 
     Example: a 100-frame video at 25 fps.
 
@@ -124,19 +125,20 @@ class FramePlan:
         ``timestamps_s``: every frame's time (:func:`common.video.frame_timestamps`), or ``None``. A
         window on a variable-frame-rate video then holds the frames of ``seconds`` seconds around the
         video's middle time (:meth:`window_by_time`), not ``seconds x average fps`` frames, which
-        would span less or more where the rate differs from the average.
+        would span less or more where the rate differs from the average; a clip with a ``rate``
+        steps by the frames' times (:meth:`runs_by_time`).
         """
         if frame_count < 1:
             return np.zeros(0, np.int64)
         if self.mode == "spaced":
             return snap_to_keyframes(sample_indices(frame_count, self.count), detect_every, frame_count - 1)
         if self.mode == "window":
-            if timestamps_s is not None and len(timestamps_s) == frame_count and is_variable_rate(timestamps_s):
+            if _variable_rate(timestamps_s, frame_count):
                 return self.window_by_time(np.asarray(timestamps_s, np.float64))
             length = min(frame_count, max(1, int(round(self.seconds * fps))))
             start = (frame_count - length) // 2
             return np.arange(start, start + length, dtype=np.int64)
-        return np.unique(np.concatenate(self.runs(frame_count, fps))).astype(np.int64)
+        return np.unique(np.concatenate(self.runs(frame_count, fps, detect_every, timestamps_s))).astype(np.int64)
 
     def window_by_time(self, timestamps_s: np.ndarray) -> np.ndarray:
         """The frames whose times lie in ``[c - seconds / 2, c + seconds / 2)``, ``c`` the middle of the
@@ -159,6 +161,8 @@ class FramePlan:
         if self.mode != "contiguous":
             wanted = self.indices(frame_count, fps, detect_every, timestamps_s)
             return [wanted[i:i + 1] for i in range(len(wanted))] if self.mode == "spaced" else [wanted]
+        if self.rate is not None and _variable_rate(timestamps_s, frame_count):
+            return self.runs_by_time(np.asarray(timestamps_s, np.float64))
         step = self.stride(fps)
         samples = min(self.count, (frame_count - 1) // step + 1)
         span = (samples - 1) * step + 1  # video frames from a clip's first sample to its last
@@ -168,9 +172,50 @@ class FramePlan:
             starts = sample_indices(frame_count - span + 1, self.clips).tolist()
         return [np.arange(s, s + span, step, dtype=np.int64) for s in starts]
 
+    def runs_by_time(self, timestamps_s: np.ndarray) -> list[np.ndarray]:
+        """Clips of a variable-frame-rate video (contiguous mode with a ``rate``): from its first frame,
+        each next frame is the later frame whose time is nearest ``1 / rate`` s after the one before
+        (a tie goes to the earlier frame), so every step is the :meth:`stride` of the stretch it lies
+        in and no frame is shown twice. One clip starts at the frame nearest ``(count - 1) / (2 rate)``
+        s before the video's middle time; several start at times spread evenly from the first frame's
+        to ``(count - 1) / rate`` s before the last. A clip that reaches the last frame stops there.
+
+        Example at a rate of 25: 30 fps for 1 s (frames 0-29 at k / 30 s), then 60 fps (frames 30-89,
+        up to 2 s). One clip of 6: the middle is 1 s, the start 0.9 s (frame 27); steps of +1 at 30
+        fps and +2 at 60 fps: frames [27, 28, 29, 30, 32, 34]. By the average rate (44.5 fps, stride
+        2) it would be [39, 41, ..., 49]: 67-ms steps across the 30-fps stretch.
+        """
+        times = np.asarray(timestamps_s, np.float64)
+        step_s, last = 1.0 / float(self.rate), len(times) - 1
+        span_s = (self.count - 1) * step_s
+        if self.clips == 1:
+            starts_s = [(times[0] + times[-1]) / 2 - span_s / 2]
+        else:
+            starts_s = np.linspace(times[0], max(times[0], times[-1] - span_s), self.clips).tolist()
+        runs = []
+        for start_s in starts_s:
+            run = [int(np.argmin(np.abs(times - start_s)))]
+            while len(run) < self.count and run[-1] < last:
+                target = times[run[-1]] + step_s
+                after = min(max(int(np.searchsorted(times, target)), run[-1] + 1), last)
+                before = max(after - 1, run[-1] + 1)
+                run.append(before if abs(times[before] - target) <= abs(times[after] - target) else after)
+            runs.append(np.asarray(run, np.int64))
+        return runs
+
     def to_dict(self) -> dict[str, Any]:
         plan = {"mode": self.mode, "count": self.count, "clips": self.clips, "seconds": self.seconds}
         return plan if self.rate is None else {**plan, "rate": float(self.rate)}
+
+
+def _variable_rate(timestamps_s: np.ndarray | None, frame_count: int) -> bool:
+    """Whether ``timestamps_s`` (one per frame, or ``None``) are those of a variable-frame-rate video."""
+    return timestamps_s is not None and len(timestamps_s) == frame_count and is_variable_rate(timestamps_s)
+
+
+def _reads_times(plan: FramePlan) -> bool:
+    """Whether a plan needs the frames' times: a window, or a clip read at its training rate."""
+    return plan.mode == "window" or plan.rate is not None
 
 
 def snap_to_keyframes(indices: np.ndarray, every: int, last: int) -> np.ndarray:
@@ -338,8 +383,8 @@ class FaceTrack:
         frames_decoded, frames_detected: how many frames went through the decoder and the face detector.
         faces_interpolated: faces placed by interpolation between two detected keyframes
             (``detect_every`` > 1), not by the detector itself.
-        frame_times_s: every frame's time, read when a plan is a window (windows of a variable-rate
-            video are chosen by time: :meth:`FramePlan.indices`), else ``None``.
+        frame_times_s: every frame's time, read when a plan is a window or a clip with a rate (on a
+            variable-rate video both are chosen by time: :meth:`FramePlan.indices`), else ``None``.
     """
 
     path: Path
@@ -614,7 +659,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     if detect_every < 1:
         raise ValueError(f"detect_every must be >= 1, got {detect_every}")
     step = 1 if still else keyframe_step(detect_every, info.fps)
-    times = frame_timestamps(path) if not still and any(plan.mode == "window" for plan in plans) else None
+    times = frame_timestamps(path) if not still and any(_reads_times(plan) for plan in plans) else None
     wanted = plan_union(plans, info, step, times)
     last = info.frame_count - 1
     to_decode = frames_with_anchors(wanted, step, last)  # keyframes a wanted frame lies between

@@ -122,6 +122,8 @@ def _settings(plan: FramePlan, size: int, scale: float, max_side: int | None, po
         settings["keyframes"] = "video frame numbers, K / 25 s apart"
     if plan.mode == "window":  # a variable-rate video's window by time (before 2026-12-04: seconds x average fps)
         settings["window"] = "by the frames' times"
+    if plan.rate is not None:  # a variable-rate video's clip steps by time (before 2026-12-04: the average fps' stride)
+        settings["clip_steps"] = "by the frames' times"
     return settings
 
 

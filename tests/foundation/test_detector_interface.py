@@ -127,6 +127,30 @@ def test_a_window_on_a_variable_rate_video_holds_its_seconds_by_time():
     assert plan.indices(300, 30000 / 1001, timestamps_s=ntsc).tolist() == plan.indices(300, 30000 / 1001).tolist()
 
 
+def test_a_clip_on_a_variable_rate_video_steps_by_the_frames_times():
+    """30 fps for 1 s (frames 0-29), then 60 fps (frames 30-89, up to 2 s); a 6-sample clip at 25 fps,
+    worked by hand: it starts at 0.9 s (frame 27, 0.1 s before the middle) and steps to the later frame
+    nearest 40 ms on: +1 at 30 fps, +2 at 60 fps. By the average rate (44.5 fps, stride 2) it would be
+    frames 39-49. Three clips start at 0 s, 0.9 s and 1.8 s. A constant-rate video's times (50 fps, and
+    29.97 fps rounded to milliseconds) keep the stride rule exactly."""
+    from common.face_track import FramePlan
+
+    vfr = np.concatenate([np.arange(30) / 30, 1 + np.arange(1, 61) / 60])
+    plan = FramePlan("contiguous", count=6, rate=25.0)
+    assert [run.tolist() for run in plan.runs(90, 89 / vfr[-1], 8, vfr)] == [[27, 28, 29, 30, 32, 34]]
+    assert plan.indices(90, 89 / vfr[-1], timestamps_s=vfr).tolist() == [27, 28, 29, 30, 32, 34]
+    assert plan.runs(90, 89 / vfr[-1])[0].tolist() == list(range(39, 50, 2)), "without times: the average stride"
+    three = FramePlan("contiguous", count=6, clips=3, rate=25.0)
+    assert [run.tolist() for run in three.runs(90, 89 / vfr[-1], timestamps_s=vfr)] == [
+        [0, 1, 2, 3, 4, 5], [27, 28, 29, 30, 32, 34], [77, 79, 81, 83, 85, 87]]
+    assert FramePlan("contiguous", count=6).runs(90, 89 / vfr[-1], timestamps_s=vfr)[0].tolist() == list(range(42, 48)), \
+        "a plan without a rate reads consecutive frames whatever the times"
+    for frame_count, fps, times in ((100, 50.0, np.arange(100) / 50),
+                                    (300, 30000 / 1001, np.round(np.arange(300) * 1001 / 30000, 3))):
+        assert [r.tolist() for r in plan.runs(frame_count, fps, timestamps_s=times)] == \
+            [r.tolist() for r in plan.runs(frame_count, fps)]
+
+
 def test_a_plan_with_a_rate_is_its_own_cache_setting_and_one_without_is_unchanged():
     """Face caches compare the plan's dict: a clip read at 25 fps holds other frames of a 50-fps video
     than 16 consecutive ones, so its cache must not be reused; every older plan keeps its key."""

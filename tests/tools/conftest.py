@@ -58,6 +58,19 @@ def _write(path: Path, frames: np.ndarray, boxes: np.ndarray, **kwargs) -> ClipF
     return ClipFile(path, frames, boxes)
 
 
+def phone_clip(path: Path, method: str, *, seed: int, **identities) -> Path:
+    """A clip as a phone films it, with a variable frame rate: rendered at 60 fps for 1.2 s, written
+    with every other frame of its first 0.5 s (30 fps: frames 0-14) and every frame after (60 fps:
+    frames 15-56), each at its rendered time. 128-px frames; ``identities``: make_clip's."""
+    from common.synthetic import make_clip
+    from common.video import write_video
+
+    clip = make_clip(method, seed=seed, n_frames=72, size=CLIP_SIZE, fps=60.0, **identities)
+    kept = np.r_[np.arange(0, 30, 2), np.arange(30, 72)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_video(path, clip.frames[kept], fps=48.0, timestamps_s=kept / 60.0)
+
+
 @pytest.fixture(scope="session")
 def tools_dir(tmp_path_factory) -> Path:
     """A session-wide scratch folder."""

@@ -251,6 +251,23 @@ def test_a_clip_is_read_at_the_rate_the_detector_was_trained_at(fast_clip, rated
         "the clip was not read at 25 fps"
 
 
+def test_a_clip_of_a_variable_rate_video_is_read_by_the_frames_times(rated_clip_checkpoint, tools_dir, tmp_path):
+    """The fake clip filmed by a phone at 30 fps for 0.5 s, then 60 fps: the 25-fps detector reads
+    frames 14, 15, 17, ..., 27 (worked by hand in tests/tools/test_temporal_detectors.py), lists the
+    steps, and its score is the regression on those frames' differences."""
+    from tests.tools.conftest import TEST_IDENTITIES, phone_clip
+
+    video = phone_clip(tools_dir / "clips" / "fake_phone.mp4", "FaceSwap", seed=102, identity=TEST_IDENTITIES[1],
+                       source_identity=TEST_IDENTITIES[0])
+    report = _clip_report(video, rated_clip_checkpoint, tmp_path / "phone.json")
+    window = report["detectors"][0]["window_scores"][0]
+    frames = [14, 15, 17, 19, 21, 23, 25, 27]
+    assert (window["start"], window["stop"], window["frames"], window["frame_steps"]) == (14, 27, 8, [1] + [2] * 6)
+    assert "frame_step" not in window, "a variable-rate clip has no one step"
+    expected, n_crops = _frame_difference_score_by_hand(report, video, frames)
+    assert n_crops == 8 and window["fake_probability"] == pytest.approx(expected, abs=TOOLS_RESCORED_PROBABILITY_ATOL)
+
+
 def test_a_clip_at_the_training_rate_and_an_older_checkpoint_read_consecutive_frames(
         clip_files, fast_clip, clip_checkpoint, rated_clip_checkpoint, two_kinds, tmp_path):
     """At the training rate (a 25-fps video) the clip is consecutive frames: the same frames and score

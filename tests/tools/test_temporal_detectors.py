@@ -176,3 +176,24 @@ def test_training_caches_the_clip_a_detector_reads_at_its_rate(tmp_path):
     cache = read_face_cache(next(cache_dir.glob("*.npz")))
     assert cache.frame_indices.tolist() == list(range(16, 31, 2))
     assert cache.meta["settings"]["plan"]["rate"] == 25.0
+
+
+def test_a_clip_of_a_variable_rate_video_is_cached_by_the_frames_times(tmp_path):
+    """A phone's clip at 30 fps for 0.5 s, then 60 fps (57 frames, 1.18 s): the 25-fps clip of 8 is
+    frames 14, 15, 17, ..., 27 (worked by hand: it starts at 0.467 s, nearest 0.14 s before the
+    middle 0.592 s, and steps to the later frame nearest 40 ms on: +1 across the change of rate, then
+    +2). Training caches exactly those (detection reads the same: tests/tools/test_detectors.py); by
+    the average rate (47.3 fps, stride 2) it would cache frames 21-35."""
+    from common.datasets import VideoRecord
+    from common.engine import cache_faces
+    from common.models import get_spec
+    from common.preprocessing import model_preprocessing
+    from common.torch_data import read_face_cache
+    from tests.tools.conftest import phone_clip
+
+    record = VideoRecord(phone_clip(tmp_path / "phone.mp4", "real", seed=3), 0, "real", "person", None, "train")
+    row = get_spec("temporal_features")
+    cache_dir, _ = cache_faces(row, model_preprocessing(row, n_frames=8), [record], tmp_path / "cache", progress=False)
+    cache = read_face_cache(next(cache_dir.glob("*.npz")))
+    assert cache.frame_indices.tolist() == [14, 15, 17, 19, 21, 23, 25, 27]
+    assert cache.meta["settings"]["clip_steps"] == "by the frames' times"
