@@ -294,7 +294,7 @@ class FrameDetector(Detector):
 
     def score(self, track: FaceTrack) -> DetectorResult:
         spec = self.crop_spec()
-        plan = self.frame_plan().indices(track.info.frame_count, track.info.fps, track.keyframe_step)
+        plan = self.frame_plan().indices(track.info.frame_count, track.info.fps, track.keyframe_schedule)
         frames = track.frames_at(plan)
         crops = [face.crops[spec] for frame in frames for face in frame.faces]
         probabilities = iter(self.score_crops(crops))
@@ -368,7 +368,7 @@ class ClipDetector(Detector):
         windows, inputs, scorable = [], [], []
         plan = self.frame_plan()
         by_time = track.frame_times_s is not None and is_variable_rate(track.frame_times_s)
-        for run in plan.runs(track.info.frame_count, track.info.fps, track.keyframe_step, track.frame_times_s):
+        for run in plan.runs(track.info.frame_count, track.info.fps, track.keyframe_schedule, track.frame_times_s):
             faces = [face for face in track.face_per_frame(run, "subject") if face is not None]
             frame_step = ({} if plan.rate is None else {"frame_steps": np.diff(run).tolist()} if by_time
                           else {"frame_step": plan.stride(track.info.fps)})
@@ -677,7 +677,7 @@ class SignalDetector(Detector):
 
     def score(self, track: FaceTrack) -> DetectorResult:
         fps = float(track.info.fps or 25.0)
-        runs = self.frame_plan().runs(track.info.frame_count, fps, track.keyframe_step, track.frame_times_s)
+        runs = self.frame_plan().runs(track.info.frame_count, fps, track.keyframe_schedule, track.frame_times_s)
         if not runs:
             return DetectorResult("could_not_run", None, window_scores=[], reason="the video has no frames")
         run, spec = runs[0], self.crop_spec()

@@ -58,6 +58,93 @@ def keyframe_step(detect_every: int, fps: float) -> int:
     return max(1, int(round(detect_every * fps / KEYFRAME_RATE)))
 
 
+@dataclass(frozen=True, eq=False)
+class Keyframes:
+    """The video frames the face detector runs on (``--detect-every K``); faces between two of them
+    are interpolated (:func:`detect_on_keyframes`).
+
+    A constant-rate video: frame numbers 0, ``every``, 2 ``every``, ... and its ``last`` frame
+    (``every`` = :func:`keyframe_step`, K / 25 s). A variable-frame-rate video (``numbers`` set by
+    :meth:`of_video`): the frame nearest each multiple of K / 25 s by the frames' times, and the last,
+    so that keyframes stay K / 25 s apart where the rate changes; a face between two of them is
+    interpolated by time (``times_s``), not by frame number.
+
+    Example: 30 fps for 2 s, then 15 fps (frames 0-89), K = 8: keyframes every 0.32 s at frames 0,
+    10, 19, 29, 38, 48, 58, 64, 68, 73, 78, 83, 88 and 89 (10 frames apart, then about 5); by the
+    average rate (22.6 fps) it would be every 7 frames, 0.23 s in the 30-fps stretch.
+    """
+
+    every: int = 1
+    last: int | None = None
+    numbers: np.ndarray | None = None
+    times_s: np.ndarray | None = None
+
+    @classmethod
+    def of_video(cls, detect_every: int, fps: float, last: int, times_s: np.ndarray | None = None) -> "Keyframes":
+        """The keyframes of a video of frames 0..``last`` at ``fps`` (its frames' times ``times_s``, or
+        ``None``): by time when the rate varies (:func:`common.video.is_variable_rate`), else every
+        :func:`keyframe_step` frames."""
+        every = keyframe_step(detect_every, fps)
+        if every <= 1 or times_s is None or len(times_s) != last + 1 or not is_variable_rate(times_s):
+            return cls(every, last)
+        times = np.asarray(times_s, np.float64)
+        period = detect_every / KEYFRAME_RATE
+        grid = times[0] + period * np.arange(int(np.floor((times[-1] - times[0]) / period + 1e-9)) + 1)
+        after = np.clip(np.searchsorted(times, grid), 1, last)
+        nearest = np.where(np.abs(times[after - 1] - grid) <= np.abs(times[after] - grid), after - 1, after)
+        return cls(every, last, np.unique(np.r_[0, nearest, last]).astype(np.int64), times)
+
+    @property
+    def by_time(self) -> bool:
+        """Whether the keyframes were chosen by the frames' times (a variable-rate video)."""
+        return self.numbers is not None
+
+    def contains(self, index: int) -> bool:
+        """Whether the face detector runs on frame ``index`` (every frame when ``every`` is 1)."""
+        if self.every <= 1:
+            return True
+        if self.numbers is not None:
+            position = int(np.searchsorted(self.numbers, index))
+            return position < len(self.numbers) and int(self.numbers[position]) == index
+        return index % self.every == 0 or index == self.last
+
+    def anchors(self, index: int) -> tuple[int, int]:
+        """The two keyframes around frame ``index`` (itself twice when it is one)."""
+        if self.contains(index):
+            return index, index
+        if self.numbers is not None:
+            position = int(np.searchsorted(self.numbers, index))
+            return int(self.numbers[position - 1]), int(self.numbers[min(position, len(self.numbers) - 1)])
+        left = index // self.every * self.every
+        right = left + self.every
+        return left, right if self.last is None else min(right, self.last)
+
+    def weight(self, index: int, left: int, right: int) -> float:
+        """How far frame ``index`` lies from keyframe ``left`` to ``right`` (0 to 1): by time on a
+        variable-rate video, by frame number otherwise."""
+        if self.times_s is not None:
+            return float((self.times_s[index] - self.times_s[left]) / (self.times_s[right] - self.times_s[left]))
+        return float(index - left) / float(right - left)
+
+    def snap(self, indices: np.ndarray) -> np.ndarray:
+        """Increasing frame ``indices`` moved to their nearest keyframe when no two of them could meet
+        at one (they are at least the widest gap between keyframes apart); closer frames are kept
+        (:func:`snap_to_keyframes`)."""
+        indices = np.asarray(indices, np.int64)
+        if self.numbers is None:
+            return snap_to_keyframes(indices, self.every, self.last if self.last is not None else int(indices.max()))
+        if self.every <= 1 or len(indices) < 2 or int(np.min(np.diff(indices))) < int(np.max(np.diff(self.numbers))):
+            return indices
+        after = np.clip(np.searchsorted(self.numbers, indices), 1, len(self.numbers) - 1)
+        left, right = self.numbers[after - 1], self.numbers[after]
+        return np.unique(np.where(indices - left < right - indices, left, right)).astype(np.int64)
+
+
+def _schedule(every: "int | Keyframes", last: int | None) -> Keyframes:
+    """``every`` as a :class:`Keyframes` (an int: every that many frames and the ``last``)."""
+    return every if isinstance(every, Keyframes) else Keyframes(int(every), last)
+
+
 @dataclass(frozen=True)
 class FramePlan:
     """Which frames of a video a detector needs.
@@ -112,13 +199,13 @@ class FramePlan:
             return 1
         return max(1, int(round(fps / self.rate)))
 
-    def indices(self, frame_count: int, fps: float, detect_every: int = 1,
+    def indices(self, frame_count: int, fps: float, detect_every: "int | Keyframes" = 1,
                 timestamps_s: np.ndarray | None = None) -> np.ndarray:
         """The frame indices this plan wants in a video of ``frame_count`` frames at ``fps``.
 
         A video shorter than the plan gives every frame it has (the detector sees how many). With
-        keyframe detection (``detect_every`` = K > 1), spaced frames at least K apart are moved to
-        the nearest keyframe (:func:`snap_to_keyframes`): each is then detected, not interpolated
+        keyframe detection (``detect_every``: K > 1 frames, or the track's :class:`Keyframes`), spaced
+        frames at least K apart are moved to the nearest keyframe (:func:`snap_to_keyframes`): each is then detected, not interpolated
         between two keyframes that would cost two detections. Example: 4 frames of 100 with K = 8
         are [0, 32, 64, 99] instead of [0, 33, 66, 99].
 
@@ -131,7 +218,7 @@ class FramePlan:
         if frame_count < 1:
             return np.zeros(0, np.int64)
         if self.mode == "spaced":
-            return snap_to_keyframes(sample_indices(frame_count, self.count), detect_every, frame_count - 1)
+            return _schedule(detect_every, frame_count - 1).snap(sample_indices(frame_count, self.count))
         if self.mode == "window":
             if _variable_rate(timestamps_s, frame_count):
                 return self.window_by_time(np.asarray(timestamps_s, np.float64))
@@ -152,7 +239,7 @@ class FramePlan:
         inside = (timestamps_s >= centre - self.seconds / 2 - 1e-9) & (timestamps_s < centre + self.seconds / 2 - 1e-9)
         return np.flatnonzero(inside).astype(np.int64)
 
-    def runs(self, frame_count: int, fps: float, detect_every: int = 1,
+    def runs(self, frame_count: int, fps: float, detect_every: "int | Keyframes" = 1,
              timestamps_s: np.ndarray | None = None) -> list[np.ndarray]:
         """The plan's frames as separate runs: one per clip (contiguous), one window, or one per frame
         (``timestamps_s``: as :meth:`indices`)."""
@@ -383,8 +470,10 @@ class FaceTrack:
         frames_decoded, frames_detected: how many frames went through the decoder and the face detector.
         faces_interpolated: faces placed by interpolation between two detected keyframes
             (``detect_every`` > 1), not by the detector itself.
-        frame_times_s: every frame's time, read when a plan is a window or a clip with a rate (on a
-            variable-rate video both are chosen by time: :meth:`FramePlan.indices`), else ``None``.
+        frame_times_s: every frame's time, read when a plan is a window or a clip with a rate, or the
+            faces are found on keyframes (on a variable-rate video all are chosen by time:
+            :meth:`FramePlan.indices`, :class:`Keyframes`), else ``None``.
+        keyframes: the frames the face detector ran on (:class:`Keyframes`).
     """
 
     path: Path
@@ -396,6 +485,7 @@ class FaceTrack:
     frames_detected: int = 0
     faces_interpolated: int = 0
     frame_times_s: np.ndarray | None = field(default=None, repr=False)
+    keyframes: Keyframes | None = field(default=None, repr=False)
     _tracks: list[Track] | None = field(default=None, repr=False)
 
     @property
@@ -408,6 +498,14 @@ class FaceTrack:
         """Video frames between two keyframes (:func:`keyframe_step`; plans read their frames with
         it: :meth:`FramePlan.indices`)."""
         return int(self.settings.get("keyframe_step", self.detect_every))
+
+    @property
+    def keyframe_schedule(self) -> Keyframes:
+        """The track's :class:`Keyframes` (plans read their frames with it: :meth:`FramePlan.indices`);
+        every :attr:`keyframe_step` frames for a track built without one."""
+        if self.keyframes is not None:
+            return self.keyframes
+        return Keyframes(self.keyframe_step, self.info.frame_count - 1)
 
     def frames_at(self, indices: Sequence[int] | np.ndarray) -> list[TrackedFrame]:
         """The tracked frames of ``indices`` (each must be part of the track)."""
@@ -466,7 +564,7 @@ def _not_decoded(index: int, fps: float) -> TrackedFrame:
                         reason="this frame could not be decoded (corrupt or truncated data)")
 
 
-def plan_union(plans: Sequence[FramePlan], info: VideoInfo, detect_every: int = 1,
+def plan_union(plans: Sequence[FramePlan], info: VideoInfo, detect_every: "int | Keyframes" = 1,
                timestamps_s: np.ndarray | None = None) -> np.ndarray:
     """Sorted unique frame indices wanted by any of ``plans`` (:meth:`FramePlan.indices`)."""
     wanted = [plan.indices(info.frame_count, info.fps, detect_every, timestamps_s) for plan in plans]
@@ -488,7 +586,7 @@ class KeyframeFace:
     interpolated: bool = False
 
 
-def is_keyframe(index: int, every: int, last: int | None) -> bool:
+def is_keyframe(index: int, every: "int | Keyframes", last: int | None) -> bool:
     """Whether the face detector runs on frame ``index``: every ``every``-th frame of the *video*
     (frame numbers 0, every, 2*every, ...) and its ``last`` frame; every frame when ``every`` is 1.
 
@@ -496,44 +594,40 @@ def is_keyframe(index: int, every: int, last: int | None) -> bool:
     so a frame's face depends only on the video, the frame and ``every``: never on which other
     detectors share the track. Example: with ``every=4`` and ``last=9``, frames 0, 4, 8, 9 are keyframes.
     """
-    return every <= 1 or index % every == 0 or index == last
+    return _schedule(every, last).contains(index)
 
 
-def keyframe_anchors(index: int, every: int, last: int | None) -> tuple[int, int]:
+def keyframe_anchors(index: int, every: "int | Keyframes", last: int | None) -> tuple[int, int]:
     """The two keyframes around frame ``index`` (itself twice when it is one).
 
     Example: ``keyframe_anchors(6, 4, 9)`` is ``(4, 8)``; ``keyframe_anchors(9, 4, 9)`` is ``(9, 9)``;
     ``keyframe_anchors(10, 4, 10)`` is ``(10, 10)``; ``keyframe_anchors(9, 4, 10)`` is ``(8, 10)``.
     """
-    if is_keyframe(index, every, last):
-        return index, index
-    left = index // every * every
-    right = left + every
-    return left, right if last is None else min(right, last)
+    return _schedule(every, last).anchors(index)
 
 
-def frames_with_anchors(wanted: np.ndarray, every: int, last: int | None) -> np.ndarray:
+def frames_with_anchors(wanted: np.ndarray, every: "int | Keyframes", last: int | None) -> np.ndarray:
     """``wanted`` frame numbers plus the keyframes around each one (:func:`keyframe_anchors`): what
     must be decoded so that every wanted frame can be interpolated between its own keyframes.
 
     Example: ``frames_with_anchors([5, 6, 12], 4, 99)`` is ``[4, 5, 6, 8, 12]``.
     """
-    wanted = np.asarray(wanted, np.int64)
-    if every <= 1 or len(wanted) == 0:
+    wanted, schedule = np.asarray(wanted, np.int64), _schedule(every, last)
+    if schedule.every <= 1 or len(wanted) == 0:
         return wanted
-    anchors = {a for index in wanted.tolist() for a in keyframe_anchors(int(index), every, last)}
+    anchors = {a for index in wanted.tolist() for a in schedule.anchors(int(index))}
     return np.array(sorted(anchors | set(wanted.tolist())), np.int64)
 
 
-def keyframe_chunks(indices: np.ndarray, every: int, last: int | None, size: int) -> list[np.ndarray]:
+def keyframe_chunks(indices: np.ndarray, every: "int | Keyframes", last: int | None, size: int) -> list[np.ndarray]:
     """``indices`` cut into runs of at least ``size`` frames (the last may be shorter), each ending on
     a keyframe, so that no frame is separated from the keyframe after it.
 
     Example: ``keyframe_chunks([0, 1, 2, 3, 4, 5, 6, 7, 8], 4, 8, 2)`` is ``[[0, 1, 2, 3, 4], [5, 6, 7, 8]]``.
     """
-    chunks, start = [], 0
+    chunks, start, schedule = [], 0, _schedule(every, last)
     for position, index in enumerate(np.asarray(indices).tolist()):
-        if position + 1 - start >= size and is_keyframe(int(index), every, last):
+        if position + 1 - start >= size and schedule.contains(int(index)):
             chunks.append(np.asarray(indices[start:position + 1], np.int64))
             start = position + 1
     if start < len(indices):
@@ -576,7 +670,7 @@ def _keyframe_faces(result: Any) -> list[KeyframeFace]:
             for face in result.faces]
 
 
-def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray, every: int = 1,
+def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray, every: "int | Keyframes" = 1,
                         last: int | None = None, known: dict[int, list[KeyframeFace]] | None = None
                         ) -> tuple[list[list[KeyframeFace]], int]:
     """Faces of each of ``frames`` (one chunk, frame numbers ``indices`` increasing), detecting only some.
@@ -585,7 +679,7 @@ def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray,
     them (:func:`is_keyframe`: frame numbers that are multiples of ``every``, and the video's
     ``last`` frame); a frame between two keyframes whose faces pair up (:func:`pair_faces`: same
     count, box IoU >= ``INTERPOLATE_MIN_IOU``) gets each face interpolated linearly in frame number
-    (:func:`interpolate_face`); where they do not (a face appears, leaves, or jumps) or a keyframe is
+    (:func:`interpolate_face`; by time when ``every`` is a variable-rate video's :class:`Keyframes`); where they do not (a face appears, leaves, or jumps) or a keyframe is
     missing from the chunk, the frame is detected too, so a disagreement never produces a guessed
     face. This is the DFDC-era trick of detecting on a subset of frames and tracking between them.
 
@@ -599,6 +693,7 @@ def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray,
     """
     found: dict[int, list[KeyframeFace]] = known if known is not None else {}  # keyframes, by frame number
     numbers = [int(i) for i in indices]
+    schedule = _schedule(every, last)
 
     def detect(positions: list[int]) -> dict[int, list[KeyframeFace]]:
         if not positions:
@@ -606,19 +701,19 @@ def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray,
         results = extractor.extract(frames[positions], frame_indices=[numbers[p] for p in positions])
         return {numbers[p]: _keyframe_faces(r) for p, r in zip(positions, results)}
 
-    keys = [p for p, number in enumerate(numbers) if is_keyframe(number, every, last) and number not in found]
+    keys = [p for p, number in enumerate(numbers) if schedule.contains(number) and number not in found]
     found.update(detect(keys))
     faces = {number: found[number] for number in numbers if number in found}
     undecided: list[int] = []
     for p, number in enumerate(numbers):
         if number in faces:
             continue
-        left, right = keyframe_anchors(number, every, last)
+        left, right = schedule.anchors(number)
         pairs = pair_faces(found[left], found[right]) if left in found and right in found else None
         if pairs is None:
             undecided.append(p)
             continue
-        weight = float(number - left) / float(right - left)
+        weight = schedule.weight(number, left, right)
         faces[number] = [interpolate_face(found[left][i], found[right][j], weight) for i, j in pairs]
     faces.update(detect(undecided))
     return [faces[number] for number in numbers], len(keys) + len(undecided)
@@ -658,11 +753,13 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
         raise VideoError(f"cannot read video '{path}': it has no frames")
     if detect_every < 1:
         raise ValueError(f"detect_every must be >= 1, got {detect_every}")
-    step = 1 if still else keyframe_step(detect_every, info.fps)
-    times = frame_timestamps(path) if not still and any(_reads_times(plan) for plan in plans) else None
-    wanted = plan_union(plans, info, step, times)
     last = info.frame_count - 1
-    to_decode = frames_with_anchors(wanted, step, last)  # keyframes a wanted frame lies between
+    reads_times = detect_every > 1 or any(_reads_times(plan) for plan in plans)
+    times = frame_timestamps(path) if not still and reads_times else None
+    keyframes = Keyframes(1, last) if still else Keyframes.of_video(detect_every, info.fps, last, times)
+    step = keyframes.every
+    wanted = plan_union(plans, info, keyframes, times)
+    to_decode = frames_with_anchors(wanted, keyframes, last)  # keyframes a wanted frame lies between
     keep = set(wanted.tolist())
     timings["decode"] += time.perf_counter() - tick
     specs = list(dict.fromkeys(crop_specs))
@@ -672,7 +769,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     if step > 1:  # each chunk ends on a keyframe: longer chunks hold more frames per keyframe
         chunk_frames = max(chunk_frames, KEYFRAME_CHUNK)
     known: dict[int, list[KeyframeFace]] = {}  # the last chunk's last keyframe, for the next chunk
-    for chunk_indices in keyframe_chunks(to_decode, step, last, chunk_frames):
+    for chunk_indices in keyframe_chunks(to_decode, keyframes, last, chunk_frames):
         tick = time.perf_counter()
         try:
             chunk = still if still else sample_frames(path, indices=chunk_indices, max_side=decode_max_side)
@@ -686,7 +783,7 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
         decoded += len(chunk.indices)
         factor = chunk.frames.shape[2] / info.width
         tick = time.perf_counter()
-        results, ran = detect_on_keyframes(extractor, chunk.frames, chunk.indices, step, last, known)
+        results, ran = detect_on_keyframes(extractor, chunk.frames, chunk.indices, keyframes, last, known)
         known = {number: found for number, found in known.items() if number == int(chunk.indices[-1])}
         detected += ran
         timings["faces"] += time.perf_counter() - tick
@@ -719,8 +816,9 @@ def build_track(video_path: str | Path, plans: Sequence[FramePlan], crop_specs: 
     settings = {"input_kind": "image" if still else "video", "face_scale": box_scale, "min_face_probability": float(getattr(extractor, "min_probability", 0.9)),
                 "detection_max_side": int(getattr(extractor, "max_detection_side", 0)),
                 "decode_max_side": int(decode_max_side), "detect_every": int(detect_every),
-                "keyframe_step": int(step)}
-    return FaceTrack(path, info, frames, settings, timings, decoded, detected, interpolated, frame_times_s=times)
+                "keyframe_step": int(step), **({"keyframes_by_time": True} if keyframes.by_time else {})}
+    return FaceTrack(path, info, frames, settings, timings, decoded, detected, interpolated, frame_times_s=times,
+                     keyframes=keyframes)
 
 
 def box_overlap(a: Sequence[float], b: Sequence[float]) -> float:

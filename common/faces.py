@@ -118,8 +118,9 @@ def _settings(plan: FramePlan, size: int, scale: float, max_side: int | None, po
     if detect_every != 1:  # absent for every-frame detection, so caches written before it stay valid
         settings["detect_every"] = int(detect_every)
         # video frame numbers, not positions in the plan (caches before 2026-12-02), K / 25 s apart at
-        # any frame rate (before 2026-12-04: K frames apart)
-        settings["keyframes"] = "video frame numbers, K / 25 s apart"
+        # any frame rate (before 2026-12-04: K frames apart), by the frames' times on a variable-rate
+        # video (before 2026-12-04: every round(K x average fps / 25) frames)
+        settings["keyframes"] = "video frame numbers, K / 25 s apart, by the frames' times at a variable rate"
     if plan.mode == "window":  # a variable-rate video's window by time (before 2026-12-04: seconds x average fps)
         settings["window"] = "by the frames' times"
     if plan.rate is not None:  # a variable-rate video's clip steps by time (before 2026-12-04: the average fps' stride)

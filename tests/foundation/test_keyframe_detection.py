@@ -265,6 +265,54 @@ def test_a_50_fps_video_is_detected_every_k_frames_of_25_fps(tmp_path):
                                err_msg="a linear motion is interpolated exactly between 0 and 16")
 
 
+PHONE_TIMES = np.concatenate([np.arange(60) / 30, 2 + np.arange(30) / 15])
+"""A phone's 30-fps stretch for 2 s (frames 0-59), then 15 fps (frames 60-89, up to 3.93 s)."""
+PHONE_KEYFRAMES = [0, 10, 19, 29, 38, 48, 58, 64, 68, 73, 78, 83, 88, 89]
+"""--detect-every 8 on it, worked by hand: the frame nearest each 0.32 s (0.333, 0.633, 0.967, ... s; at
+15 fps 2.24 s lies between frames 63 at 2.2 s and 64 at 2.267 s: 64), and the last frame."""
+
+
+def test_keyframes_of_a_variable_rate_video_are_chosen_by_time_worked_by_hand():
+    """On a variable-rate video the keyframes stay 0.32 s apart (10 frames at 30 fps, about 5 at 15),
+    where every round(8 x 22.6 / 25) = 7 frames would put them 0.23 s apart in the 30-fps stretch and
+    0.47 s in the 15-fps one; a face between two of them is placed by time; spaced frames snap to
+    them. A constant-rate video's times change nothing."""
+    from common.face_track import FramePlan, Keyframes, frames_with_anchors, is_keyframe
+
+    keyframes = Keyframes.of_video(8, 89 / PHONE_TIMES[-1], 89, PHONE_TIMES)
+    assert keyframes.by_time and keyframes.numbers.tolist() == PHONE_KEYFRAMES
+    assert [i for i in range(90) if is_keyframe(i, keyframes, 89)] == PHONE_KEYFRAMES
+    assert keyframes.anchors(60) == (58, 64) and keyframes.anchors(64) == (64, 64)
+    assert keyframes.weight(60, 58, 64) == pytest.approx((2.0 - 58 / 30) / (2 + 4 / 15 - 58 / 30)), \
+        "frame 60 (2.0 s) lies a fifth of the way from 1.933 s to 2.267 s, not a third (by frame number)"
+    assert frames_with_anchors(np.array([60, 61]), keyframes, 89).tolist() == [58, 60, 61, 64]
+    assert FramePlan("spaced", count=4).indices(90, 22.6, keyframes).tolist() == [0, 29, 58, 89]
+    steady = Keyframes.of_video(8, 25.0, 99, np.arange(100) / 25)
+    assert not steady.by_time and [i for i in range(100) if steady.contains(i)] == [0, 8, 16, 24, 32, 40, 48, 56,
+                                                                                   64, 72, 80, 88, 96, 99]
+
+
+def test_a_variable_rate_video_is_detected_every_k_25ths_of_a_second(tmp_path):
+    """build_track on the phone's video with --detect-every 8 runs the face detector on the keyframes
+    chosen by time, and a face moving steadily in time is interpolated exactly where the rate changes
+    (frame 60 at 2.0 s, between keyframes 58 and 64); the track says its keyframes are by time."""
+    from common.face_track import CropSpec, FramePlan, build_track
+    from common.video import write_video
+
+    def steady_in_time(index: int) -> list[list[float]]:  # 12 px a second, whatever the frame rate
+        shift = 12.0 * PHONE_TIMES[index]
+        return [[10.0 + shift, 20.0, 60.0 + shift, 70.0]]
+
+    path = write_video(tmp_path / "phone.mp4", [np.zeros((96, 96, 3), np.uint8)] * 90, fps=30.0,
+                       timestamps_s=PHONE_TIMES)
+    detector = ScriptedDetector(steady_in_time)
+    track = build_track(path, [FramePlan("window", seconds=4.0)], [CropSpec(32, 1.3)], detector, detect_every=8)
+    assert sorted(set(detector.seen)) == PHONE_KEYFRAMES
+    assert track.settings["keyframes_by_time"] is True
+    np.testing.assert_allclose(track.frames_at([60])[0].faces[0].box, steady_in_time(60)[0], atol=0.01,
+                               err_msg="the face between two keyframes is placed by time")
+
+
 def test_a_signal_window_on_a_variable_rate_video_spans_its_seconds(tmp_path, monkeypatch):
     """A phone's 30-fps stretch, then 15 fps: the track reads the frames of 2 s around the video's
     middle time (frames 29-74, worked by hand in FramePlan.window_by_time), and the signal detector's
