@@ -205,8 +205,8 @@ class FramePlan:
 
         A video shorter than the plan gives every frame it has (the detector sees how many). With
         keyframe detection (``detect_every``: K > 1 frames, or the track's :class:`Keyframes`), spaced
-        frames at least K apart are moved to the nearest keyframe (:func:`snap_to_keyframes`): each is then detected, not interpolated
-        between two keyframes that would cost two detections. Example: 4 frames of 100 with K = 8
+        frames at least K apart are moved to the nearest keyframe (:func:`snap_to_keyframes`): each
+        is then detected, not interpolated between two keyframes that would cost two detections. Example: 4 frames of 100 with K = 8
         are [0, 32, 64, 99] instead of [0, 33, 66, 99].
 
         ``timestamps_s``: every frame's time (:func:`common.video.frame_timestamps`), or ``None``. A
@@ -619,7 +619,8 @@ def frames_with_anchors(wanted: np.ndarray, every: "int | Keyframes", last: int 
     return np.array(sorted(anchors | set(wanted.tolist())), np.int64)
 
 
-def keyframe_chunks(indices: np.ndarray, every: "int | Keyframes", last: int | None, size: int) -> list[np.ndarray]:
+def keyframe_chunks(indices: np.ndarray, every: "int | Keyframes", last: int | None,
+                    size: int) -> list[np.ndarray]:
     """``indices`` cut into runs of at least ``size`` frames (the last may be shorter), each ending on
     a keyframe, so that no frame is separated from the keyframe after it.
 
@@ -679,9 +680,10 @@ def detect_on_keyframes(extractor: Any, frames: np.ndarray, indices: np.ndarray,
     them (:func:`is_keyframe`: frame numbers that are multiples of ``every``, and the video's
     ``last`` frame); a frame between two keyframes whose faces pair up (:func:`pair_faces`: same
     count, box IoU >= ``INTERPOLATE_MIN_IOU``) gets each face interpolated linearly in frame number
-    (:func:`interpolate_face`; by time when ``every`` is a variable-rate video's :class:`Keyframes`); where they do not (a face appears, leaves, or jumps) or a keyframe is
-    missing from the chunk, the frame is detected too, so a disagreement never produces a guessed
-    face. This is the DFDC-era trick of detecting on a subset of frames and tracking between them.
+    (:func:`interpolate_face`; in time when ``every`` is a variable-rate video's :class:`Keyframes`);
+    where they do not (a face appears, leaves, or jumps) or a keyframe is missing from the chunk, the
+    frame is detected too, so a disagreement never produces a guessed face. This is the DFDC-era
+    trick of detecting on a subset of frames and tracking between them.
 
     Args:
         known: faces of keyframes detected in an earlier chunk, by frame number (read, and updated
