@@ -31,8 +31,8 @@ import numpy as np
 from common import exercises
 from common.errors import VideoError
 from common.datasets import is_image_file
-from common.video import (SampledFrames, VideoInfo, frame_timestamps, is_variable_rate, probe_video, sample_frames,
-                          sample_indices)
+from common.video import (SampledFrames, VideoInfo, frame_timestamps, is_variable_rate, nearest_frames, probe_video,
+                          sample_frames, sample_indices)
 
 PLAN_MODES = ("spaced", "contiguous", "window")
 #: Frames decoded and processed together; bounds memory whatever the plans ask for.
@@ -90,9 +90,7 @@ class Keyframes:
         times = np.asarray(times_s, np.float64)
         period = detect_every / KEYFRAME_RATE
         grid = times[0] + period * np.arange(int(np.floor((times[-1] - times[0]) / period + 1e-9)) + 1)
-        after = np.clip(np.searchsorted(times, grid), 1, last)
-        nearest = np.where(np.abs(times[after - 1] - grid) <= np.abs(times[after] - grid), after - 1, after)
-        return cls(every, last, np.unique(np.r_[0, nearest, last]).astype(np.int64), times)
+        return cls(every, last, np.unique(np.r_[0, nearest_frames(times, grid), last]).astype(np.int64), times)
 
     @property
     def by_time(self) -> bool:
@@ -281,7 +279,7 @@ class FramePlan:
             starts_s = np.linspace(times[0], max(times[0], times[-1] - span_s), self.clips).tolist()
         runs = []
         for start_s in starts_s:
-            run = [int(np.argmin(np.abs(times - start_s)))]
+            run = [int(nearest_frames(times, [start_s])[0])]
             while len(run) < self.count and run[-1] < last:
                 target = times[run[-1]] + step_s
                 after = min(max(int(np.searchsorted(times, target)), run[-1] + 1), last)

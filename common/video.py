@@ -85,6 +85,7 @@ __all__ = [
     "constant_rate_positions",
     "frame_timestamps",
     "is_variable_rate",
+    "nearest_frames",
     "iter_frames",
     "probe_video",
     "read_all_frames",
@@ -330,11 +331,17 @@ def constant_rate_positions(timestamps_s: Sequence[float] | np.ndarray) -> tuple
     if len(times) < 2 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
         return identity, None
     fps = (len(times) - 1) / (times[-1] - times[0])
-    grid = times[0] + identity / fps
-    after = np.clip(np.searchsorted(times, grid, side="left"), 1, len(times) - 1)
+    return nearest_frames(times, times[0] + identity / fps), float(fps)
+
+
+def nearest_frames(timestamps_s: np.ndarray, targets_s: np.ndarray) -> np.ndarray:
+    """For each target time, the position of the frame nearest it in increasing ``timestamps_s``
+    (at least two; the earlier frame on a tie), int64. Example: frames at [0, .1, .3] and targets
+    [.05, .2, 1.0] -> [0, 1, 2]."""
+    times, targets = np.asarray(timestamps_s, np.float64), np.asarray(targets_s, np.float64)
+    after = np.clip(np.searchsorted(times, targets, side="left"), 1, len(times) - 1)
     before = after - 1
-    nearer_after = (times[after] - grid) < (grid - times[before])
-    return np.where(nearer_after, after, before).astype(np.int64), float(fps)
+    return np.where(times[after] - targets < targets - times[before], after, before).astype(np.int64)
 
 
 def is_variable_rate(timestamps_s: Sequence[float] | np.ndarray) -> bool:
