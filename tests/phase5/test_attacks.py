@@ -98,7 +98,12 @@ def test_pgd_with_random_start_and_a_shared_seed_matches_torchattacks():
 
 def test_attacks_raise_the_loss():
     model, (images, labels) = _detector(), _inputs()
-    clean = float(adversarial.detector_loss(model, images, labels, MEAN, STD))
-    fgsm = float(adversarial.detector_loss(model, adversarial.fgsm(model, images, labels, 8 / 255, MEAN, STD), labels, MEAN, STD))
+
+    def loss(batch):
+        with torch.no_grad():
+            return float(adversarial.detector_loss(model, batch, labels, MEAN, STD))
+
+    clean = loss(images)
+    fgsm = loss(adversarial.fgsm(model, images, labels, 8 / 255, MEAN, STD))
     pgd = adversarial.pgd(model, images, labels, 8 / 255, 2 / 255, 10, False, MEAN, STD)
-    assert clean < fgsm < float(adversarial.detector_loss(model, pgd, labels, MEAN, STD)), "PGD must beat FGSM beat clean"
+    assert clean < fgsm < loss(pgd), "PGD must beat FGSM beat clean"
