@@ -105,3 +105,18 @@ def mixture_log_odds(prior_log_odds: np.ndarray, log_likelihood_ratios: np.ndarr
     from phase5_advanced_methods.template_late_fusion import mixture_log_odds as mixture
 
     return mixture(prior_log_odds, log_likelihood_ratios)
+
+
+def person_variance_components(log_odds: np.ndarray, people: Sequence[str]) -> tuple[float, float, float]:
+    """Task 5.17: ``(mu, between, within)`` of one detector's log-odds on real videos, a one-way random-effects
+    model fitted by ANOVA (the mean, the variance of the person offsets, the videos' own variance)."""
+    from phase5_advanced_methods.template_late_fusion import person_variance_components as components
+
+    return components(log_odds, people)
+
+
+def person_offset(reference_log_odds: np.ndarray, mu: float, between: float, within: float) -> tuple[float, float]:
+    """Task 5.17: ``(offset, shrinkage)`` of a person for one detector, from its log-odds on reference videos."""
+    from phase5_advanced_methods.template_late_fusion import person_offset as offset
+
+    return offset(reference_log_odds, mu, between, within)

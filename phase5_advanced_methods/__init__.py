@@ -5,7 +5,8 @@ Papers: Nguyen et al. 2019 (Capsule-Forensics), Sabour et al. 2017 (dynamic rout
 Madry et al. 2018 (PGD adversarial training), Hussain et al. 2021 (adversarial deepfakes),
 Selvaraju et al. 2017 (Grad-CAM), Ribeiro et al. 2016 (LIME); seed 003's integrated spatial /
 temporal / micro-expression network (Sabir et al. 2019 BiLSTM, attention fusion); late fusion of
-every phase's detector as a mixture of likelihood ratios (Neyman and Pearson 1933, Kittler et al. 1998).
+every phase's detector as a mixture of likelihood ratios (Neyman and Pearson 1933, Kittler et al. 1998),
+with each detector's person offset read from reference footage (Henderson 1975, Cozzolino et al. 2021).
 """
 from common.registry import Model
 from grader.tasks import Task
@@ -39,6 +40,8 @@ TASKS = [
          guide="5.15 A detector's likelihood ratio"),
     Task("5.16", "A mixture of likelihood ratios", points=2, file="template_late_fusion.py",
          guide="5.16 A mixture of likelihood ratios"),
+    Task("5.17", "A person's offset from reference footage", points=2, file="template_late_fusion.py",
+         guide="5.17 A person's offset from reference footage"),
 ]
 
 # One row per detector (read without importing, like TASKS); see common/registry.py.

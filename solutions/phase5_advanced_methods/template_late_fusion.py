@@ -15,13 +15,17 @@ the prior odds of each kind ``f`` times its likelihood ratio. Read each kind's l
 from the detectors as if they were independent given the class (naive Bayes), and it is a product:
 ``log LR_f(x) = sum_d llr_{d,f}(x_d)``, with ``x_d`` detector d's log-odds.
 
-This file builds the three pieces; ``common/fusion.py`` fits them on the validation videos,
+This file builds the pieces; ``common/fusion.py`` fits them on the validation videos,
 calibrates the result and writes the report (``multi_modal_detect.py --fit-fusion``):
 
 * 5.15 one detector's log-likelihood ratio for one kind of fake: a one-feature logistic regression
   of that kind's fakes against the real videos, minus its prior log-odds, monotone;
 * 5.16 which detector *claims* each validation fake (the kinds, when nobody names the
-  manipulations), and the mixture's log-odds (a log of a sum of exponentials, computed stably).
+  manipulations), and the mixture's log-odds (a log of a sum of exponentials, computed stably);
+* 5.17 a person's offset: how much of a detector's score is *who* the video shows (a random-effects
+  model of the real videos), and that offset read from known-real reference footage of the person,
+  shrunk by how far a few videos can be trusted. A CNN that calls some people's real videos FAKE
+  (guide, "The false alarms follow the person") is corrected by subtracting it, before the fusion.
 
 Why not a weighted sum, measured (guide, "Fusion version 5"): over 87 cross-validated people of the
 10-s benchmark the mixture reaches an all-fakes AUC of 0.967 against 0.956, and FaceSwap 0.896
@@ -33,8 +37,15 @@ Hypotheses", Phil. Trans. R. Soc. A 1933; J. Kittler et al., "On Combining Class
 TPAMI 1998 (the product and sum rules); D. Wolpert, "Stacked Generalization", Neural Networks 1992;
 J. Platt, "Probabilistic Outputs for Support Vector Machines", 1999 (a logistic curve on a score).
 
+Papers for 5.17: C. R. Henderson, "Best Linear Unbiased Estimation and Prediction under a Selection
+Model", Biometrics 1975 (the shrunk offset); D. Cozzolino et al., "ID-Reveal: Identity-aware DeepFake
+Video Detection", ICCV 2021, and S. Agarwal et al., "Protecting World Leaders Against Deep Fakes",
+CVPR Workshops 2019 (reference footage of the person); S. Dong et al., "Implicit Identity Leakage: The
+Stumbling Block to Improving Deepfake Detection Generalization", CVPR 2023 (why CNNs need it).
+
 Guide: IMPLEMENTATION_GUIDE.md, phase 5 (5.15 A detector's likelihood ratio, 5.16 A mixture of
-likelihood ratios) and "Late fusion and multi_modal_detect.py".
+likelihood ratios, 5.17 A person's offset from reference footage) and "Late fusion and
+multi_modal_detect.py".
 """
 from __future__ import annotations
 
@@ -132,4 +143,77 @@ def mixture_log_odds(prior_log_odds: np.ndarray, log_likelihood_ratios: np.ndarr
     # BEGIN SOLUTION 5.16: the log of the sum over the kinds (axis 1) of exp(prior + ratio), in float64 and without overflow
     return logsumexp(np.asarray(prior_log_odds, dtype=np.float64) + np.asarray(log_likelihood_ratios, dtype=np.float64),
                      axis=1)
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------
+# Task 5.17: a person's offset, from reference footage
+# ---------------------------------------------------------------------------
+def person_variance_components(log_odds: np.ndarray, people: Sequence[str]) -> tuple[float, float, float]:
+    """How much of one detector's score on real videos is *who* the video shows: a one-way random-effects model.
+
+    log_odds: (n,) one detector's log-odds on real videos, NaN where it could not run (left out);
+    people: (n,) who each video shows. The model: a real video of person p scores ``mu + u_p + e``,
+    with the person's offset ``u_p`` drawn with variance ``between`` and the video's own noise ``e``
+    with variance ``within``. The ANOVA (method of moments) estimates, over the k people with a
+    video and the n videos:
+
+        within  = sum_p sum_i (x_pi - mean_p)^2 / (n - k)                  (pooled within-person variance)
+        MSB     = sum_p n_p (mean_p - mean)^2 / (k - 1)                    (between-person mean square)
+        n0      = (n - sum_p n_p^2 / n) / (k - 1)                          (n_p for equal groups)
+        between = max(0, (MSB - within) / n0)
+
+    Returns ``(mu, between, within)`` as floats, ``mu`` the mean of all the videos. Fewer than 2 people
+    or no person with two videos (n <= k): nothing can be told apart, ``(mu, 0.0, variance)`` with the
+    videos' variance (ddof 0), ``(0.0, 0.0, 0.0)`` without any video.
+
+    Example: person a at (1, 3), person b at (5, 7): mu = 4; within = (1 + 1 + 1 + 1) / (4 - 2) = 2;
+    MSB = (2 * 4 + 2 * 4) / 1 = 16; n0 = (4 - 8 / 4) / 1 = 2; between = (16 - 2) / 2 = 7. Most of the
+    spread is who the video shows, as for the phase-1 CNNs (guide, "The false alarms follow the person").
+    """
+    x = np.asarray(log_odds, dtype=np.float64)
+    who = np.asarray(people, dtype=object)
+    ran = ~np.isnan(x)
+    x, who = x[ran], who[ran]
+    if len(x) == 0:
+        return 0.0, 0.0, 0.0
+    # BEGIN SOLUTION 5.17: group the values by person; with k people and n videos, when k < 2 or n <= k return (mean, 0.0, variance); otherwise the pooled within-person variance, the between-person mean square and n0 of the docstring, and between = max(0, (MSB - within) / n0)
+    groups = [x[who == person] for person in dict.fromkeys(who.tolist())]
+    n, k, mu = len(x), len(groups), float(x.mean())
+    if k < 2 or n <= k:
+        return mu, 0.0, float(x.var())
+    within = sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / (n - k)
+    msb = sum(len(g) * (float(g.mean()) - mu) ** 2 for g in groups) / (k - 1)
+    n0 = (n - sum(len(g) ** 2 for g in groups) / n) / (k - 1)
+    return mu, max(0.0, (msb - within) / n0), within
+    # END SOLUTION
+
+
+def person_offset(reference_log_odds: np.ndarray, mu: float, between: float, within: float) -> tuple[float, float]:
+    """A person's offset for one detector, from its log-odds on known-real reference videos of that person.
+
+    reference_log_odds: (n,) the detector's log-odds on the references (NaN where it could not run:
+    left out); mu, between, within: :func:`person_variance_components` of the same detector. The
+    references' mean minus ``mu`` is the offset seen through n noisy videos; the best linear
+    predictor of the true offset shrinks it toward 0 by how much of that spread is the person:
+
+        shrinkage = n * between / (n * between + within),   offset = shrinkage * (mean - mu)
+
+    (the "BLUP" of a random effect; Henderson 1975; the same shrinkage as James-Stein's and as
+    empirical-Bayes estimates). A detector whose spread is all noise (between 0) is not corrected at
+    all; one whose spread is all person (within 0) by the references' mean. No reference read: (0.0, 0.0).
+
+    Returns ``(offset, shrinkage)`` as floats; the corrected log-odds of a video of that person is its
+    log-odds minus the offset.
+
+    Example: references at (2, 3), mu 0.5, between 1, within 0.5: n = 2, shrinkage 2 / 2.5 = 0.8,
+    offset 0.8 * (2.5 - 0.5) = 1.6. One reference at 2.5: shrinkage 1 / 1.5, offset 1.333.
+    """
+    x = np.asarray(reference_log_odds, dtype=np.float64)
+    x = x[~np.isnan(x)]
+    # BEGIN SOLUTION 5.17: no reference read, or between <= 0: (0.0, 0.0); otherwise the shrinkage n * between / (n * between + within) and the offset shrinkage * (mean - mu), as floats
+    if len(x) == 0 or between <= 0.0:
+        return 0.0, 0.0
+    shrinkage = len(x) * between / (len(x) * between + within)
+    return float(shrinkage * (x.mean() - mu)), float(shrinkage)
     # END SOLUTION
