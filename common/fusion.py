@@ -53,6 +53,16 @@ The pieces a student writes are phase 5's tasks 5.15 (one detector's likelihood 
 claims and the mixture), in ``template_late_fusion.py``; this module borrows them from the active
 tree (:mod:`common.exercises`) and adds the fitting, the calibration, the file and the report.
 
+**Reference footage** (phase 5's task 5.17, :class:`PersonReference`). Some detectors' false alarms
+follow the person: the phase-1 CNNs call some people's real videos FAKE whatever the video (guide,
+"The false alarms follow the person"). Given known-real videos of the person a video claims to show,
+each detector's *person offset* (a random-effects model of the validation real videos, shrunk by
+how much a few reference videos can say) is subtracted from its log-odds before the mixture, whose
+kinds and calibration are fitted on validation videos corrected the same way (each against the
+*other* real videos of its person). A fusion fitted on a validation set where some people have
+two or more real videos holds both modes; :meth:`LateFusion.fuse` uses the reference mode when
+given references.
+
 Without a fitted fusion (no ``--fusion-model``) the fused probability is the mean of the
 detectors' calibrated probabilities, and the report says so.
 
@@ -206,6 +216,107 @@ def mixture_log_odds(kinds: Sequence[FakeKind], table: np.ndarray) -> np.ndarray
     return exercises.mixture_log_odds(priors, ratios)
 
 
+def person_components(table: np.ndarray, labels: Sequence[int], people: Sequence[str]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per detector (column of the (N, D) log-odds table), ``(mu, between, within)`` of its log-odds on the
+    real videos (task 5.17, ``template_late_fusion.person_variance_components``): three (D,) arrays."""
+    real = np.asarray(labels) == 0
+    who = np.asarray(people, dtype=object)[real]
+    parts = np.array([exercises.person_variance_components(table[real, d], who) for d in range(table.shape[1])])
+    return parts[:, 0], parts[:, 1], parts[:, 2]
+
+
+def person_offsets(reference_table: np.ndarray, mu: np.ndarray, between: np.ndarray, within: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each detector's person offset and shrinkage from an (R, D) log-odds table of reference videos (task
+    5.17, ``template_late_fusion.person_offset``), and how many references it read: three (D,) arrays.
+    An empty table (no reference) gives offsets 0."""
+    reference_table = np.asarray(reference_table, dtype=np.float64).reshape(-1, len(mu))
+    pairs = np.array([exercises.person_offset(reference_table[:, d], mu[d], between[d], within[d])
+                      for d in range(len(mu))]).reshape(len(mu), 2)
+    return pairs[:, 0], pairs[:, 1], (~np.isnan(reference_table)).sum(axis=0)
+
+
+def corrected_by_other_videos(table: np.ndarray, labels: Sequence[int], people: Sequence[str], mu: np.ndarray,
+                              between: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """(N, D) each video's log-odds minus its person offsets, with the *other* real videos of its person in the
+    same set as its references (never itself): how a validation or test set of several videos per person
+    is scored as if each video came with reference footage. A video whose person has no other real video
+    is left as it is (offset 0)."""
+    labels, who = np.asarray(labels), np.asarray(people, dtype=object)
+    corrected = np.array(table, dtype=np.float64, copy=True)
+    for v in range(len(table)):
+        references = np.flatnonzero((labels == 0) & (who == who[v]) & (np.arange(len(table)) != v))
+        corrected[v] -= person_offsets(table[references], mu, between, within)[0]
+    return corrected
+
+
+def _kinds_and_calibration(table: np.ndarray, labels: np.ndarray, names: Sequence[str], folds: int,
+                           seed: int) -> tuple[list[FakeKind], Calibration, float]:
+    """The kinds fitted on the whole table, and the Platt scaling of their mixture fitted on out-of-fold
+    log-odds (each fold scored by kinds fitted without it); also the out-of-fold AUC."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    kinds = fit_kinds(table, labels, names)
+    if not kinds:
+        raise CourseError("fitting a fusion needs validation fakes that some detector could score; none could")
+    folds = max(2, min(folds, int((labels == 0).sum()), int((labels == 1).sum())))
+    out_of_fold = np.zeros(len(labels))
+    for train, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels):
+        # the held-out fold is scored by kinds and likelihood ratios fitted without it
+        fold_kinds = fit_kinds(table[train], labels[train], names)
+        out_of_fold[held] = mixture_log_odds(fold_kinds, table[held]) if fold_kinds else 0.0
+    calibration = fit_platt(expit(out_of_fold).tolist(), labels.tolist(), "fusion")
+    return kinds, calibration, float(roc_auc_score(labels, out_of_fold))
+
+
+@dataclass
+class PersonReference:
+    """The fusion's reference mode (module docstring, "Reference footage"; task 5.17).
+
+    Attributes:
+        mu, between, within: per detector, the random-effects model of its log-odds on the validation real
+            videos (:func:`person_components`).
+        kinds, calibration: the mixture and its Platt scaling, fitted on the validation videos corrected by
+            the other real videos of their person (:func:`corrected_by_other_videos`).
+        validation: figures measured on those videos (people with references, out-of-fold AUC).
+    """
+
+    mu: list[float]
+    between: list[float]
+    within: list[float]
+    kinds: list[FakeKind]
+    calibration: Calibration
+    validation: dict[str, Any] = field(default_factory=dict)
+
+    def components(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.asarray(self.mu), np.asarray(self.between), np.asarray(self.within)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mu": [float(v) for v in self.mu], "between": [float(v) for v in self.between],
+                "within": [float(v) for v in self.within], "kinds": [_kind_to_dict(k) for k in self.kinds],
+                "calibration": self.calibration.to_dict(), "validation": self.validation}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PersonReference":
+        return cls([float(v) for v in data["mu"]], [float(v) for v in data["between"]],
+                   [float(v) for v in data["within"]], [_kind_from_dict(k) for k in data["kinds"]],
+                   Calibration.from_dict(data["calibration"]), dict(data.get("validation", {})))
+
+
+def _kind_to_dict(kind: FakeKind) -> dict[str, Any]:
+    return {"claimed_by": kind.claimed_by, "claimer": kind.claimer, "n_fakes": kind.n_fakes,
+            "prior_log_odds": kind.prior_log_odds, "readable_prior_log_odds": kind.readable_prior_log_odds,
+            "slopes": [float(s) for s in kind.slopes], "offsets": [float(o) for o in kind.offsets]}
+
+
+def _kind_from_dict(data: dict[str, Any]) -> FakeKind:
+    return FakeKind(str(data["claimed_by"]), int(data["claimer"]), int(data["n_fakes"]), float(data["prior_log_odds"]),
+                    float(data["readable_prior_log_odds"]), [float(s) for s in data["slopes"]],
+                    [float(o) for o in data["offsets"]])
+
+
 def detector_fingerprint(entry: dict) -> dict[str, str]:
     """What identifies a detector in a fusion model: name, kind, architecture, checkpoint SHA-256."""
     return {key: str(entry.get(key)) for key in ("name", "kind", "architecture", "sha256")}
@@ -220,12 +331,15 @@ class LateFusion:
         kinds: the kinds of fake found on validation and each detector's log-likelihood ratio for each.
         calibration: Platt scaling of the mixture's probability (out-of-fold on validation).
         validation: figures measured on the validation videos (counts, AUCs).
+        reference: the reference mode (:class:`PersonReference`), or None when the validation set had
+            no two people with two real videos each.
     """
 
     detectors: list[dict[str, str]]
     kinds: list[FakeKind]
     calibration: Calibration
     validation: dict[str, Any] = field(default_factory=dict)
+    reference: PersonReference | None = None
 
     @property
     def names(self) -> list[str]:
@@ -235,8 +349,11 @@ class LateFusion:
         """The mixture's probability of FAKE for (N, D) or (D,) log-odds, before calibration."""
         return expit(mixture_log_odds(self.kinds, table))
 
-    def fuse(self, entries: Sequence[dict]) -> dict[str, Any]:
+    def fuse(self, entries: Sequence[dict], references: Sequence[Sequence[dict]] | None = None) -> dict[str, Any]:
         """Fused probability of FAKE for one video, which kind of fake it most resembles, and each detector's part.
+
+        ``references``: the detector entries of known-real reference videos of the person the video
+        shows (reference mode, :class:`PersonReference`); None: the plain mixture.
 
         Returns ``{"video_score", "raw_video_score", "log_odds", "most_like", "kinds": [{claimed_by,
         prior_log_odds, log_likelihood_ratio, share}], "contributions": [{name, kind, status, score,
@@ -245,12 +362,34 @@ class LateFusion:
         share of the evidence of FAKE (its posterior probability given that the video is fake);
         ``most_like`` is the ``claimed_by`` of the largest. A detector's ``contribution`` is its
         log-likelihood ratio for that kind, so ``log_odds = prior + sum(contributions) - log(share)``
-        of the most likely kind; a detector that could not run contributes 0.
+        of the most likely kind; a detector that could not run contributes 0. In reference mode
+        ``log_odds`` of a contribution is after the correction, each contribution adds ``person_offset``,
+        ``shrinkage`` and ``references_read``, and the result adds ``"reference": {"videos": R}``.
+
+        Raises:
+            CourseError: references given to a fusion fitted without a reference mode (one line).
         """
-        by_name = {entry["name"]: entry for entry in entries}
         row = log_odds_table([entries], self.names)[0]
-        priors = np.array([kind.prior(row) for kind in self.kinds])
-        ratios = [kind.log_likelihood_ratios(row) for kind in self.kinds]
+        if references is None:
+            return self._fuse_row(entries, row, self.kinds, self.calibration)
+        if self.reference is None:
+            raise CourseError("this fusion model has no reference mode (its validation set had no two people with "
+                              "two real videos each): refit it with --fit-fusion on such a set, or leave out "
+                              "--reference")
+        offsets, shrinkage, read = person_offsets(log_odds_table(references, self.names), *self.reference.components())
+        fused = self._fuse_row(entries, row - offsets, self.reference.kinds, self.reference.calibration)
+        for contribution, offset, factor, count in zip(fused["contributions"], offsets, shrinkage, read):
+            contribution.update({"person_offset": float(offset), "shrinkage": float(factor),
+                                 "references_read": int(count)})
+        fused["reference"] = {"videos": len(references)}
+        return fused
+
+    def _fuse_row(self, entries: Sequence[dict], row: np.ndarray, kinds: Sequence[FakeKind],
+                  calibration: Calibration) -> dict[str, Any]:
+        """:meth:`fuse` for one video's (D,) log-odds with the given kinds and calibration."""
+        by_name = {entry["name"]: entry for entry in entries}
+        priors = np.array([kind.prior(row) for kind in kinds])
+        ratios = [kind.log_likelihood_ratios(row) for kind in kinds]
         summed = np.array([r.sum() for r in ratios])
         fused = float(exercises.mixture_log_odds(priors[None, :], summed[None, :])[0])
         shares = np.exp(priors + summed - fused)
@@ -262,15 +401,15 @@ class LateFusion:
             contributions.append({
                 "name": name, "kind": entry.get("kind"), "status": entry.get("status", "absent"),
                 "score": entry.get("video_score"), "log_odds": float(row[d]) if ran else None,
-                "log_likelihood_ratios": {kind.claimed_by: float(r[d]) for kind, r in zip(self.kinds, ratios)},
+                "log_likelihood_ratios": {kind.claimed_by: float(r[d]) for kind, r in zip(kinds, ratios)},
                 "contribution": float(ratios[top][d]),
                 "contributed": ran, "reason": None if ran else entry.get("reason", "not in this run")})
         raw = float(expit(fused))
-        return {"video_score": self.calibration.apply(raw), "raw_video_score": raw, "log_odds": fused,
-                "most_like": self.kinds[top].claimed_by,
+        return {"video_score": calibration.apply(raw), "raw_video_score": raw, "log_odds": fused,
+                "most_like": kinds[top].claimed_by,
                 "kinds": [{"claimed_by": kind.claimed_by, "prior_log_odds": float(p),
                            "log_likelihood_ratio": float(r), "share": float(s)}
-                          for kind, p, r, s in zip(self.kinds, priors, summed, shares)],
+                          for kind, p, r, s in zip(kinds, priors, summed, shares)],
                 "contributions": contributions}
 
     def check_detectors(self, entries: Sequence[dict], source: str) -> None:
@@ -284,23 +423,19 @@ class LateFusion:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FUSION_FORMAT, "version": FUSION_VERSION, "detectors": self.detectors,
-                "kinds": [{"claimed_by": k.claimed_by, "claimer": k.claimer, "n_fakes": k.n_fakes,
-                           "prior_log_odds": k.prior_log_odds, "readable_prior_log_odds": k.readable_prior_log_odds,
-                           "slopes": [float(s) for s in k.slopes], "offsets": [float(o) for o in k.offsets]}
-                          for k in self.kinds],
-                "calibration": self.calibration.to_dict(), "validation": self.validation}
+                "kinds": [_kind_to_dict(k) for k in self.kinds],
+                "calibration": self.calibration.to_dict(), "validation": self.validation,
+                **({"reference": self.reference.to_dict()} if self.reference is not None else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LateFusion":
-        kinds = [FakeKind(str(k["claimed_by"]), int(k["claimer"]), int(k["n_fakes"]), float(k["prior_log_odds"]),
-                          float(k["readable_prior_log_odds"]), [float(s) for s in k["slopes"]],
-                          [float(o) for o in k["offsets"]]) for k in data["kinds"]]
-        return cls(list(data["detectors"]), kinds, Calibration.from_dict(data["calibration"]),
-                   dict(data.get("validation", {})))
+        reference = PersonReference.from_dict(data["reference"]) if data.get("reference") else None
+        return cls(list(data["detectors"]), [_kind_from_dict(k) for k in data["kinds"]],
+                   Calibration.from_dict(data["calibration"]), dict(data.get("validation", {})), reference)
 
 
 def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *, folds: int = 5,
-               seed: int = 0) -> LateFusion:
+               seed: int = 0, people: Sequence[str] | None = None) -> LateFusion:
     """Fit the mixture and its calibration on validation videos.
 
     Args:
@@ -308,12 +443,13 @@ def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *
         labels: 1 FAKE, 0 REAL, per video.
         folds: cross-fitting folds for the out-of-fold scores that calibrate the mixture.
         seed: fold assignment.
+        people: who each video shows (the dataset's groups); with two or more people who have two or
+            more real videos, the reference mode is fitted too (:class:`PersonReference`).
 
     Raises:
         CourseError: fewer than 2 videos of a class, or no fake any detector could score (one line).
     """
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
 
     labels = np.asarray(labels, dtype=np.int64)
     if min(int((labels == 0).sum()), int((labels == 1).sum())) < 2:
@@ -322,25 +458,34 @@ def fit_fusion(video_entries: Sequence[Sequence[dict]], labels: Sequence[int], *
     fingerprints = [detector_fingerprint(entry) for entry in video_entries[0]]
     names = [f["name"] for f in fingerprints]
     table = log_odds_table(video_entries, names)
-    kinds = fit_kinds(table, labels, names)
-    if not kinds:
-        raise CourseError("fitting a fusion needs validation fakes that some detector could score; none could")
-    folds = max(2, min(folds, int((labels == 0).sum()), int((labels == 1).sum())))
-    out_of_fold = np.zeros(len(labels))
-    for train, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels):
-        # the held-out fold is scored by kinds and likelihood ratios fitted without it
-        fold_kinds = fit_kinds(table[train], labels[train], names)
-        out_of_fold[held] = mixture_log_odds(fold_kinds, table[held]) if fold_kinds else 0.0
-    calibration = fit_platt(expit(out_of_fold).tolist(), labels.tolist(), "fusion")
+    kinds, calibration, out_of_fold_auc = _kinds_and_calibration(table, labels, names, folds, seed)
     validation = {"n_videos": int(len(labels)), "n_fake": int(labels.sum()), "folds": int(folds),
-                  "out_of_fold_auc": float(roc_auc_score(labels, out_of_fold)), "detector_auc": {},
+                  "out_of_fold_auc": out_of_fold_auc, "detector_auc": {},
                   "could_not_run": {}, "kinds": {kind.claimed_by: kind.n_fakes for kind in kinds}}
     for d, name in enumerate(names):
         ran = ~np.isnan(table[:, d])
         if len(set(labels[ran].tolist())) == 2:
             validation["detector_auc"][name] = float(roc_auc_score(labels[ran], table[ran, d]))
         validation["could_not_run"][name] = int((~ran).sum())
-    return LateFusion(fingerprints, kinds, calibration, validation)
+    reference = _fit_reference(table, labels, people, names, folds, seed) if people is not None else None
+    return LateFusion(fingerprints, kinds, calibration, validation, reference)
+
+
+def _fit_reference(table: np.ndarray, labels: np.ndarray, people: Sequence[str], names: Sequence[str], folds: int,
+                   seed: int) -> PersonReference | None:
+    """The reference mode on the validation videos, or None without two people with two real videos each."""
+    who = np.asarray(people, dtype=object)
+    counts = {person: int(((labels == 0) & (who == person)).sum()) for person in set(who.tolist())}
+    repeated = [person for person, count in counts.items() if count >= 2]
+    if len(repeated) < 2:
+        return None
+    mu, between, within = person_components(table, labels, who)
+    corrected = corrected_by_other_videos(table, labels, who, mu, between, within)
+    kinds, calibration, out_of_fold_auc = _kinds_and_calibration(corrected, labels, names, folds, seed)
+    validation = {"people": len(counts), "people_with_references": len(repeated), "out_of_fold_auc": out_of_fold_auc,
+                  "between_person_share": {name: float(b / (b + w)) if b + w > 0 else 0.0
+                                           for name, b, w in zip(names, between, within)}}
+    return PersonReference(mu.tolist(), between.tolist(), within.tolist(), kinds, calibration, validation)
 
 
 def mean_fusion(entries: Sequence[dict]) -> dict[str, Any]:

@@ -21,6 +21,10 @@
    the fused row: the same stacker fitted on the test videos themselves (an oracle, marked ``*``:
    if even it falls short, the detectors do, not the stacker), and each detector's false alarms per
    test person (:func:`person_offsets`: whether they follow the face rather than the manipulation).
+   Then the same detectors and fusion *with reference footage* (:func:`reference_rows`): each test video
+   scored against the other real test videos of its person (never itself) as known-real references,
+   each detector's log-odds minus its shrunk person offset (phase 5's task 5.17) and the fusion's
+   reference mode, with the fusion against the best single detector, plain or with references.
    Last, issue 17's calibrated verdicts per detector on its own fakes (:func:`verdict_table`): accuracy
    at its stored 0.5 against a raw 0.5 and the test set's best threshold, and its ECE against what
    a perfectly calibrated detector would show on as many videos.
@@ -116,6 +120,8 @@ ORACLE_ROW = "fusion fitted on test*"
 """The table's oracle row: the stacker fitted on the test videos it is scored on (its ceiling)."""
 CROSS_FITTED_FUSION_ROW = "fusion fitted out of fold"
 """With ``--cross-fit``: the fusion fitted on the out-of-fold scores, beside the one fitted on validation."""
+REFERENCE_SUFFIX = " + reference"
+"""Rows of the reference-footage table: a detector (or the fusion) with its person offsets subtracted."""
 CROSS_VALIDATED_FUSION_ROW = "fusion (cross-validated)"
 """With ``--cross-fit``: each training and validation video fused by a fusion fitted on the other folds."""
 VERDICT_GAP_BAR = 0.02
@@ -346,14 +352,36 @@ def cross_validated_fusion(rows: list[dict]) -> list[float]:
     test split stays the clean measurement; this one is the larger.)"""
     from common.fusion import fit_fusion
 
-    fused = [0.0] * len(rows)
+    return cross_validated_fusions(rows)[0]
+
+
+def cross_validated_fusions(rows: list[dict]) -> tuple[list[float], dict[str, list] | None, list[float] | None]:
+    """:func:`cross_validated_fusion`, and with it the same folds *with reference footage*
+    (:func:`reference_scores` on each fold's videos, the references being the other real videos of each
+    person, all in that fold; the person models and the reference mode fitted on the other folds):
+    ``(fused, singles with references, fused with references)``, the last two None when a fold's
+    fusion has no reference mode."""
+    from common.fusion import fit_fusion
+
+    fused, singles, referenced = [0.0] * len(rows), {}, [0.0] * len(rows)
     for fold in sorted({row["fold"] for row in rows}):
         others = [row for row in rows if row["fold"] != fold]
-        fusion = fit_fusion([row["entries"] for row in others], [row["label"] for row in others])
-        for position, row in enumerate(rows):
-            if row["fold"] == fold:
-                fused[position] = fusion.fuse(row["entries"])["video_score"]
-    return fused
+        fusion = fit_fusion([row["entries"] for row in others], [row["label"] for row in others],
+                            people=[row["group"] for row in others])
+        held = [position for position, row in enumerate(rows) if row["fold"] == fold]
+        for position in held:
+            fused[position] = fusion.fuse(rows[position]["entries"])["video_score"]
+        if fusion.reference is None or referenced is None:
+            referenced = None
+            continue
+        fold_singles, fold_fused = reference_scores([rows[position] for position in held], fusion)
+        for name, scores in fold_singles.items():
+            column = singles.setdefault(name, [None] * len(rows))
+            for position, score in zip(held, scores):
+                column[position] = score
+        for position, score in zip(held, fold_fused):
+            referenced[position] = score
+    return fused, (singles if referenced is not None else None), referenced
 
 
 def cross_validated_table(rows: list[dict], models: list[str], methods: list[str],
@@ -362,17 +390,23 @@ def cross_validated_table(rows: list[dict], models: list[str], methods: list[str
     own calibration) and the :func:`cross_validated_fusion` on the out-of-fold videos: the comparison on
     every training and validation person. Returns what comparison.json keeps and a Markdown section."""
     table = [table_row(model, detector_scores(rows, i), rows) for i, model in enumerate(models)]
-    against_best = {}
+    against_best, with_reference = {}, None
     if with_fusion:
-        fused = cross_validated_fusion(rows)
+        fused, singles, referenced = cross_validated_fusions(rows)
         table.append(table_row(CROSS_VALIDATED_FUSION_ROW, fused, rows))
         against_best = fusion_against_best(rows, fused, table, methods, models)
+        if referenced is not None:
+            with_reference = reference_rows(rows, models, singles, referenced, methods, table[:len(models)])
     people = len({row["group"] for row in rows})
     section = (f"\nCross-validated over the {people} training and validation people ({len(rows)} videos, "
                f"{len({row['fold'] for row in rows})} person-folds): each video scored by the fold's detectors and "
                "fused by a stacker fitted on the other folds (common.tools.compare.cross_validated_fusion):\n\n"
                + format_markdown(table, methods, {}, legend=False) + "\n" + format_intervals(table, against_best))
-    return {"people": people, "videos": len(rows), "rows": table, "fusion_against_best": against_best}, section
+    if with_reference is not None:
+        section += format_reference_section(with_reference, methods, "cross-validated as above, each video against "
+                                                                     "the other real videos of its person")
+    return {"people": people, "videos": len(rows), "rows": table, "fusion_against_best": against_best,
+            "with_reference": with_reference}, section
 
 
 def recalibrate_rows(rows: list[dict], calibrations: list) -> list[dict]:
@@ -456,7 +490,7 @@ def row_intervals(labels: np.ndarray, scores: np.ndarray, people: list) -> dict[
 
 
 def fusion_against_best(rows: list[dict], fused: list[float], table: list[dict], methods: list[str],
-                        names: list[str]) -> dict[str, dict]:
+                        names: list[str], scores_of: dict[str, list] | None = None) -> dict[str, dict]:
     """Per manipulation, the fused AUC minus the best single detector's (the detector with the highest
     test AUC on it, among ``names``), with its 95 % interval over the test people (the same people drawn
     for both: a paired person bootstrap). Issue 14 asks for a difference of 0 or more on every
@@ -464,7 +498,8 @@ def fusion_against_best(rows: list[dict], fused: list[float], table: list[dict],
 
     Example (measured, ``runs/c25``'s 15 test people): on FaceSwap the fusion's 0.759 against the DCT
     CNN's 0.941 is a difference of -0.181 with the interval [-0.371, 0.019]: on 15 people even that gap
-    is not certain.
+    is not certain. ``scores_of``: each candidate's scores of the rows by name (default: the detector's
+    entries in the rows, ``names`` being their order).
     """
     from common.metrics import person_bootstrap, rank_auc
 
@@ -479,8 +514,8 @@ def fusion_against_best(rows: list[dict], fused: list[float], table: list[dict],
         if not candidates:
             continue
         best = max(candidates, key=lambda n: by_name[n]["per_method"][method])
-        best_scores = np.array([NOT_RUN_SCORE if score is None else score
-                                for score in detector_scores(rows, names.index(best))])
+        scores = scores_of[best] if scores_of is not None else detector_scores(rows, names.index(best))
+        best_scores = np.array([NOT_RUN_SCORE if score is None else score for score in scores])
 
         def difference(y, kind, a, b, method=method):
             keep = (y == 0) | (kind == method)
@@ -514,6 +549,74 @@ def format_intervals(table: list[dict], against_best: dict[str, dict]) -> str:
                   "| manipulation | best single detector | fusion minus it | 95 % interval |", "|---|---|---:|---|"]
         for method, entry in against_best.items():
             lines.append(f"| {method} | {entry['best']} | {entry['difference']:+.3f} | {span(entry)} |")
+    return "\n".join(lines) + "\n"
+
+
+def reference_scores(rows: list[dict], fusion) -> tuple[dict[str, list], list[float]]:
+    """Each detector's and the fusion's scores of the rows *with reference footage*: each video's references
+    are the other real videos of its person among the rows (never itself), the examiner's known-real
+    footage of the person a video claims to show. A detector's score is its log-odds minus its shrunk
+    person offset, read as a probability by the logistic function (so only its AUCs mean something); the
+    fusion's is its reference mode's calibrated probability (:class:`common.fusion.PersonReference`).
+    Returns ``({name + REFERENCE_SUFFIX: scores}, fused)``."""
+    from scipy.special import expit
+
+    from common.fusion import corrected_by_other_videos, log_odds_table, mixture_log_odds
+
+    reference = fusion.reference
+    table = log_odds_table([row["entries"] for row in rows], fusion.names)
+    corrected = corrected_by_other_videos(table, [row["label"] for row in rows], [row.get("group") for row in rows],
+                                          *reference.components())
+    singles = {name + REFERENCE_SUFFIX: [None if np.isnan(x) else float(expit(x)) for x in corrected[:, d]]
+               for d, name in enumerate(fusion.names)}
+    fused = reference.calibration.apply_all(expit(mixture_log_odds(reference.kinds, corrected))).tolist()
+    return singles, fused
+
+
+def reference_rows(rows: list[dict], names: list[str], singles: dict[str, list], fused: list[float],
+                   methods: list[str], plain: list[dict]) -> dict[str, Any]:
+    """The table rows of :func:`reference_scores`' scores, and the fusion with references against the best
+    single detector of each manipulation, plain or with references (``against_best``) and plain only
+    (``against_best_plain``; ``plain``: the table's rows of the detectors ``names`` as they are). Returns
+    ``{"rows", "against_best", "against_best_plain", "people_with_references"}``."""
+    scores_of = {name: detector_scores(rows, d) for d, name in enumerate(names)} | singles
+    table_rows = [table_row(name, scores, rows) for name, scores in singles.items()]
+    table_rows.append(table_row("fusion" + REFERENCE_SUFFIX, fused, rows))
+    against_best = fusion_against_best(rows, fused, plain + table_rows[:-1], methods, list(scores_of), scores_of)
+    against_plain = fusion_against_best(rows, fused, plain, methods, names)
+    real_people = [row.get("group") for row in rows if row["label"] == 0]
+    with_references = len({person for person in real_people if real_people.count(person) >= 2})
+    return {"rows": table_rows, "against_best": against_best, "against_best_plain": against_plain,
+            "people_with_references": with_references}
+
+
+def format_reference_section(section: dict[str, Any], methods: list[str], how: str) -> str:
+    """The reference-footage rows and the fusion against the best single detector, as Markdown."""
+    lines = ["", f"With reference footage: {how} "
+                 f"(never itself; {section['people_with_references']} people have two or more), each detector's "
+                 "log-odds minus its shrunk person offset (task 5.17) and the fusion's reference mode "
+                 "(common.fusion.PersonReference):", "",
+             "| detector | " + " | ".join(methods) + " | all fakes | acc@0.5 | ECE |",
+             "|---|" + "---|" * (len(methods) + 3)]
+    for row in section["rows"]:
+        cells = [_cell(row["per_method"].get(m)) for m in methods] + [_cell(row["all_fakes_auc"])]
+        fused = row["detector"].startswith("fusion")
+        cells += [_cell(row["accuracy_at_0.5"]), _cell(row["ece"])] if fused else ["-", "-"]
+        lines.append(f"| {row['detector']} | " + " | ".join(cells) + " |")
+    lines += ["", "(A detector's corrected log-odds are not recalibrated: read its AUCs only.) The fusion with "
+                  "references against the best single detector of each manipulation as it is, and against the best "
+                  "plain or with references (AUC difference and 95 % interval, the same people drawn for both):", "",
+              "| manipulation | best single detector | fusion + reference minus it | best, plain or with references | "
+              "fusion + reference minus it |", "|---|---|---|---|---|"]
+
+    def cell(entry: dict) -> str:
+        span = "" if entry.get("low") is None else f" [{entry['low']:.3f}, {entry['high']:.3f}]"
+        return f"{entry['difference']:+.3f}{span}"
+
+    for method, entry in section["against_best"].items():
+        plain = section["against_best_plain"].get(method)
+        lines.append(f"| {method} | {plain['best'] if plain else '-'} | {cell(plain) if plain else '-'} | "
+                     f"{entry['best']} | {cell(entry)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -755,7 +858,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     scored = [row for row in scored_splits["test"] if row["entries"] is not None]
     fusion = None
     if not args.no_fusion and len(detectors) > 1:
-        fusion = fit_fusion([row["entries"] for row in validation], [row["label"] for row in validation])
+        fusion = fit_fusion([row["entries"] for row in validation], [row["label"] for row in validation],
+                            people=[row["group"] for row in validation])
         save_fusion(output_dir / "fusion.json", fusion)
     cross_fit, cross_fitted_fusion, as_trained = None, None, scored
     if args.cross_fit:
@@ -818,6 +922,13 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
                 "log-odds minus its mean over all real test videos (common.tools.compare.person_offsets), and the "
                 "share of their variance that lies between people (between_person_share):\n\n"
                 + format_person_offsets(offsets, shares))
+    with_reference = None
+    if fusion is not None and fusion.reference is not None:
+        # the checkpoints as trained, whose scores the fusion (and its reference mode) was fitted on
+        singles, fused_with_reference = reference_scores(as_trained, fusion)
+        with_reference = reference_rows(as_trained, models, singles, fused_with_reference, methods, rows[:len(models)])
+        markdown += format_reference_section(with_reference, methods, "each test video scored against the other real "
+                                                                      "test videos of its person")
     cross_validated = None
     if args.cross_fit:
         cross_validated, section = cross_validated_table(out_of_fold, models, methods, fusion is not None)
@@ -836,7 +947,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             "people: each video scored by the fold model that never saw its person, with that model's own "
             "calibration (fitted on its fold's validation people):")
     result = {"data_root": str(data_root), "test_videos": len(scored), "models": models, "rows": rows,
-              "fusion_against_best": against_best, "cross_validated": cross_validated, "verdicts": verdicts,
+              "fusion_against_best": against_best, "with_reference": with_reference,
+              "cross_validated": cross_validated, "verdicts": verdicts,
               "person_offsets": offsets, "between_person_share": shares,
               "train_seconds": seconds, "fusion": fusion.to_dict() if fusion is not None else None,
               "cross_fit": cross_fit,

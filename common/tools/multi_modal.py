@@ -9,6 +9,10 @@
     python phase5_advanced_methods/multi_modal_detect.py --visual-model ... --temporal-model ... \\
         --frequency-model ... --fit-fusion runs/mini-forensics --fusion-model fusion.json
 
+    # with known-real footage of the person the video claims to show (task 5.17):
+    python phase5_advanced_methods/multi_modal_detect.py ... --fusion-model fusion.json \\
+        --input video.mp4 --reference real_1.mp4 --reference real_2.mp4
+
 Each checkpoint is a detector of its registry kind (frame, clip, spectral, signal); the video is
 decoded once and its faces found once for all of them (:func:`common.tools.detect.analyse_video`).
 Their video scores are fused (:mod:`common.fusion`): by the fitted mixture of likelihood ratios of
@@ -17,6 +21,12 @@ probabilities. The report is ``detect_video.py``'s version 2 report with one mor
 ``detectors``: ``fusion`` (kind ``fusion``), which says which kind of fake the video is most like,
 lists each detector's contribution and decides the verdict. A
 folder input gives one report per video and ``summary.csv``, as ``detect_video.py`` does.
+
+``--reference`` (repeatable) names known-real videos of the person the input shows (for a folder, of
+the person every video in it shows). They are analysed by the same detectors; each detector's person
+offset is read from them and subtracted before the fusion's reference mode (:class:`common.fusion.PersonReference`),
+and the ``fusion`` entry lists the offsets. It corrects detectors whose false alarms follow the person
+(the phase-1 CNNs: guide, "The false alarms follow the person").
 """
 from __future__ import annotations
 
@@ -77,9 +87,14 @@ def check_modalities(detectors: Sequence, paths: Sequence[str], positions: dict[
 FUSED_THRESHOLD = 0.5
 
 
-def fusion_entry(entries: Sequence[dict], fusion: LateFusion | None, source: Path | None) -> dict[str, Any]:
-    """The report's ``fusion`` detector entry for one video's detector entries."""
-    fused = fusion.fuse(entries) if fusion is not None else mean_fusion(entries)
+def fusion_entry(entries: Sequence[dict], fusion: LateFusion | None, source: Path | None,
+                 references: dict[str, Sequence[dict]] | None = None) -> dict[str, Any]:
+    """The report's ``fusion`` detector entry for one video's detector entries; ``references``: the
+    detector entries of each known-real reference video of the person, by path (reference mode)."""
+    if references:
+        fused = fusion.fuse(entries, list(references.values()))
+    else:
+        fused = fusion.fuse(entries) if fusion is not None else mean_fusion(entries)
     score = fused["video_score"]
     status = "ok" if score is not None else "could_not_run"
     identity = (sha256_of(source) if source is not None else
@@ -88,21 +103,25 @@ def fusion_entry(entries: Sequence[dict], fusion: LateFusion | None, source: Pat
         "name": "fusion", "kind": "fusion", "architecture": "late_fusion" if fusion is not None else "mean",
         "checkpoint": str(source) if source is not None else "", "sha256": identity,
         "threshold": FUSED_THRESHOLD, "checkpoint_threshold": FUSED_THRESHOLD, "threshold_overridden": False,
-        "aggregation": "mixture of likelihood ratios, Platt-calibrated" if fusion is not None else
-                       "mean of calibrated probabilities",
+        "aggregation": ("mixture of likelihood ratios of the log-odds minus each person offset read from reference "
+                        "footage, Platt-calibrated" if references else
+                        "mixture of likelihood ratios, Platt-calibrated" if fusion is not None else
+                        "mean of calibrated probabilities"),
         "status": status, "reason": None if score is not None else "none of the detectors could score this video",
         "raw_video_score": fused["raw_video_score"], "video_score": score,
         "verdict": detector_verdict(status, score, FUSED_THRESHOLD),
         "most_like": fused.get("most_like"), "kinds": fused.get("kinds"),
         "contributions": fused["contributions"],
+        **({"reference": {"videos": [str(path) for path in references]}} if references else {}),
     }
 
 
-def add_fusion(report: dict, fusion: LateFusion | None, source: Path | None, modalities: dict[str, str]) -> dict:
+def add_fusion(report: dict, fusion: LateFusion | None, source: Path | None, modalities: dict[str, str],
+               references: dict[str, Sequence[dict]] | None = None) -> dict:
     """Append the ``fusion`` entry to a report, mark each detector's modality, and let fusion decide."""
     for entry in report["detectors"]:
         entry["modality"] = modalities.get(entry["name"], entry["kind"])
-    entry = fusion_entry(report["detectors"], fusion, source)
+    entry = fusion_entry(report["detectors"], fusion, source, references)
     report["detectors"].append(entry)
     report.update({"decided_by": "fusion", "video_score": entry["video_score"], "verdict": entry["verdict"],
                    "threshold": entry["threshold"], "threshold_overridden": False, "aggregation": entry["aggregation"]})
@@ -122,6 +141,10 @@ def print_modalities(report: dict) -> None:
     like = (f"if fake, most like the fakes {fused['most_like']} claims (share "
             f"{max(k['share'] for k in fused['kinds']):.2f}); "
             if fused.get("most_like") else "")
+    if fused.get("reference"):
+        offsets = ", ".join(f"{c['name']} {c['person_offset']:+.2f} (shrinkage {c['shrinkage']:.2f}, "
+                            f"{c['references_read']} read)" for c in fused["contributions"])
+        print(f"  reference footage ({len(fused['reference']['videos'])} videos): person offsets subtracted: {offsets}")
     print(f"fused ({fused['architecture']}): {fused['verdict']} (probability {score}, threshold 0.5; {like}"
           f"contributions {parts or 'none'}{'; could not run: ' + ', '.join(missing) if missing else ''})")
 
@@ -146,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dataset", default=None, help="layout of --fit-fusion's dataset (default: detected)")
     parser.add_argument("--split-seed", type=int, default=0, help="the split of --fit-fusion (as train.py --seed)")
     parser.add_argument("--input", help="a video file, or a folder of videos")
+    parser.add_argument("--reference", action="append", default=[], metavar="VIDEO",
+                        help="a known-real video of the person the input shows (repeatable): each detector's person "
+                             "offset is read from them and subtracted before the fusion (needs a fusion model "
+                             "fitted with its reference mode)")
     parser.add_argument("--output", help="report .json (a folder for a folder input); default: print only")
     parser.add_argument("--frames", type=int, default=None, help="evenly spaced frames for frame detectors")
     parser.add_argument("--clips", type=int, default=1, help="clips per video for clip detectors")
@@ -202,10 +229,35 @@ def _check_arguments(args: argparse.Namespace, paths: list[str]) -> None:
             _folder_output(Path(args.output), source) if source.is_dir() else _single_output(Path(args.output))
         elif source.is_dir():
             raise CourseError("a folder input needs --output FOLDER for its reports and summary.csv")
+    _check_references(args)
     _check_outputs_are_not_inputs(args, paths)
     too_small = [value for value in (args.clips, args.frames, args.detect_every) if value is not None and value < 1]
     if too_small:
         raise CourseError("--clips, --frames and --detect-every must be at least 1")
+
+
+def _check_references(args: argparse.Namespace) -> None:
+    """Refuse (one line) references without an input or a fitted fusion, missing or folder references, a
+    reference given twice, and the input itself as its own reference."""
+    if not args.reference:
+        return
+    if not args.input:
+        raise CourseError("--reference is footage of the person an --input video shows: give --input too")
+    if not args.fusion_model:
+        raise CourseError("--reference needs --fusion-model (or --fit-fusion): the person offsets are read with "
+                          "the fusion's reference mode")
+    for reference in args.reference:
+        if not Path(reference).is_file():
+            raise VideoError(f"cannot read reference video '{reference}': no such file")
+        if same_file(reference, args.input):
+            raise CourseError(f"--reference '{reference}' is the --input video itself: a video cannot be its own "
+                              "reference; give other, known-real footage of the person")
+        if Path(args.input).is_dir() and Path(args.input).resolve() in Path(reference).resolve().parents:
+            raise CourseError(f"--reference '{reference}' lies in the --input folder, so it would be analysed as its "
+                              "own reference: keep reference footage outside the folder")
+    for i, reference in enumerate(args.reference):
+        if any(same_file(reference, other) for other in args.reference[:i]):
+            raise CourseError(f"--reference '{reference}' is given twice: each reference video counts once")
 
 
 def _check_outputs_are_not_inputs(args: argparse.Namespace, paths: list[str]) -> None:
@@ -213,6 +265,7 @@ def _check_outputs_are_not_inputs(args: argparse.Namespace, paths: list[str]) ->
     other output: writing it would destroy a checkpoint, the evidence or the fusion just fitted."""
     outputs = {"--output": args.output, "--fusion-model": args.fusion_model if args.fit_fusion else None}
     inputs = {**{f"checkpoint '{path}'": path for path in paths}, "--input": args.input,
+              **{f"--reference '{path}'": path for path in args.reference},
               "--fusion-model": None if args.fit_fusion else args.fusion_model}
     for flag, output in outputs.items():
         if output is None:
@@ -242,7 +295,7 @@ def fit_on_validation(detectors: list, data_root: str | Path | Sequence[str | Pa
         _, records = load_records(dataset, root)
         validation += split_for_training(records, seed)["val"]
     face_detector = make_face_detector(detectors)
-    entries, labels, skipped = [], [], []
+    entries, labels, people, skipped = [], [], [], []
     for record in tqdm(validation, desc="validation videos", unit="video", disable=not progress):
         try:
             report = analyse_video(record.path, detectors, face_detector=face_detector, tree=tree,
@@ -252,7 +305,35 @@ def fit_on_validation(detectors: list, data_root: str | Path | Sequence[str | Pa
             continue
         entries.append(report["detectors"])
         labels.append(record.label)
-    return fit_fusion(entries, labels), skipped
+        people.append(record.group)
+    return fit_fusion(entries, labels, people=people), skipped
+
+
+def check_fusion(fusion: LateFusion, detectors: list, source: Path, with_references: bool) -> None:
+    """Refuse (one line) a fusion model fitted on other detectors, and references for a fusion model
+    without a reference mode."""
+    fusion.check_detectors([{**detector.describe(), "name": detector.name} for detector in detectors], str(source))
+    if with_references and fusion.reference is None:
+        raise CourseError(f"fusion model '{source}' has no reference mode (its validation set had no two people "
+                          "with two real videos each): refit it with --fit-fusion, or leave out --reference")
+
+
+def analyse_references(paths: Sequence[str], detectors: list, *, tree: str,
+                       detect_every: int) -> dict[str, list[dict]] | None:
+    """Every detector's entries on each reference video, by path (None without references). Run before
+    anything is written: a reference that cannot be read stops the run with one line, since a verdict
+    must not quietly lose the footage it was asked to compare with."""
+    from common.tools.detect import analyse_video
+
+    if not paths:
+        return None
+    references = {}
+    for path in paths:
+        report = analyse_video(Path(path), detectors, tree=tree, detect_every=detect_every)
+        references[str(path)] = report["detectors"]
+        ran = sum(entry["status"] == "ok" for entry in report["detectors"])
+        print(f"reference {path}: {ran} of {len(detectors)} detectors scored it")
+    return references
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     modalities = {detector.name: modality_of(detector.row) for detector in detectors}
     fusion, source = None, None
+    if args.fusion_model and not args.fit_fusion:
+        source = Path(args.fusion_model)
+        fusion = load_fusion(source)
+        check_fusion(fusion, detectors, source, bool(args.reference) and bool(args.input))
+    references = analyse_references(args.reference, detectors, tree=active_name(), detect_every=args.detect_every)
     if args.fit_fusion:
         fusion, skipped = fit_on_validation(detectors, args.fit_fusion, args.dataset, args.split_seed,
                                             progress=not args.quiet, tree=active_name(),
@@ -288,19 +374,18 @@ def main(argv: list[str] | None = None) -> int:
             readers = ", ".join(f"{name} {slope:.2f}" for name, slope in zip(fusion.names, kind.slopes) if slope > 0)
             print(f"  kind of fake claimed by {kind.claimed_by}: {kind.n_fakes} validation fakes; slopes of its "
                   f"log-likelihood ratio per unit of log-odds: {readers or 'none'}")
+        if fusion.reference is not None:
+            figures = fusion.reference.validation
+            print(f"  reference mode: {figures['people_with_references']} of {figures['people']} people with two or "
+                  f"more real videos; out-of-fold AUC with person offsets {figures['out_of_fold_auc']:.3f}")
         for line in skipped:
             print(f"  skipped: {line}")
-    elif args.fusion_model:
-        source = Path(args.fusion_model)
-        fusion = load_fusion(source)
+        check_fusion(fusion, detectors, source, references is not None)
     if not args.input:
         return 0
-    if fusion is not None:
-        fusion.check_detectors([{**detector.describe(), "name": detector.name} for detector in detectors],
-                               str(source))
 
     def finish(report: dict) -> dict:
-        return add_fusion(report, fusion, source, modalities)
+        return add_fusion(report, fusion, source, modalities, references)
 
     input_path = Path(args.input)
     if input_path.is_dir():

@@ -225,3 +225,32 @@ def test_verdict_bars_met_and_the_ece_of_as_many_people_drawn_from_a_pool():
     assert drawn["share_within_bar"] == 0.0, "no pair of the pool has an ECE of 0.05 or less"
     table = format_verdict_table([row], "title")
     assert table.startswith("title") and "| met |" in table and ", 0.00 |" in table
+
+
+def test_scores_with_reference_footage_are_the_fusions_own_per_video_verdicts_never_self_referenced():
+    """The batch path of compare_detectors.py (each video against the other real videos of its person in the
+    set) against the per-video path of multi_modal_detect.py --reference (LateFusion.fuse with references),
+    whose arithmetic tests/foundation/test_fusion.py works by hand."""
+    from scipy.special import expit
+
+    from common.fusion import fit_fusion
+    from common.tools.compare import reference_rows, reference_scores
+    from tests.foundation.test_fusion import people_videos, two_entries
+
+    x, labels, people = people_videos(40, seed=0)
+    fusion = fit_fusion(two_entries(x), labels, people=people)
+    x, labels, people = people_videos(8, seed=3)
+    rows = [{"label": int(y), "group": p, "method": "FaceSwap" if y else "real", "entries": e}
+            for y, p, e in zip(labels, people, two_entries(x))]
+    singles, fused = reference_scores(rows, fusion)
+    for v, row in enumerate(rows):
+        references = [other["entries"] for j, other in enumerate(rows)
+                      if j != v and other["label"] == 0 and other["group"] == row["group"]]
+        by_hand = fusion.fuse(row["entries"], references)
+        assert fused[v] == pytest.approx(by_hand["video_score"])
+        assert singles["a + reference"][v] == pytest.approx(float(expit(by_hand["contributions"][0]["log_odds"])))
+    plain = [table_row(name, [float(expit(v)) for v in x[:, d]], rows) for d, name in enumerate("ab")]
+    section = reference_rows(rows, ["a", "b"], singles, fused, ["FaceSwap"], plain)
+    assert [row["detector"] for row in section["rows"]] == ["a + reference", "b + reference", "fusion + reference"]
+    assert section["people_with_references"] == 8
+    assert section["against_best_plain"]["FaceSwap"]["best"] in ("a", "b")

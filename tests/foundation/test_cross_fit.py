@@ -174,19 +174,22 @@ def test_the_cross_validated_fusion_never_fits_on_the_fold_it_fuses(monkeypatch)
     fitted_on = []
 
     class _Fusion:
+        reference = None
+
         def __init__(self, folds):
             self.folds = folds
 
         def fuse(self, entries):
             return {"video_score": 0.25 * len(self.folds)}
 
-    def fake_fit(video_entries, labels):
+    def fake_fit(video_entries, labels, people):
         folds = {entries[0]["fold"] for entries in video_entries}
         fitted_on.append(folds)
+        assert [entries[0]["fold"] for entries in video_entries] == [int(p[1:]) for p in people], "each video's person"
         return _Fusion(folds)
 
     monkeypatch.setattr(common.fusion, "fit_fusion", fake_fit)
-    rows = [{"fold": k, "label": k % 2, "entries": [{"fold": k}]} for k in (0, 1, 2, 0, 1, 2)]
+    rows = [{"fold": k, "label": k % 2, "group": f"p{k}", "entries": [{"fold": k}]} for k in (0, 1, 2, 0, 1, 2)]
     fused = compare.cross_validated_fusion(rows)
     assert fitted_on == [{1, 2}, {0, 2}, {0, 1}], "each fold fused by a fusion fitted on the others only"
     assert fused == [0.5] * 6

@@ -134,3 +134,100 @@ def test_too_few_validation_videos_is_one_line_and_the_fallback_is_the_mean():
     assert result["video_score"] == pytest.approx(0.5)
     assert [c["contributed"] for c in result["contributions"]] == [True, True, False]
     assert mean_fusion([entry("c", None, "no_face", reason="no face")])["video_score"] is None
+
+
+# --- the reference mode (task 5.17 through common.fusion) -------------------------------------------
+
+def people_videos(n_people, seed, fakes_per_person=2, reals_per_person=3):
+    """Detector a (a CNN whose false alarms follow the person) adds the person's offset, N(0, 2^2), to
+    every video of that person; b does not. Fakes of kind a: +3 on a; of kind b: +3 on b. Returns the
+    (N, 2) log-odds, labels and people."""
+    rng = np.random.default_rng(seed)
+    rows, labels, people = [], [], []
+    for p in range(n_people):
+        offset = rng.normal(0.0, 2.0)
+        for v in range(reals_per_person + fakes_per_person):
+            fake = v >= reals_per_person
+            row = [offset + rng.normal(), rng.normal()]
+            if fake:
+                row[v % 2] += 3.0
+            rows.append(row)
+            labels.append(int(fake))
+            people.append(f"p{p}")
+    return np.array(rows), np.array(labels), people
+
+
+def two_entries(x):
+    return [[entry(name, float(expit(v))) for name, v in zip("ab", row)] for row in x]
+
+
+@pytest.fixture(scope="module")
+def with_reference():
+    x, labels, people = people_videos(60, seed=0)
+    return fit_fusion(two_entries(x), labels, people=people)
+
+
+def test_the_reference_mode_learns_which_detector_follows_the_person(with_reference):
+    reference = with_reference.reference
+    assert reference is not None
+    share = reference.validation["between_person_share"]
+    assert share["a"] > 0.7 and share["b"] < 0.1, "a's real-video spread is mostly the person, b's none"
+    assert reference.validation["people_with_references"] == 60
+
+
+def test_corrected_by_other_videos_never_uses_a_video_as_its_own_reference():
+    from common.fusion import corrected_by_other_videos
+
+    table = np.array([[4.0], [2.0], [0.0], [9.0]])      # p: two real videos and a fake; q: one real video
+    corrected = corrected_by_other_videos(table, [0, 0, 1, 0], ["p", "p", "p", "q"], np.array([0.0]),
+                                          np.array([1.0]), np.array([1.0]))
+    # one reference each (shrinkage 1 / 2): 4 - 2/2, 2 - 4/2; the fake has both references: 0 - (2/3) * 3;
+    # q's only real video has no other: left as it is
+    np.testing.assert_allclose(corrected[:, 0], [3.0, 0.0, -2.0, 9.0])
+
+
+def test_with_references_the_fused_verdicts_stop_following_the_person(with_reference):
+    x, labels, people = people_videos(60, seed=1)
+    entries = two_entries(x)
+    who = np.array(people)
+    plain, referenced = [], []
+    for v in range(len(entries)):
+        references = [entries[j] for j in np.flatnonzero((labels == 0) & (who == who[v])) if j != v]
+        plain.append(with_reference.fuse(entries[v])["video_score"])
+        referenced.append(with_reference.fuse(entries[v], references)["video_score"])
+    from sklearn.metrics import roc_auc_score
+
+    fakes_a = np.array([(i % 5) == 4 for i in range(len(labels))])  # the 5th video of each person: a's kind
+    keep = (labels == 0) | fakes_a
+    before, after = (roc_auc_score(labels[keep], np.array(s)[keep]) for s in (plain, referenced))
+    assert after > before + 0.1, f"kind a: {before:.3f} -> {after:.3f}"
+
+
+def test_a_fused_report_says_what_each_reference_subtracted(with_reference):
+    references = two_entries(np.array([[2.0, 0.1], [3.0, -0.1]]))
+    result = with_reference.fuse(two_entries(np.array([[2.5, 0.0]]))[0], references)
+    mu, between, within = with_reference.reference.components()
+    a = result["contributions"][0]
+    shrinkage = 2 * between[0] / (2 * between[0] + within[0])
+    assert a["shrinkage"] == pytest.approx(shrinkage) and a["references_read"] == 2
+    reference_log_odds = log_odds_table(references, ["a", "b"])[:, 0]
+    assert a["person_offset"] == pytest.approx(shrinkage * (reference_log_odds.mean() - mu[0]))
+    assert a["log_odds"] == pytest.approx(log_odds_table(two_entries(np.array([[2.5, 0.0]])), ["a", "b"])[0, 0]
+                                          - a["person_offset"])
+    assert result["reference"] == {"videos": 2}
+    kinds = with_reference.reference.kinds
+    assert result["log_odds"] == pytest.approx(
+        mixture_log_odds(kinds, np.array([[c["log_odds"] for c in result["contributions"]]]))[0])
+
+
+def test_the_reference_mode_round_trips_and_is_refused_where_it_was_not_fitted(tmp_path, with_reference,
+                                                                                one_trace_fusion):
+    loaded = load_fusion(save_fusion(tmp_path / "fusion.json", with_reference))
+    entries, references = two_entries(np.array([[1.0, 0.0]]))[0], two_entries(np.array([[2.0, 0.5]]))
+    assert loaded.fuse(entries, references) == with_reference.fuse(entries, references)
+    assert one_trace_fusion.reference is None, "fitted without people: no reference mode"
+    with pytest.raises(CourseError, match="no reference mode"):
+        one_trace_fusion.fuse(as_entries(np.zeros((1, 3)))[0], [as_entries(np.zeros((1, 3)))[0]])
+    x, labels, people = people_videos(6, seed=2, reals_per_person=1)
+    assert fit_fusion(two_entries(x), labels, people=people).reference is None, \
+        "one real video per person: nothing to tell the person from the video"

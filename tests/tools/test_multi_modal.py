@@ -125,6 +125,14 @@ def test_a_folder_gives_one_report_per_video_and_a_summary(fitted, tiny_checkpoi
     (["--visual-model", "MODEL", "--fit-fusion", "DATA", "--fusion-model", "MODEL"], "should be a .json file"),
     (["--visual-model", "MODEL", "--fit-fusion", "DATA", "--fusion-model", "OUT", "--input", "VIDEO"],
      "--output 'OUT' is also --fusion-model"),
+    (["--visual-model", "MODEL", "--input", "VIDEO", "--reference", "VIDEO"],
+     "--reference needs --fusion-model (or --fit-fusion)"),
+    (["--visual-model", "MODEL", "--fit-fusion", "DATA", "--fusion-model", "x.json", "--reference", "VIDEO"],
+     "--reference is footage of the person an --input video shows"),
+    (["--visual-model", "MODEL", "--input", "VIDEO", "--fusion-model", "MODEL", "--reference", "missing.mp4"],
+     "cannot read reference video 'missing.mp4': no such file"),
+    (["--visual-model", "MODEL", "--input", "VIDEO", "--fusion-model", "MODEL", "--reference", "VIDEO"],
+     "is the --input video itself"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(arguments, message, tiny_checkpoint, clip_checkpoint, clip_files,
                                                   tmp_path):
@@ -174,3 +182,68 @@ def test_a_detector_given_with_model_is_reported_with_its_own_modality(tiny_chec
                  "--quiet", "--solutions"]) == 0
     entries = json.loads(output.read_text())["detectors"]
     assert [(e["name"], e["modality"]) for e in entries[:-1]] == [("flicker", "temporal"), ("tiny_baseline", "visual")]
+
+
+def with_reference_mode(fitted, path, between):
+    """The fitted fusion file with a reference mode added by hand: the plain kinds and calibration, each
+    detector's person model mu 0, within 1 and the given between (so a hand computation can follow it)."""
+    data = json.loads(fitted.read_text())
+    data["reference"] = {"mu": [0.0, 0.0], "between": between, "within": [1.0, 1.0], "kinds": data["kinds"],
+                         "calibration": data["calibration"], "validation": {}}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_reference_footage_subtracts_each_detectors_shrunk_person_offset_worked_by_hand(
+        fitted, tiny_checkpoint, clip_checkpoint, clip_files, tmp_path, capsys):
+    from common.tools.multi_modal import main
+
+    model = with_reference_mode(fitted, tmp_path / "fusion_ref.json", between=[1.0, 0.0])
+    flags = ["--visual-model", str(tiny_checkpoint), "--temporal-model", str(clip_checkpoint), "--frames", "8",
+             "--device", "cpu", "--quiet", "--solutions"]
+    # the reference video's own scores, and the input's, as the plain fusion reports them
+    for name in ("real", "fake"):
+        assert main([*flags, "--fusion-model", str(fitted), "--input", str(clip_files[name].path), "--output",
+                     str(tmp_path / f"{name}.json")]) == 0
+    reference, plain = (json.loads((tmp_path / f"{name}.json").read_text())["detectors"] for name in ("real", "fake"))
+    output = tmp_path / "with_reference.json"
+    assert main([*flags, "--fusion-model", str(model), "--input", str(clip_files["fake"].path), "--reference",
+                 str(clip_files["real"].path), "--output", str(output)]) == 0
+    from common.report import validate_report
+
+    report = json.loads(output.read_text())
+    assert validate_report(report) == []
+    fused = report["detectors"][-1]
+
+    def logit(p):
+        return math.log(p / (1 - p))
+
+    # one reference: the visual detector's shrinkage is 1 * 1 / (1 * 1 + 1) = 0.5 of its log-odds on it
+    # (mu 0); the temporal detector has no person effect (between 0): not corrected at all
+    offsets = [0.5 * logit(reference[0]["video_score"]), 0.0]
+    x = [logit(plain[d]["video_score"]) - offsets[d] for d in range(2)]
+    data = json.loads(model.read_text())
+    z = math.log(sum(math.exp(kind["readable_prior_log_odds"] + sum(s * v + o for s, v, o in
+                                                            zip(kind["slopes"], x, kind["offsets"])))
+                     for kind in data["kinds"]))
+    a, b = data["calibration"]["a"], data["calibration"]["b"]
+    assert fused["video_score"] == pytest.approx(1 / (1 + math.exp(-(a * z + b))), abs=1e-9)
+    assert [c["person_offset"] for c in fused["contributions"]] == pytest.approx(offsets)
+    assert [c["shrinkage"] for c in fused["contributions"]] == pytest.approx([0.5, 0.0])
+    assert [c["references_read"] for c in fused["contributions"]] == [1, 1]
+    assert fused["reference"] == {"videos": [str(clip_files["real"].path)]}
+    assert "reference footage" in fused["aggregation"]
+    assert "person offsets subtracted: tiny_baseline" in capsys.readouterr().out
+
+
+def test_references_for_a_fusion_without_a_reference_mode_are_refused_before_any_output(
+        fitted, tiny_checkpoint, clip_checkpoint, clip_files, tmp_path):
+    from common.errors import CourseError
+    from common.tools.multi_modal import main
+
+    output = tmp_path / "report.json"
+    with pytest.raises(CourseError, match="has no reference mode"):
+        main(["--visual-model", str(tiny_checkpoint), "--temporal-model", str(clip_checkpoint), "--fusion-model",
+              str(fitted), "--input", str(clip_files["fake"].path), "--reference", str(clip_files["real"].path),
+              "--output", str(output), "--device", "cpu", "--quiet", "--solutions"])
+    assert not output.exists()
