@@ -225,3 +225,30 @@ def test_a_recalibrated_checkpoint_changes_only_its_calibration(tmp_path):
     assert before.extra["calibration"]["a"] == 1.0, "the source is left as it was"
     assert after.threshold == 0.4 and after.extra["kind"] == "spectral"
     assert all(torch.equal(before.state_dict[k], after.state_dict[k]) for k in before.state_dict)
+
+
+def test_the_cross_validated_fusion_with_reference_footage_fits_on_the_other_folds_and_refers_within_the_fold():
+    """Each person is in one fold: a video's references are the other real videos of its person (all in its
+    fold), and the reference mode that corrects them is fitted on the other folds only."""
+    from common.fusion import fit_fusion
+    from common.tools import compare
+    from tests.foundation.test_fusion import people_videos, two_entries
+
+    x, labels, people = people_videos(30, seed=4)
+    entries = two_entries(x)
+    fold_of = {person: int(person[1:]) % 3 for person in people}
+    rows = [{"fold": fold_of[p], "label": int(y), "group": p, "method": "FaceSwap" if y else "real", "entries": e}
+            for e, y, p in zip(entries, labels, people)]
+    fused, singles, referenced = compare.cross_validated_fusions(rows)
+    assert set(singles) == {"a + reference", "b + reference"}
+    for fold in range(3):
+        others = [row for row in rows if row["fold"] != fold]
+        fusion = fit_fusion([row["entries"] for row in others], [row["label"] for row in others],
+                            people=[row["group"] for row in others])
+        for v, row in enumerate(rows):
+            if row["fold"] != fold:
+                continue
+            references = [other["entries"] for j, other in enumerate(rows)
+                          if j != v and other["label"] == 0 and other["group"] == row["group"]]
+            assert referenced[v] == pytest.approx(fusion.fuse(row["entries"], references)["video_score"])
+            assert fused[v] == pytest.approx(fusion.fuse(row["entries"])["video_score"])
