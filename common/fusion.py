@@ -49,9 +49,10 @@ Neyman-Pearson lemma no function of all the scores ranks FaceSwap fakes above re
 than the FaceSwap detectors alone; a score that also looks for the other manipulations pays for
 it (guide, "Why one score cannot match every specialist").
 
-The pieces a student writes are phase 5's tasks 5.15 (one detector's likelihood ratio) and 5.16 (the
-claims and the mixture), in ``template_late_fusion.py``; this module borrows them from the active
-tree (:mod:`common.exercises`) and adds the fitting, the calibration, the file and the report.
+The pieces a student writes are phase 5's tasks 5.15 (one detector's likelihood ratio), 5.16 (the
+claims and the mixture) and 5.17 (a person's offset), in ``template_late_fusion.py``; this module
+borrows them from the active tree (:mod:`common.exercises`) and adds the fitting, the calibration,
+the file and the report.
 
 **Reference footage** (phase 5's task 5.17, :class:`PersonReference`). Some detectors' false alarms
 follow the person: the phase-1 CNNs call some people's real videos FAKE whatever the video (guide,
