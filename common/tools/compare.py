@@ -882,7 +882,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         scored = recalibrate_rows(scored, calibrations)
         if fusion is not None:
             cross_fitted_fusion = fit_fusion([row["entries"] for row in recalibrate_rows(out_of_fold, calibrations)],
-                                             [row["label"] for row in out_of_fold])
+                                             [row["label"] for row in out_of_fold],
+                                             people=[row["group"] for row in out_of_fold])
             # fitted on the fold models' scores, it belongs to the recalibrated checkpoints
             cross_fitted_fusion.detectors = [{**detector_fingerprint(entry), "sha256": sha256_of(path)}
                                              for entry, path in zip(scored[0]["entries"], recalibrated_checkpoints)]
@@ -929,6 +930,16 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         with_reference = reference_rows(as_trained, models, singles, fused_with_reference, methods, rows[:len(models)])
         markdown += format_reference_section(with_reference, methods, "each test video scored against the other real "
                                                                       "test videos of its person")
+        if cross_fitted_fusion is not None and cross_fitted_fusion.reference is not None:
+            # the same on the recalibrated checkpoints, the person models and the fusion fitted out of fold
+            singles, fused_with_reference = reference_scores(scored, cross_fitted_fusion)
+            with_reference["fitted_out_of_fold"] = reference_rows(scored, models, singles, fused_with_reference,
+                                                                  methods, rows[:len(models)])
+            markdown += format_reference_section(
+                with_reference["fitted_out_of_fold"], methods,
+                f"the recalibrated checkpoints, with the person models and the fusion ({CROSS_FITTED_FUSION_ROW}) "
+                f"fitted on the out-of-fold scores of the {cross_fit['people']} training and validation people; each "
+                "test video scored against the other real test videos of its person")
     cross_validated = None
     if args.cross_fit:
         cross_validated, section = cross_validated_table(out_of_fold, models, methods, fusion is not None)
