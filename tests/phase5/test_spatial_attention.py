@@ -25,7 +25,7 @@ def test_matches_a_numpy_computation_of_the_map_and_the_pooling():
     x = torch.randn(2, 6, 5, 7)
     pooled, attention_map = layer(x)
     w = layer.score.weight.detach().numpy().reshape(6)
-    b = float(layer.score.bias)
+    b = float(layer.score.bias.detach())
     xs = x.numpy()
     scores = np.einsum("c,bchw->bhw", w, xs) + b
     weights = 1 / (1 + np.exp(-scores))
