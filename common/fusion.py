@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -236,6 +237,12 @@ def person_offsets(reference_table: np.ndarray, mu: np.ndarray, between: np.ndar
     pairs = np.array([exercises.person_offset(reference_table[:, d], mu[d], between[d], within[d])
                       for d in range(len(mu))]).reshape(len(mu), 2)
     return pairs[:, 0], pairs[:, 1], (~np.isnan(reference_table)).sum(axis=0)
+
+
+def people_with_references(labels: Sequence[int], people: Sequence[str]) -> int:
+    """How many people have two or more real videos: those whose videos each have another as reference."""
+    counts = Counter(person for person, label in zip(people, labels) if label == 0)
+    return sum(count >= 2 for count in counts.values())
 
 
 def corrected_by_other_videos(table: np.ndarray, labels: Sequence[int], people: Sequence[str], mu: np.ndarray,
@@ -476,14 +483,14 @@ def _fit_reference(table: np.ndarray, labels: np.ndarray, people: Sequence[str],
                    seed: int) -> PersonReference | None:
     """The reference mode on the validation videos, or None without two people with two real videos each."""
     who = np.asarray(people, dtype=object)
-    counts = {person: int(((labels == 0) & (who == person)).sum()) for person in set(who.tolist())}
-    repeated = [person for person, count in counts.items() if count >= 2]
-    if len(repeated) < 2:
+    repeated = people_with_references(labels, who)
+    if repeated < 2:
         return None
     mu, between, within = person_components(table, labels, who)
     corrected = corrected_by_other_videos(table, labels, who, mu, between, within)
     kinds, calibration, out_of_fold_auc = _kinds_and_calibration(corrected, labels, names, folds, seed)
-    validation = {"people": len(counts), "people_with_references": len(repeated), "out_of_fold_auc": out_of_fold_auc,
+    validation = {"people": len(set(who.tolist())), "people_with_references": repeated,
+                  "out_of_fold_auc": out_of_fold_auc,
                   "between_person_share": {name: float(b / (b + w)) if b + w > 0 else 0.0
                                            for name, b, w in zip(names, between, within)}}
     return PersonReference(mu.tolist(), between.tolist(), within.tolist(), kinds, calibration, validation)

@@ -527,12 +527,17 @@ def fusion_against_best(rows: list[dict], fused: list[float], table: list[dict],
     return result
 
 
+def _interval(interval: dict | None) -> str:
+    """A 95 % interval as "[low, high]" to three decimals, or "" where there is none."""
+    if not interval or interval.get("low") is None:
+        return ""
+    return f"[{interval['low']:.3f}, {interval['high']:.3f}]"
+
+
 def format_intervals(table: list[dict], against_best: dict[str, dict]) -> str:
     """The rows' person-bootstrap intervals, and the fusion against the best single detector, as Markdown."""
     def span(interval: dict | None) -> str:
-        if not interval or interval.get("low") is None:
-            return "-"
-        return f"[{interval['low']:.3f}, {interval['high']:.3f}]"
+        return _interval(interval) or "-"
 
     people = next((row["intervals"]["all_fakes_auc"]["people"] for row in table if row.get("intervals")), 0)
     lines = [f"95 % intervals over the {people} people (each resample draws {people} people with their videos, "
@@ -579,15 +584,16 @@ def reference_rows(rows: list[dict], names: list[str], singles: dict[str, list],
     single detector of each manipulation, plain or with references (``against_best``) and plain only
     (``against_best_plain``; ``plain``: the table's rows of the detectors ``names`` as they are). Returns
     ``{"rows", "against_best", "against_best_plain", "people_with_references"}``."""
+    from common.fusion import people_with_references
+
     scores_of = {name: detector_scores(rows, d) for d, name in enumerate(names)} | singles
     table_rows = [table_row(name, scores, rows) for name, scores in singles.items()]
     table_rows.append(table_row("fusion" + REFERENCE_SUFFIX, fused, rows))
     against_best = fusion_against_best(rows, fused, plain + table_rows[:-1], methods, list(scores_of), scores_of)
     against_plain = fusion_against_best(rows, fused, plain, methods, names)
-    real_people = [row.get("group") for row in rows if row["label"] == 0]
-    with_references = len({person for person in real_people if real_people.count(person) >= 2})
     return {"rows": table_rows, "against_best": against_best, "against_best_plain": against_plain,
-            "people_with_references": with_references}
+            "people_with_references": people_with_references([row["label"] for row in rows],
+                                                             [row.get("group") for row in rows])}
 
 
 def format_reference_section(section: dict[str, Any], methods: list[str], how: str) -> str:
@@ -610,8 +616,7 @@ def format_reference_section(section: dict[str, Any], methods: list[str], how: s
               "fusion + reference minus it |", "|---|---|---|---|---|"]
 
     def cell(entry: dict) -> str:
-        span = "" if entry.get("low") is None else f" [{entry['low']:.3f}, {entry['high']:.3f}]"
-        return f"{entry['difference']:+.3f}{span}"
+        return f"{entry['difference']:+.3f} {_interval(entry)}".rstrip()
 
     for method, entry in section["against_best"].items():
         plain = section["against_best_plain"].get(method)
