@@ -314,6 +314,9 @@ def check_fusion(fusion: LateFusion, detectors: list, source: Path, with_referen
     without a reference mode."""
     fusion.check_detectors([{**detector.describe(), "name": detector.name} for detector in detectors], str(source))
     if with_references and fusion.reference is None:
+        if "reference_not_fitted" in fusion.validation:
+            raise CourseError(f"fusion model '{source}' was fitted without its reference mode, because task 5.17 "
+                              "was a TODO: finish it and refit with --fit-fusion, or leave out --reference")
         raise CourseError(f"fusion model '{source}' has no reference mode (its validation set had no two people "
                           "with two real videos each): refit it with --fit-fusion, or leave out --reference")
 
@@ -378,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
             figures = fusion.reference.validation
             print(f"  reference mode: {figures['people_with_references']} of {figures['people']} people with two or "
                   f"more real videos; out-of-fold AUC with person offsets {figures['out_of_fold_auc']:.3f}")
+        elif "reference_not_fitted" in figures:
+            print(f"  reference mode: not fitted: {figures['reference_not_fitted']}")
         for line in skipped:
             print(f"  skipped: {line}")
         check_fusion(fusion, detectors, source, references is not None)

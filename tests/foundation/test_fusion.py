@@ -231,3 +231,36 @@ def test_the_reference_mode_round_trips_and_is_refused_where_it_was_not_fitted(t
     x, labels, people = people_videos(6, seed=2, reals_per_person=1)
     assert fit_fusion(two_entries(x), labels, people=people).reference is None, \
         "one real video per person: nothing to tell the person from the video"
+
+
+def test_while_task_5_17_is_a_todo_the_mixture_is_fitted_without_its_reference_mode(monkeypatch, tmp_path,
+                                                                                     with_reference):
+    """A student who has done 5.15-5.16 gets a working fusion; the file says why it has no reference mode,
+    and references are refused with the task named."""
+    import common.exercises
+    from common.tools.multi_modal import check_fusion
+    from grader.todo import TodoError
+
+    def unfinished(*args, **kwargs):
+        raise TodoError("5.17: split the spread into people and videos (IMPLEMENTATION_GUIDE.md, 5.17 ...)")
+
+    monkeypatch.setattr(common.exercises, "person_variance_components", unfinished)
+    x, labels, people = people_videos(60, seed=0)
+    fusion = fit_fusion(two_entries(x), labels, people=people)
+    assert fusion.reference is None
+    assert fusion.validation["reference_not_fitted"].startswith("TODO 5.17 ")
+    entries = two_entries(np.array([[1.0, 0.0]]))[0]
+    assert fusion.fuse(entries) == with_reference.fuse(entries), "the same mixture as with 5.17 done"
+
+    class Detector:                 # what check_fusion reads of a loaded detector
+        def __init__(self, fingerprint):
+            self.name, self.fingerprint = fingerprint["name"], fingerprint
+
+        def describe(self):
+            return dict(self.fingerprint)
+
+    loaded = load_fusion(save_fusion(tmp_path / "fusion.json", fusion))
+    detectors = [Detector(fingerprint) for fingerprint in loaded.detectors]
+    check_fusion(loaded, detectors, tmp_path / "fusion.json", with_references=False)
+    with pytest.raises(CourseError, match="task 5.17 was a TODO"):
+        check_fusion(loaded, detectors, tmp_path / "fusion.json", with_references=True)
