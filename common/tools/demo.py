@@ -18,7 +18,10 @@
    training), printing every modality's score and the fused verdict, and
    ``visualize_detection.py`` on each report (annotated video + summary figure with every
    detector's score over time);
-6. print the verdicts and where everything was written (``demo_output/`` by default).
+6. where the fusion has its reference mode (phase 5's task 5.17), run ``multi_modal_detect.py`` on a
+   held-out person's real clip twice: alone, and with that person's other real clips as
+   ``--reference`` footage (known-real videos of the person, whose detector offsets are subtracted);
+7. print the verdicts and where everything was written (``demo_output/`` by default).
 
 It needs no dataset, no network and no GPU. It runs the reference solutions by default (a fresh
 checkout's templates still have TODOs); ``--templates`` runs your own code instead once you have
@@ -35,6 +38,7 @@ from pathlib import Path
 
 from common.atomic import check_output_dir
 from common.errors import CourseError
+from common.fusion import load_fusion
 from common.report import write_text_atomic
 
 
@@ -178,6 +182,45 @@ def analyse_and_draw(clips: dict[str, Path], flags: list[str], fusion: Path | No
     return results
 
 
+def probability(result: dict) -> str:
+    """A result's fused probability to three decimals, ``-`` when no detector could score the clip."""
+    return "-" if result["score"] is None else f"{result['score']:.3f}"
+
+
+def reference_pair(benchmark: Path) -> tuple[Path, list[Path]] | None:
+    """A held-out person with two or more real clips: ``(first clip, [the others])``, the others being
+    its reference footage; None when no person of the test split has two."""
+    manifest = json.loads((benchmark / "manifest.json").read_text())
+    by_person: dict[str, list[Path]] = {}
+    for clip in manifest["clips"]:
+        if clip["split"] == "test" and clip["label"] == 0:
+            by_person.setdefault(clip["group"], []).append(benchmark / clip["file"])
+    return next(((clips[0], clips[1:]) for clips in by_person.values() if len(clips) >= 2), None)
+
+
+def analyse_with_references(clip: Path, references: list[Path], flags: list[str], fusion: Path, output_dir: Path,
+                            device: str) -> dict[str, dict]:
+    """``multi_modal_detect`` on one real clip alone and with ``references`` (``--reference``).
+
+    Returns:
+        ``{"alone": {"report", "verdict", "score", "offsets"}, "with_references": {...}}``; ``offsets``:
+        each detector's person offset (log-odds) subtracted, for the detectors that read a reference.
+    """
+    from common.tools import multi_modal
+
+    results = {}
+    for name, extra in (("alone", []), ("with_references", [f for r in references for f in ("--reference", str(r))])):
+        report = output_dir / "reports" / f"reference_{name}_{clip.stem}.json"
+        multi_modal.main([*flags, "--fusion-model", str(fusion), "--input", str(clip), *extra, "--output", str(report),
+                          "--detect-every", str(DETECT_EVERY), "--device", device, "--quiet"])
+        written = json.loads(report.read_text())
+        offsets = {c["name"]: c["person_offset"] for c in written["detectors"][-1]["contributions"]
+                   if c.get("person_offset") is not None and c.get("references_read")}
+        results[name] = {"report": report, "verdict": written["verdict"], "score": written["video_score"],
+                         "offsets": offsets}
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python demo.py [--quick] [--output-dir demo_output] [--device auto] [--templates]``."""
     from grader import tree
@@ -205,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
         clips.update({f"{method}": path for method, path in signal_clips.items() if method != "real"})
     print(f"[3/4] multi_modal_detect.py + visualize_detection.py on held-out clips: {', '.join(clips)}")
     results = analyse_and_draw(clips, flags, fusion, output_dir, args.device)
+    pair = reference_pair(output_dir / "mini-forensics") if fusion and load_fusion(fusion).reference else None
+    referenced = None
+    if pair:
+        print(f"      reference footage: {pair[0].name} alone and with {', '.join(p.name for p in pair[1])} "
+              "(the same person, known real)")
+        referenced = analyse_with_references(*pair, flags, fusion, output_dir, args.device)
     seconds = time.perf_counter() - started
     print(f"[4/4] done in {seconds:.0f} s")
     for model, summary in trained.items():
@@ -212,15 +261,26 @@ def main(argv: list[str] | None = None) -> int:
         if test.get("roc_auc") is not None:
             print(f"  {model}: held-out test split, video AUC {test['roc_auc']:.3f} ({summary['checkpoint']})")
     for name, result in results.items():
-        score = "-" if result["score"] is None else f"{result['score']:.3f}"
+        score = probability(result)
         truth = "REAL" if name == "real" else f"FAKE ({name})"
         print(f"  {result['clip'].name}, truly {truth}: fused verdict {result['verdict']} (probability {score})")
         print(f"      report {result['report']}\n      video  {result['video']}\n      plot   {result['summary']}")
+    if referenced:
+        alone, with_references = referenced["alone"], referenced["with_references"]
+        print(f"  {pair[0].name}, truly REAL: fused verdict {alone['verdict']} (probability {probability(alone)}) "
+              f"alone, {with_references['verdict']} ({probability(with_references)}) with {len(pair[1])} known-real "
+              f"video(s) of the person as reference\n      the person's offsets, subtracted in either direction: "
+              + ", ".join(f"{name} {offset:+.2f}" for name, offset in with_references["offsets"].items())
+              + f" (log-odds)\n      reports {alone['report']}, {with_references['report']}")
     print("  Each detector sees its own trace; the fusion weighs them (IMPLEMENTATION_GUIDE.md, 'All detectors on\n"
           "  one split'). One clip can be misjudged: a held-out AUC measures a detector, one verdict does not.")
     write_text_atomic(output_dir / "demo_summary.json", json.dumps(
         {"seconds": round(seconds, 1), "checkpoints": [str(c) for c in checkpoints],
          "fusion": str(fusion) if fusion else None,
          "test": {model: summary.get("test") for model, summary in trained.items()},
-         "results": {k: {kk: str(vv) for kk, vv in v.items()} for k, v in results.items()}}, indent=2, default=str))
+         "results": {k: {kk: str(vv) for kk, vv in v.items()} for k, v in results.items()},
+         "reference": None if not referenced else
+         {"clip": str(pair[0]), "references": [str(p) for p in pair[1]],
+          **{k: {kk: str(vv) if isinstance(vv, Path) else vv for kk, vv in v.items()} for k, v in referenced.items()}}},
+        indent=2, default=str))
     return 0

@@ -308,6 +308,14 @@ def test_full_demo_detectors_each_find_their_own_manipulation_on_people_never_se
     assert [d["name"] for d in report["detectors"]] == ["baseline", "temporal_features", "spectrum_logistic",
                                                         "biological", "fusion"]
     assert report["detectors"][3]["status"] == "ok", "the 10-s clip is long enough for phase 4"
+    referenced = summary["reference"]
+    assert referenced is not None, "the demo's fusion has its reference mode and a test person has two real clips"
+    alone, with_references = (json.loads(Path(referenced[k]["report"]).read_text())
+                              for k in ("alone", "with_references"))
+    fused = with_references["detectors"][-1]
+    assert fused["reference"] == {"videos": referenced["references"]}, "the report names its reference videos"
+    assert all("person_offset" in c for c in fused["contributions"])
+    assert "reference" not in alone["detectors"][-1] or alone["detectors"][-1]["reference"] is None
 
 
 def test_torchrun_shards_a_folder_and_gathers_the_same_summary_as_one_process(clip_files, tiny_checkpoint, tmp_path):
