@@ -466,3 +466,8 @@ PERSON_MU_ATOL = 0.4
 PERSON_BETWEEN_ATOL = 0.8
 PERSON_WITHIN_ATOL = 0.15
 PERSON_SHRINKAGE_SLOPE_ATOL = 0.03
+
+# --- Two-sided Platt scaling (common.calibration.side_slopes, best_knot)
+# A side's slope against scikit-learn's logistic regression without intercept on that side's videos
+# (both solve the same convex problem; lbfgs stops at its own tolerance).
+TWO_SIDED_SLOPE_ATOL = 1e-4

@@ -878,7 +878,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         calibrations = [out_of_fold_calibration([row["entries"][i] for row in out_of_fold],
                                                 [row["label"] for row in out_of_fold],
                                                 [row["method"] for row in out_of_fold],
-                                                RECIPES[model].sees if args.specialists else None)
+                                                RECIPES[model].sees if args.specialists else None,
+                                                [row["group"] for row in out_of_fold])
                         for i, model in enumerate(models)]
         fitted_on = f"out-of-fold scores of {people} people ({args.cross_fit} folds)"
         recalibrated_checkpoints = [write_recalibrated_checkpoint(checkpoint, output_dir / "cross_fit" / f"{model}.pt",

@@ -30,8 +30,9 @@ Pipeline, each step a library function (:mod:`common.engine`):
 3. build the model from the registry (``common.models.build_model``) and train it
    (``common.training.fit``): class balancing, validation AUC after every epoch, early stopping,
    best epoch saved as a safe checkpoint; frame detectors with augmentation (task 1.9);
-4. calibrate the video probability on the validation videos (Platt scaling,
-   ``common.calibration``: a video is FAKE when its calibrated probability reaches 0.5);
+4. calibrate the video probability on the validation videos (two-sided Platt scaling,
+   ``common.calibration.fit_two_sided``: a video is FAKE when its calibrated probability reaches
+   0.5, which stays a raw 0.5 unless the validation people agree the threshold moved);
 5. score the held-out test split at frame (or clip) and video level
    (``common.engine.evaluate_detector``) and store the results, the calibration and the
    preprocessing in the checkpoint, so ``evaluate.py`` and ``detect_video.py`` reproduce them.
@@ -51,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import check_output_dir
-from common.calibration import fit_platt
+from common.calibration import fit_two_sided
 from common.checkpoint import load_checkpoint, save_checkpoint
 from common.compression import parse_training_reencodings, training_copies
 from common.datasets import DATASET_NAMES
@@ -64,6 +65,7 @@ from common.experiment import (DEFAULT_SPLIT_FRACTIONS, SYNTHETIC_SPATIAL_METHOD
 from common.preprocessing import AUGMENTATION_CHOICES, Preprocessing, model_preprocessing
 from common.report import write_text_atomic
 from common.self_blended import DATA_SOURCES, LANDMARK_CHOICES, SelfBlendedDataset, real_records
+from common.torch_data import record_id
 from common.training import MONITOR_MODES, TrainConfig, fit
 from grader import tree
 
@@ -293,12 +295,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                  architecture=args.model, model_config=config, param_groups=param_groups)
     saved = load_checkpoint(fit_path, expected_architecture=args.model)
 
-    # Platt scaling on the validation *videos*: calibrated video probabilities, FAKE from 0.5
+    # two-sided Platt scaling on the validation *videos*: calibrated video probabilities, FAKE from 0.5,
+    # the threshold moved from a raw 0.5 only where the validation people agree (guide, "Calibrated verdicts")
     validation, _, _ = evaluate_detector(model, row, splits["val"], prep, cache_root, aggregation="mean",
                                          threshold=saved.threshold, device=device, progress=False,
                                          detect_every=args.detect_every)
-    calibration = fit_platt([v["score"] for v in validation["videos"]], [v["label"] for v in validation["videos"]],
-                            "mean")
+    people = {record_id(record): record.group for record in splits["val"]}
+    calibration = fit_two_sided([v["score"] for v in validation["videos"]], [v["label"] for v in validation["videos"]],
+                                [people[v["id"]] for v in validation["videos"]], "mean")
     report, _, test_caches = evaluate_detector(model, row, splits["test"], prep, cache_root, aggregation="mean",
                                                threshold=saved.threshold, device=device, progress=not args.quiet,
                                                calibration=calibration, detect_every=args.detect_every
@@ -320,7 +324,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         # what the calibration was fitted on, so that it can be audited or refitted another way
         "calibration_videos": {"videos": [str(v["video"]) for v in validation["videos"]],
                                "raw_scores": [float(v["score"]) for v in validation["videos"]],
-                               "labels": [int(v["label"]) for v in validation["videos"]]},
+                               "labels": [int(v["label"]) for v in validation["videos"]],
+                               "people": [str(people[v["id"]]) for v in validation["videos"]]},
         "face_cache_root": str(cache_root.resolve()),
         "detect_every": int(args.detect_every),
         "data": {"dataset": dataset, "root": str(Path(data_root).resolve()), "split_seed": int(args.seed),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss
 
-from tests.tolerances import ECE_RESAMPLING_ATOL, PLATT_OPTIMUM_ATOL, PLATT_RECOVERY_ATOL
+from tests.tolerances import ECE_RESAMPLING_ATOL, PLATT_OPTIMUM_ATOL, PLATT_RECOVERY_ATOL, TWO_SIDED_SLOPE_ATOL
 
 
 def test_platt_scaling_recovers_a_known_logistic_link():
@@ -172,3 +172,129 @@ def test_ece_of_people_drawn_refuses_more_people_than_there_are(n_people):
 
     with pytest.raises(CourseError, match=f"cannot draw {n_people} people from 3"):
         ece_of_people_drawn([1, 0, 0], [0.9, 0.1, 0.9], ["A", "B", "C"], n_people)
+
+
+# --- two-sided Platt scaling: a knot and a slope on each side; the knot moves only when the people agree
+
+
+def _soft_logistic_slope(x, targets):
+    """Oracle: scikit-learn's logistic regression without intercept on x against soft targets (each video
+    twice, as FAKE with weight t and as REAL with weight 1 - t)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+    model = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-12, max_iter=10000).fit(
+        np.vstack([x, x]), np.r_[np.ones(len(x)), np.zeros(len(x))], sample_weight=np.r_[targets, 1 - targets])
+    return float(model.coef_[0, 0])
+
+
+def test_each_sides_slope_is_scikit_learns_fit_of_that_sides_videos():
+    from common.calibration import platt_targets, side_slopes
+
+    rng = np.random.default_rng(1)
+    labels = np.r_[np.zeros(30, int), np.ones(20, int)]
+    z = np.r_[rng.normal(-2.0, 2.0, 30), rng.normal(1.5, 2.5, 20)]
+    targets = platt_targets(labels)
+    above, below, _ = side_slopes(z, targets, np.array([-0.5, 0.0, 0.7]))
+    for k, knot in enumerate([-0.5, 0.0, 0.7]):
+        x = z - knot
+        assert above[k] == pytest.approx(_soft_logistic_slope(x[x >= 0], targets[x >= 0]), abs=TWO_SIDED_SLOPE_ATOL)
+        assert below[k] == pytest.approx(_soft_logistic_slope(x[x < 0], targets[x < 0]), abs=TWO_SIDED_SLOPE_ATOL)
+
+
+def test_one_videos_slope_worked_by_hand():
+    from common.calibration import side_slopes
+
+    # one FAKE video at z = 2 with target 0.8 above the knot 0: sigmoid(2a) = 0.8, so a = ln(4) / 2
+    above, below, _ = side_slopes(np.array([2.0]), np.array([0.8]), np.array([0.0]))
+    assert above[0] == pytest.approx(np.log(4) / 2, abs=1e-9) and below[0] == 1.0, "no video below: slope 1"
+
+
+def test_the_best_knot_matches_a_brute_force_search_of_the_cross_entropy():
+    """Oracle: for every knot on the fine grid, each side's slope from scipy's scalar minimiser of the
+    cross-entropy written out here; the knot of least total cross-entropy."""
+    from scipy.optimize import minimize_scalar
+
+    from common.calibration import KNOT_STEP, best_knot, platt_targets
+
+    rng = np.random.default_rng(2)
+    labels = np.r_[np.zeros(25, int), np.ones(25, int)]
+    z = np.r_[rng.normal(-1.0, 1.5, 25), rng.normal(3.0, 1.0, 25)]
+    targets = platt_targets(labels)
+
+    def side(x, t):
+        if x.size == 0:
+            return 0.0
+        loss = lambda a: -np.sum(t * np.log(1 / (1 + np.exp(-a * x))) + (1 - t) * np.log(1 / (1 + np.exp(a * x))))
+        return minimize_scalar(loss, bounds=(1e-4, 100), method="bounded", options={"xatol": 1e-10}).fun
+
+    grid = np.round(np.arange(np.floor(z.min() / KNOT_STEP), np.ceil(z.max() / KNOT_STEP) + 1) * KNOT_STEP, 10)
+    losses = [side(z[z >= g] - g, targets[z >= g]) + side(z[z < g] - g, targets[z < g]) for g in grid]
+    knot, above, below = best_knot(z, targets)
+    assert knot == pytest.approx(grid[int(np.argmin(losses))], abs=1e-9)
+    assert above == pytest.approx(_soft_logistic_slope(z[z >= knot] - knot, targets[z >= knot]), abs=TWO_SIDED_SLOPE_ATOL)
+
+
+def _people(rng, shift, people=12, per=4):
+    """``per`` real videos at logit ~ N(-3 + shift, 1.5) and ``per`` fakes at N(3 + shift, 1.5) per person."""
+    z, labels, groups = [], [], []
+    for person in range(people):
+        z += list(rng.normal(-3 + shift, 1.5, per)) + list(rng.normal(3 + shift, 1.5, per))
+        labels += [0] * per + [1] * per
+        groups += [person] * (2 * per)
+    return 1 / (1 + np.exp(-np.array(z))), np.array(labels), np.array(groups)
+
+
+def test_an_unshifted_detector_keeps_a_raw_half_as_its_threshold():
+    from common.calibration import fit_two_sided
+
+    scores, labels, people = _people(np.random.default_rng(3), shift=0.0)
+    calibration = fit_two_sided(scores, labels, people)
+    assert not calibration.knot_test["moved"] and calibration.knot == 0.0
+    low, high = calibration.knot_test["interval"]
+    assert low < 0 < high and calibration.knot_test["people"] == 12
+    probe = np.linspace(0.01, 0.99, 99)
+    np.testing.assert_array_equal(calibration.apply_all(probe) >= 0.5, probe >= 0.5)  # a raw 0.5's verdicts
+
+
+def test_a_threshold_that_every_person_moves_is_moved():
+    from common.calibration import fit_two_sided, logit
+
+    scores, labels, people = _people(np.random.default_rng(3), shift=2.5)
+    calibration = fit_two_sided(scores, labels, people)
+    low, high = calibration.knot_test["interval"]
+    assert calibration.knot_test["moved"] and 0 < low <= calibration.knot <= high
+    assert calibration.apply(float(1 / (1 + np.exp(-calibration.knot)))) == pytest.approx(0.5, abs=1e-9)
+    # the verdict flips at the knot, and the probability rises on both sides of it
+    assert calibration.raw_threshold() == pytest.approx(1 / (1 + np.exp(-calibration.knot)))
+    assert np.all(np.diff(calibration.apply_all(np.linspace(0.01, 0.99, 99))) > 0)
+    assert logit([calibration.raw_threshold()])[0] > 1.0
+
+
+def test_one_persons_false_alarms_do_not_move_the_threshold_but_counted_as_videos_they_would():
+    """The point of counting people: 30 real videos of one person at logit +1 (a CNN's false alarms
+    follow the person) look like a moved threshold to a test that counts videos, not to one that
+    resamples people."""
+    from common.calibration import fit_two_sided
+
+    scores, labels, people = _people(np.random.default_rng(4), shift=0.0, people=11, per=3)
+    scores = np.r_[scores, np.full(30, 1 / (1 + np.exp(-1.0)))]
+    labels, people = np.r_[labels, np.zeros(30, int)], np.r_[people, np.full(30, 99)]
+    assert not fit_two_sided(scores, labels, people).knot_test["moved"]
+    by_video = fit_two_sided(scores, labels, None)
+    assert by_video.knot_test["moved"] and by_video.knot > 0.5 and by_video.knot_test["people"] == len(labels)
+
+
+def test_two_sided_calibration_round_trips_and_inverts_on_each_side():
+    from common.calibration import Calibration
+
+    calibration = Calibration(2.0, -1.0, 36, "mean", a_below=0.5,
+                              knot_test={"interval": [0.2, 0.9], "moved": True, "people": 12, "draws": 200})
+    stored = calibration.to_dict()
+    assert stored["method"] == "two_sided_platt" and stored["knot"] == pytest.approx(0.5)
+    assert Calibration.from_dict(stored) == calibration
+    # worked by hand: knot 0.5; a raw 0.5 (logit 0) lies below it: sigmoid(0.5 * (0 - 0.5)) = 0.438
+    assert calibration.apply(0.5) == pytest.approx(1 / (1 + np.exp(0.25)))
+    for probability in (0.2, 0.5, 0.8):
+        assert calibration.apply(calibration.raw_threshold(probability)) == pytest.approx(probability, abs=1e-9)
+    assert Calibration.from_dict(Calibration(2.0, -1.0, 36).to_dict()).a_below is None, "plain Platt still loads"
