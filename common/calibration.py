@@ -117,6 +117,22 @@ class Calibration:
         slope = self.a if target >= 0 else self.a_below
         return float(expit(self.knot + target / slope))
 
+    def describe(self) -> str:
+        """One phrase for a summary: what was fitted, on how many videos, and where the knot is.
+
+            >>> Calibration(1.0, -0.0, 86, a_below=0.4, knot_test={"interval": [-0.5, 5.4], "moved": False,
+            ...             "people": 17, "draws": 200}).describe()
+            'two-sided Platt scaling on 86 validation videos (knot at a raw 0.5: its 95 % interval over 17 people, -0.50 to 5.40 in logit, contains 0)'
+        """
+        if self.a_below is None:
+            return f"Platt scaling on {self.n_videos} validation videos"
+        test = self.knot_test or {}
+        low, high = test.get("interval", [float("nan")] * 2)
+        where = (f"knot moved to a raw {self.raw_threshold():.3f}" if test.get("moved") else "knot at a raw 0.5")
+        return (f"two-sided Platt scaling on {self.n_videos} validation videos ({where}: its 95 % interval over "
+                f"{test.get('people', '?')} people, {low:.2f} to {high:.2f} in logit, "
+                f"{'excludes' if test.get('moved') else 'contains'} 0)")
+
     def to_dict(self) -> dict[str, Any]:
         data = {"method": "platt", "a": self.a, "b": self.b, "n_videos": self.n_videos,
                 "aggregation": self.aggregation}

@@ -185,7 +185,7 @@ def format_table(report: dict) -> str:
                  f"{report['frame']['threshold']:.3f}, video threshold {report['video']['threshold']:.3f})")
     c = report.get("calibration")
     if c:
-        how = (f"Platt scaling on {c['calibration']['n_videos']} validation videos, FAKE from P = 0.5"
+        how = (f"{Calibration.from_dict(c['calibration']).describe()}, FAKE from P = 0.5"
                if c["calibrated"] else "not calibrated (raw scores)")
         lines.append(f"video probabilities: {how}; Brier {c['brier']:.3f} (raw {c['brier_raw']:.3f}), "
                      f"ECE {c['ece']:.3f} (raw {c['ece_raw']:.3f}; a perfectly calibrated detector with these "
