@@ -301,7 +301,7 @@ def fit_two_sided(scores: Sequence[float], labels: Sequence[int], people: Sequen
         knot = 0.0
     n_people = len(y) if people is None else len(set(np.asarray(people).tolist()))
     test = {"interval": [low, high], "moved": moved, "people": n_people, "draws": draws}
-    return Calibration(above, -above * knot, int(len(y)), aggregation, below, test)
+    return Calibration(above, -above * knot if knot else 0.0, int(len(y)), aggregation, below, test)
 
 
 def brier_score(labels: Sequence[int], probabilities: Sequence[float]) -> float:
