@@ -95,7 +95,7 @@ class Calibration:
     @property
     def knot(self) -> float:
         """The logit of the raw score whose probability is 0.5 (``-b / a``; needs a > 0)."""
-        return -self.b / self.a
+        return -self.b / self.a if self.b else 0.0
 
     def apply(self, score: float) -> float:
         """The calibrated probability of FAKE of one raw video score."""
