@@ -36,7 +36,9 @@ curve is ``sigmoid(a * (z - knot))`` above the knot and ``sigmoid(a_below * (z -
 the probability is 0.5, moves away from a raw 0.5 (``knot = 0``) only when the validation *people*
 agree that it moved: its 95 % interval over people resampled with replacement must exclude 0. A
 test that counted videos would be fooled, because the videos of one person are not independent (a
-CNN's false alarms follow the person).
+CNN's false alarms follow the person). With fewer than :data:`KNOT_MIN_PEOPLE` validation people
+there is nothing to resample (one person gives the same draw every time, an interval of zero width
+that excludes 0 by construction): the knot stays at a raw 0.5.
 """
 from __future__ import annotations
 
@@ -71,8 +73,8 @@ class Calibration:
         a_below: two-sided only (:func:`fit_two_sided`): the slope below the knot ``-b / a``; None
             for plain Platt scaling, one line ``sigmoid(a * z + b)`` on both sides.
         knot_test: two-sided only: how the knot was chosen (``interval``: its 95 % interval over
-            validation people resampled, in logit units; ``moved``: whether it excludes 0;
-            ``people``, ``draws``).
+            validation people resampled, in logit units, None with fewer than
+            :data:`KNOT_MIN_PEOPLE` people; ``moved``: whether it excludes 0; ``people``, ``draws``).
 
     Example: with a = 2, b = -1 a raw score of 0.5 (logit 0) becomes sigmoid(-1) = 0.269, and the
     raw score called FAKE from is sigmoid(1 / 2) = 0.622. Two-sided with a_below = 0.5, the knot
@@ -127,6 +129,9 @@ class Calibration:
         if self.a_below is None:
             return f"Platt scaling on {self.n_videos} validation videos"
         test = self.knot_test or {}
+        if test.get("interval", [0, 0]) is None:
+            return (f"two-sided Platt scaling on {self.n_videos} validation videos (knot at a raw 0.5: "
+                    f"{test.get('people', '?')} validation people, fewer than the {KNOT_MIN_PEOPLE} its test needs)")
         low, high = test.get("interval", [float("nan")] * 2)
         where = (f"knot moved to a raw {self.raw_threshold():.3f}" if test.get("moved") else "knot at a raw 0.5")
         return (f"two-sided Platt scaling on {self.n_videos} validation videos ({where}: its 95 % interval over "
@@ -188,6 +193,11 @@ def fit_platt(scores: Sequence[float], labels: Sequence[int], aggregation: str =
         sample_weight=np.r_[targets, 1 - targets])
     return Calibration(float(model.coef_[0, 0]), float(model.intercept_[0]), int(len(labels)), aggregation)
 
+
+KNOT_MIN_PEOPLE = 5
+"""Fewer validation people than this and the knot is not tested: it stays at a raw 0.5. Resampling
+one person repeats the same draw (a zero-width interval), two to four give a handful of distinct
+draws; the benchmarks' validation folds hold 15-18 people."""
 
 KNOT_STEP = 0.05
 """Spacing (logit units) of the knots :func:`fit_two_sided` tries: 0.05 moves a raw 0.5 by 0.0125."""
@@ -278,7 +288,8 @@ def fit_two_sided(scores: Sequence[float], labels: Sequence[int], people: Sequen
     """Two-sided Platt scaling (module docstring): a knot where the probability is 0.5 and a slope on
     each side, fitted by maximum likelihood against Platt's soft targets on the validation videos.
     The knot stays at a raw 0.5 (logit 0), so the verdicts are a raw 0.5's, unless its 95 % interval
-    over the validation people resampled (:func:`knot_interval`) excludes 0.
+    over the validation people resampled (:func:`knot_interval`) excludes 0; with fewer than
+    :data:`KNOT_MIN_PEOPLE` people it is not tested (``interval`` None) and stays at 0.
 
     Args:
         scores, labels: the validation videos' raw scores and labels (1 FAKE).
@@ -292,15 +303,15 @@ def fit_two_sided(scores: Sequence[float], labels: Sequence[int], people: Sequen
     if len(y) < 2 or len(set(y.tolist())) < 2:
         raise ValueError("Platt scaling needs validation videos of both classes")
     z, t = logit(scores), platt_targets(y)
-    low, high = knot_interval(scores, y, people, draws, seed)
-    moved = not low <= 0.0 <= high
+    n_people = len(y) if people is None else len(set(np.asarray(people).tolist()))
+    interval = list(knot_interval(scores, y, people, draws, seed)) if n_people >= KNOT_MIN_PEOPLE else None
+    moved = interval is not None and not interval[0] <= 0.0 <= interval[1]
     if moved:
         knot, above, below = best_knot(z, t)
     else:
         above, below, _ = (float(v[0]) for v in side_slopes(z, t, np.zeros(1)))
         knot = 0.0
-    n_people = len(y) if people is None else len(set(np.asarray(people).tolist()))
-    test = {"interval": [low, high], "moved": moved, "people": n_people, "draws": draws}
+    test = {"interval": interval, "moved": moved, "people": n_people, "draws": draws}
     return Calibration(above, -above * knot if knot else 0.0, int(len(y)), aggregation, below, test)
 
 

@@ -194,10 +194,14 @@ BRIGHTNESS_SHIFT_READ_ATOL = 1.0
 ROTATION_ANGLE_READ_ATOL_DEG = 1.0
 # (x / 255 - mean) / std in float32 vs. the same formula in float64: float32 rounding only.
 NORMALISED_TENSOR_ATOL = 1e-5
-# train.py on the 12-clip tiny benchmark (baseline CNN, 64 px, 4 frames, 8 epochs, no augmentation),
-# scored by evaluate.py on its own training videos: a working pipeline memorises them (AUC near 1);
-# labels joined to the wrong videos or inverted scores give about 0.5 or below.
-PHASE1_TOOL_MIN_TRAIN_AUC = 0.8
+# train.py on the 24-clip FaceSwap tiny benchmark (baseline CNN, 96 px, 8 frames, 10 epochs, batch 8,
+# best epoch by validation loss, no augmentation), scored by evaluate.py on its own 16 training videos
+# (128 frames). The best epoch is picked on 4 validation videos of 2 people, often epoch 1-3, so the
+# frame AUC is far from 1: measured 0.818-0.996 over train.py --seed 0 to 13 (this fixture, each run
+# scored by evaluate.py, 2026-12-04); a machine with other float rounding is another draw of the
+# same spread. Labels joined to the wrong videos give about 0.5, inverted scores about 1 - AUC. (The earlier 12-clip GANUpsample
+# fixture barely learnt: 0.67-1.0 over seeds 0-5, and failed CI at 0.797.)
+PHASE1_TOOL_MIN_TRAIN_AUC = 0.75
 # The full demo (slow test): one detector per phase on 240 clips (seed 0, four manipulations), each
 # detector's video AUC on the held-out test fakes of its own manipulation against the 18 real test
 # videos. Measured 2026-12-01: baseline on FaceSwap 1.000, temporal features on TemporalFlicker 0.956,

@@ -285,6 +285,21 @@ def test_one_persons_false_alarms_do_not_move_the_threshold_but_counted_as_video
     assert by_video.knot_test["moved"] and by_video.knot > 0.5 and by_video.knot_test["people"] == len(labels)
 
 
+def test_one_persons_videos_cannot_move_the_threshold():
+    """One validation person, shifted by +2.5 in logit: every resample of one person is that person,
+    so a bootstrap interval would have zero width and exclude 0 by construction. Too few people to
+    test: the knot stays at a raw 0.5, and the summary says why. Five shifted people are enough."""
+    from common.calibration import KNOT_MIN_PEOPLE, fit_two_sided
+
+    scores, labels, _ = _people(np.random.default_rng(3), shift=2.5, people=1, per=20)
+    calibration = fit_two_sided(scores, labels, np.zeros(len(labels), int))
+    assert calibration.knot == 0.0 and not calibration.knot_test["moved"]
+    assert calibration.knot_test["interval"] is None and calibration.knot_test["people"] == 1
+    assert f"fewer than the {KNOT_MIN_PEOPLE} its test needs" in calibration.describe()
+    scores, labels, people = _people(np.random.default_rng(3), shift=2.5, people=KNOT_MIN_PEOPLE, per=4)
+    assert fit_two_sided(scores, labels, people).knot_test["moved"]
+
+
 def test_two_sided_calibration_round_trips_and_inverts_on_each_side():
     from common.calibration import Calibration
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import roc_auc_score
 
 from tests.tolerances import PHASE1_TOOL_MIN_TRAIN_AUC, RELOADED_SCORES_ATOL
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("solutions_tree")
 ROOT = Path(__file__).resolve().parents[2]
 # GAN upsampling only: its periodic grid is the artefact a small CNN learns from a dozen clips in
 # seconds (face swaps need hundreds of clips); crops keep the video's 96 px so the grid survives.
-TINY_BENCHMARK = dict(n_clips=12, seed=0, n_frames=8, size=96, methods=["GANUpsample"])
+TINY_BENCHMARK = dict(n_clips=24, seed=0, n_frames=8, size=96, methods=["FaceSwap"])
 TINY_CROP = 96
 
 
@@ -206,8 +207,8 @@ def trained_run(tiny_benchmark, tmp_path_factory) -> Path:
 
     output = tmp_path_factory.mktemp("phase1_run")
     code = main(["--dataset", "synthetic", "--data-root", str(tiny_benchmark), "--model", "baseline",
-                 "--image-size", str(TINY_CROP), "--frames", "4", "--epochs", "8", "--patience", "8", "--batch-size", "16",
-                 "--no-augment", "--device", "cpu", "--output-dir", str(output), "--quiet", "--solutions"])
+                 "--image-size", str(TINY_CROP), "--frames", "8", "--epochs", "10", "--patience", "10", "--batch-size", "8",
+                 "--monitor", "val_loss", "--no-augment", "--device", "cpu", "--output-dir", str(output), "--quiet", "--solutions"])
     assert code == 0
     return output
 
@@ -216,7 +217,7 @@ def test_train_writes_checkpoint_report_and_stores_its_preprocessing(trained_run
     from common.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(trained_run / "baseline_best.pt", expected_architecture="baseline")
-    assert checkpoint.extra["preprocessing"]["size"] == TINY_CROP and checkpoint.extra["preprocessing"]["n_frames"] == 4
+    assert checkpoint.extra["preprocessing"]["size"] == TINY_CROP and checkpoint.extra["preprocessing"]["n_frames"] == 8
     assert checkpoint.model_config["input_size"] == TINY_CROP
     report = json.loads((trained_run / "train_report.json").read_text())
     assert report["history"] and report["test"]["video"]["n"] > 0, "train_report.json needs history and test metrics"
@@ -273,6 +274,15 @@ def test_evaluate_on_the_training_videos_is_clearly_above_chance(trained_run, ti
     for name in ("metrics.json", "roc_frame.png", "roc_video.png", "confusion_frame.png", "confusion_video.png"):
         assert (output / name).is_file(), f"evaluate.py must write {name}"
     metrics = json.loads((output / "metrics.json").read_text())
+    # every training video of the manifest is scored once, under its own label (oracle: the manifest)
+    manifest = json.loads((tiny_benchmark / "manifest.json").read_text())
+    truth = {Path(c["file"]).name: c["label"] for c in manifest["clips"] if c["split"] == "train"}
+    scored = {Path(v["video"]).name: v for v in metrics["videos"]}
+    assert sorted(scored) == sorted(truth), "evaluate.py must score exactly the manifest's training videos"
+    assert all(v["label"] == truth[name] for name, v in scored.items()), "a video was scored under another label"
+    names = sorted(truth)
+    assert metrics["video"]["roc_auc"] == pytest.approx(
+        roc_auc_score([truth[n] for n in names], [scored[n]["score"] for n in names])), "video AUC disagrees with sklearn"
     auc = metrics["frame"]["roc_auc"]
     assert auc >= PHASE1_TOOL_MIN_TRAIN_AUC, f"frame AUC {auc:.3f} on the training videos: the pipeline learnt nothing"
     assert "AUC" in capsys.readouterr().out, "evaluate.py prints a metrics table"
