@@ -198,7 +198,9 @@ def test_dict_batches_and_multi_input_models_train_with_the_same_loop():
     train, val = DictDataset(blobs(200, seed=1)), DictDataset(blobs(100, seed=2))
     torch.manual_seed(0)
     two_inputs = TwoInputModel()
-    result = fit(two_inputs, train, val, config=quick_config(), device="cpu",
+    # 15 epochs: with 6, 3 of 16 initialisations (torch seeds 0-15) stopped at 0.93-0.94, short of
+    # the bar (a machine with other float rounding is another draw); with 15, 20 of 20 pass
+    result = fit(two_inputs, train, val, config=quick_config(epochs=15), device="cpu",
                  batch_to_inputs=lambda batch: ((batch["a"], batch["b"]), batch["label"]))
     assert result.best_metrics["roc_auc"] > SEPARABLE_BLOBS_MIN_VAL_AUC
     # The default convention reads a dict batch's "x" and "label".
