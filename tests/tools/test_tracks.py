@@ -65,9 +65,13 @@ def test_two_persistent_people_are_both_scored_and_the_more_suspicious_one_is_na
     assert len(scored) == 2, f"both people must be persistent, scored tracks: {entry['track_scores']}"
     assert entry["video_score"] == max(scored.values()), "the video's score is its most suspicious person's"
     named = entry["verdict_track"]
-    centres = [(face["box"][0] + face["box"][2]) / 2 for frame in report["frames"] for face in frame["faces"]
-               if face["track_id"] == named]
-    assert np.mean(centres) > 128, "the tiny detector scores the swapped (right) face higher: it must be named"
+    assert named == max(scored, key=scored.get), "the verdict must name the track with the highest fake probability"
+    # the two tracks are the two people, one on each side of the frame (the swap is on the right)
+    sides = {track: np.mean([(face["box"][0] + face["box"][2]) / 2 for frame in report["frames"]
+                             for face in frame["faces"] if face["track_id"] == track]) for track in scored}
+    assert sorted(side > 128 for side in sides.values()) == [False, True], f"track centres {sides}"
+    # (which person the 3-epoch tiny CNN finds more suspicious depends on its initialisation: the
+    # swapped one under torch seeds 0, 1, 4, 6, 7 and the real one under 2, 3, 5, so it is not asserted)
     threshold = (min(scored.values()) + max(scored.values())) / 2
     between = _detect(clip_files["two_faces"].path, tiny_checkpoint, tmp_path / "two_t.json",
                       "--threshold", f"{threshold:.12f}")
