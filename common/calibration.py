@@ -129,10 +129,11 @@ class Calibration:
         if self.a_below is None:
             return f"Platt scaling on {self.n_videos} validation videos"
         test = self.knot_test or {}
-        if test.get("interval", [0, 0]) is None:
+        interval = test.get("interval", [float("nan")] * 2)
+        if interval is None:
             return (f"two-sided Platt scaling on {self.n_videos} validation videos (knot at a raw 0.5: "
                     f"{test.get('people', '?')} validation people, fewer than the {KNOT_MIN_PEOPLE} its test needs)")
-        low, high = test.get("interval", [float("nan")] * 2)
+        low, high = interval
         where = (f"knot moved to a raw {self.raw_threshold():.3f}" if test.get("moved") else "knot at a raw 0.5")
         return (f"two-sided Platt scaling on {self.n_videos} validation videos ({where}: its 95 % interval over "
                 f"{test.get('people', '?')} people, {low:.2f} to {high:.2f} in logit, "

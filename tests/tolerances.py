@@ -199,8 +199,9 @@ NORMALISED_TENSOR_ATOL = 1e-5
 # (128 frames). The best epoch is picked on 4 validation videos of 2 people, often epoch 1-3, so the
 # frame AUC is far from 1: measured 0.818-0.996 over train.py --seed 0 to 13 (this fixture, each run
 # scored by evaluate.py, 2026-12-04); a machine with other float rounding is another draw of the
-# same spread. Labels joined to the wrong videos give about 0.5, inverted scores about 1 - AUC. (The earlier 12-clip GANUpsample
-# fixture barely learnt: 0.67-1.0 over seeds 0-5, and failed CI at 0.797.)
+# same spread. Labels joined to the wrong videos give about 0.5, inverted scores about 1 - AUC.
+# (The earlier 12-clip GANUpsample fixture barely learnt: 0.67-1.0 over seeds 0-5, and failed CI
+# at 0.797.)
 PHASE1_TOOL_MIN_TRAIN_AUC = 0.75
 # The full demo (slow test): one detector per phase on 240 clips (seed 0, four manipulations), each
 # detector's video AUC on the held-out test fakes of its own manipulation against the 18 real test
