@@ -122,6 +122,17 @@ def test_specialists_train_on_the_fakes_their_cue_can_see(tmp_path, monkeypatch)
         assert recipe.sees and set(recipe.sees) <= set(FAKE_METHODS), model
 
 
+def test_every_recipe_is_a_registered_model_of_its_phase_with_flags_its_train_py_accepts():
+    from common.registry import models_of_phase
+    from common.tools import compare, train
+
+    for model, recipe in compare.RECIPES.items():
+        assert model in models_of_phase(recipe.phase), f"{model} is not registered by {recipe.phase}"
+        args = train.build_parser(recipe.phase).parse_args(["--dataset", "synthetic", "--model", model,
+                                                            *recipe.flags])
+        assert args.model == model and args.phase == recipe.phase
+
+
 def test_person_offsets_worked_by_hand_from_real_videos_only():
     from common.tools.compare import format_person_offsets, person_offsets
 
