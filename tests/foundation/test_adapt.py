@@ -158,7 +158,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, tool, argv
 @pytest.mark.parametrize("tool, argv, words", [
     ("few_shot", ["--new-method", "FaceSwap", "--old-methods", "FaceSwap,Deepfake"], "unseen"),
     ("few_shot", ["--new-method", "Swap"], "Swap"),
-    ("few_shot", ["--model", "xceptionnet"], "xceptionnet"),
+    ("few_shot", ["--model", "transfer"], "transfer"),
     ("few_shot", ["--steps", "0"], "--steps"),
     ("few_shot", ["--data-root", "no/such/folder"], "no such"),
     ("active_learning", ["--repeats", "0"], "--repeats"),

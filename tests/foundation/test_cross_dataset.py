@@ -17,8 +17,8 @@ def test_detectors_and_directions_are_checked():
     from common.tools.cross_dataset import parse_detectors, parse_directions
 
     assert parse_detectors("baseline, baseline+sbi,baseline") == ["baseline", "baseline+sbi"]
-    with pytest.raises(CourseError, match="mesonet"):
-        parse_detectors("mesonet")
+    with pytest.raises(CourseError, match="transfer"):
+        parse_detectors("transfer")
     with pytest.raises(CourseError, match="spectrum_logistic\\+sbi"):
         parse_detectors("spectrum_logistic+sbi")
     assert parse_directions("ff:celeb,celeb:ff,ff:celeb") == [("ff", "celeb"), ("celeb", "ff")]
