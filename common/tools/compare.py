@@ -308,6 +308,21 @@ def load_scores(path: Path, detect_every: int) -> dict[str, dict[str, dict[str, 
             for split, rows in content["splits"].items()}
 
 
+def fold_video_path(saved: str, root: Path) -> str:
+    """A cached fold video's path, re-rooted under this run's ``root`` (``OUTPUT/cross_fit``): the saved path
+    from its last ``cross_fit`` folder on, so a run folder copied or moved keeps its cached scores.
+
+    Example: ``fold_video_path("runs/c34/cross_fit/fold0/mini-forensics/videos/train/a.mp4",
+    Path("runs/c35/cross_fit"))`` -> ``"runs/c35/cross_fit/fold0/mini-forensics/videos/train/a.mp4"``;
+    a path with no ``cross_fit`` folder is returned as it is.
+    """
+    parts = Path(saved).parts
+    if "cross_fit" not in parts:
+        return saved
+    last = len(parts) - 1 - parts[::-1].index("cross_fit")
+    return str(root.joinpath(*parts[last + 1:]))
+
+
 def cross_fit_scores(models: list[str], data_root: Path, output_dir: Path, folds: int, *, device: str, seed: int,
                      quiet: bool, detect_every: int, specialists: bool, reuse: bool, tree: str) -> list[dict]:
     """Out-of-fold entries of every training and validation video (:mod:`common.cross_fit`).
@@ -329,6 +344,8 @@ def cross_fit_scores(models: list[str], data_root: Path, output_dir: Path, folds
     cached: dict[str, dict[str, dict[str, dict]]] = {}
     if reuse and saved.is_file():
         content = json.loads(saved.read_text())
+        for row in content["rows"]:
+            row["video"] = fold_video_path(row["video"], root)
         if content.get("key") == key and all("fold" in row for row in content["rows"]):
             return content["rows"]
         if content.get("key", {}).get("detect_every") == detect_every:

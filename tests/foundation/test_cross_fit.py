@@ -167,6 +167,45 @@ def test_cross_fit_scores_every_train_and_val_video_once_by_a_model_blind_to_its
     assert all(row["group"] not in row["entries"][1]["seen"] for row in more)
 
 
+def test_a_copied_run_folder_keeps_its_cached_fold_scores(tmp_path, monkeypatch):
+    import shutil
+
+    from common.tools import compare, detect
+    from common.tools.compare import fold_video_path
+
+    assert fold_video_path("runs/c34/cross_fit/fold0/mini-forensics/videos/train/a.mp4", Path("copy/cross_fit")) == \
+        str(Path("copy/cross_fit/fold0/mini-forensics/videos/train/a.mp4"))
+    assert fold_video_path("data/videos/a.mp4", Path("copy/cross_fit")) == "data/videos/a.mp4"
+    people = {f"p{i}": "train" for i in range(6)} | {"p6": "val", "p7": "val", "p8": "test"}
+    data_root = _benchmark(tmp_path / "data" / "mini-forensics", people)
+    scored_models = []
+
+    def fake_score(detectors, records, **kwargs):  # a checkpoint's hash is its model and fold, wherever it lies
+        scored_models.extend(d.describe()["name"] for d in detectors)
+        return [{"video": str(r.path), "label": r.label, "method": r.method, "group": r.group,
+                 "entries": [{"name": d.describe()["name"], "sha256": d.describe()["sha256"], "status": "ok",
+                              "raw_video_score": 0.5} for d in detectors]} for r in records]
+
+    class _Detector(_FoldDetector):
+        def describe(self):
+            return {"sha256": "/".join(Path(self.checkpoint).parts[-2:]), "name": Path(self.checkpoint).stem}
+
+    monkeypatch.setattr(compare, "train_or_reuse", lambda model, fold_root, fold_dir, **kwargs: (fold_dir / f"{model}.pt", 0.0))
+    monkeypatch.setattr(compare, "score_videos", fake_score)
+    monkeypatch.setattr(detect, "load_detectors", lambda checkpoints, device: [_Detector(c) for c in checkpoints])
+    settings = dict(device="cpu", seed=0, quiet=True, detect_every=8, specialists=False, tree="solutions")
+    rows = compare.cross_fit_scores(["baseline"], data_root, tmp_path / "out", 3, reuse=False, **settings)
+    shutil.copytree(tmp_path / "out", tmp_path / "copy", symlinks=True)
+    scored_models.clear()
+    again = compare.cross_fit_scores(["baseline"], data_root, tmp_path / "copy", 3, reuse=True, **settings)
+    assert [row["video"] for row in again] == [row["video"].replace(str(tmp_path / "out"), str(tmp_path / "copy"))
+                                               for row in rows], "the saved rows re-rooted in the copy"
+    more = compare.cross_fit_scores(["baseline", "checkerboard"], data_root, tmp_path / "copy", 3, reuse=True,
+                                    **settings)
+    assert scored_models == ["checkerboard"] * 3, "in the copy, only the added detector is scored, once a fold"
+    assert [row["entries"][0] for row in more] == [row["entries"][0] for row in rows], "baseline's entries reused"
+
+
 def test_the_cross_validated_fusion_never_fits_on_the_fold_it_fuses(monkeypatch):
     from common.tools import compare
     import common.fusion
