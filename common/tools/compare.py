@@ -69,28 +69,25 @@ class Recipe:
     with ``--specialists`` it is trained and validated on the real videos and these fakes only."""
 
 
+SPATIAL_FAKES = ("FaceSwap", "GANUpsample", "Deepfake")
+"""The manipulations a frame CNN's crop shows: a swapped face, an upsampling grid, or both."""
+SMALL_CNN_FLAGS = ("--image-size", "64", "--frames", "16", "--epochs", "10", "--batch-size", "32", "--no-augment")
+"""A small frame CNN's budget on 64-px crops (the baseline's measured settings)."""
+LARGE_CNN_FLAGS = ("--image-size", "64", "--frames", "8", "--epochs", "6", "--batch-size", "32", "--no-augment")
+"""A 20-M-parameter network trained from scratch on the CPU: half the frames, 6 epochs."""
+
 RECIPES: dict[str, Recipe] = {
     # the blending boundary, colour mismatch and smooth low-resolution face of a swap; the checkerboard
-    "baseline": Recipe("phase1_cnn_detection", ("--image-size", "64", "--frames", "16", "--epochs", "10",
-                                                 "--batch-size", "32", "--no-augment"),
-                       sees=("FaceSwap", "GANUpsample", "Deepfake")),
+    "baseline": Recipe("phase1_cnn_detection", SMALL_CNN_FLAGS, sees=SPATIAL_FAKES),
     # the baseline's blocks with its head on each 22-px patch (task 1.12): local traces only, not the whole face
-    "patch_cnn": Recipe("phase1_cnn_detection", ("--image-size", "64", "--frames", "16", "--epochs", "10",
-                                                  "--batch-size", "32", "--no-augment"),
-                        sees=("FaceSwap", "GANUpsample", "Deepfake")),
+    "patch_cnn": Recipe("phase1_cnn_detection", SMALL_CNN_FLAGS, sees=SPATIAL_FAKES),
     # MesoNet-4 (Afchar et al. 2018): 12.6 k parameters of mesoscopic filters, the guide's phase-1 rate 3e-3
-    "mesonet": Recipe("phase1_cnn_detection", ("--image-size", "64", "--frames", "16", "--epochs", "10",
-                                                "--batch-size", "32", "--no-augment", "--lr", "3e-3"),
-                      sees=("FaceSwap", "GANUpsample", "Deepfake")),
+    "mesonet": Recipe("phase1_cnn_detection", (*SMALL_CNN_FLAGS, "--lr", "3e-3"), sees=SPATIAL_FAKES),
     # XceptionNet from scratch (20.8 M parameters, 41 crops a second of training on 2 cores at 64 px):
-    # 8 frames and 6 epochs: a 5-fold cross-fit in about an hour on the CPU (7-12 min a training)
-    "xceptionnet": Recipe("phase1_cnn_detection", ("--image-size", "64", "--frames", "8", "--epochs", "6",
-                                                    "--batch-size", "32", "--no-augment"),
-                          sees=("FaceSwap", "GANUpsample", "Deepfake")),
+    # a 5-fold cross-fit in about an hour on the CPU (7-12 min a training)
+    "xceptionnet": Recipe("phase1_cnn_detection", LARGE_CNN_FLAGS, sees=SPATIAL_FAKES),
     # EfficientNet-B4 from scratch (17.6 M parameters, 36 crops a second on 2 cores at 64 px): Xception's budget
-    "efficientnet": Recipe("phase1_cnn_detection", ("--image-size", "64", "--frames", "8", "--epochs", "6",
-                                                     "--batch-size", "32", "--no-augment"),
-                           sees=("FaceSwap", "GANUpsample", "Deepfake")),
+    "efficientnet": Recipe("phase1_cnn_detection", LARGE_CNN_FLAGS, sees=SPATIAL_FAKES),
     # frame-to-frame brightness flicker and sub-pixel jitter of the face
     "frame_difference": Recipe("phase2_temporal_analysis", ("--epochs", "40", "--patience", "10", "--lr", "0.05",
                                                             "--batch-size", "16"),
@@ -103,14 +100,14 @@ RECIPES: dict[str, Recipe] = {
                               sees=("TemporalFlicker", "Deepfake")),
     # the upsampling grid's spectral peaks; the missing high frequencies of a low-resolution swapped face
     "spectrum_logistic": Recipe("phase3_frequency_analysis", ("--epochs", "30", "--lr", "0.05", "--batch-size", "64"),
-                                sees=("FaceSwap", "GANUpsample", "Deepfake")),
+                                sees=SPATIAL_FAKES),
     # the period-2 grid of a transposed convolution, read at the Nyquist frequency itself (task 3.13)
     "checkerboard": Recipe("phase3_frequency_analysis", ("--epochs", "30", "--lr", "0.05", "--batch-size", "64"),
                            sees=("GANUpsample", "Deepfake")),
     # Frank et al.'s CNN on the log-DCT of the 64-px crop (task 3.12): no augmentation, which would blur the grid
     "dct_cnn": Recipe("phase3_frequency_analysis", ("--image-size", "64", "--frames", "16", "--epochs", "10",
                                                     "--batch-size", "32", "--augment", "none"),
-                      sees=("FaceSwap", "GANUpsample", "Deepfake")),
+                      sees=SPATIAL_FAKES),
     # phase 4 reads 10-s windows: benchmarks of --clip-frames 250 (the guide's phase-4 settings, --monitor
     # val_loss because validation AUC saturates in the first epochs of a 3-to-9-feature regression);
     # blinks and the pulse are missing only in the Physiological fakes
