@@ -30,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-from common.calibration import Calibration, fit_two_sided
+from common.calibration import DEFAULT_CALIBRATION, Calibration, fit_calibration
 from common.datasets import VideoRecord
 from common.errors import CourseError
 from common.report import write_text_atomic
@@ -100,27 +100,28 @@ def write_split_benchmark(data_root: str | os.PathLike, destination: str | os.Pa
 
 
 def out_of_fold_calibration(entries: Sequence[dict | None], labels: Sequence[int], methods: Sequence[str],
-                            sees: Sequence[str] | None = None, people: Sequence | None = None) -> Calibration:
-    """Two-sided Platt scaling of one detector fitted on its out-of-fold raw video scores, as ``train.py``
-    fits it on validation videos.
+                            sees: Sequence[str] | None = None, people: Sequence | None = None,
+                            method: str = DEFAULT_CALIBRATION) -> Calibration:
+    """The calibration of one detector fitted on its out-of-fold raw video scores, as ``train.py`` fits
+    it on validation videos (``method``: the checkpoint's, ``"platt"`` or ``"two-sided"``).
 
     entries: per video, the detector's report entry (``status``, ``raw_video_score``; None or a
     failed entry is left out); labels: 1 FAKE, 0 REAL; methods: each video's manipulation.
     sees: an expert's manipulations (fakes of other methods are left out, as its own validation
     leaves them out); None keeps every video. people: each video's person, for the knot's test
-    (None: every video its own person). Returns :func:`common.calibration.fit_two_sided`'s fit.
+    (None: every video its own person). Returns :func:`common.calibration.fit_calibration`'s fit.
     Example: raw scores 0.2, 0.3 (real) and 0.7, 0.9 (fake) -> a calibration with a > 0.
     """
     scores, kept, who = [], [], []
-    for k, (entry, label, method) in enumerate(zip(entries, labels, methods)):
+    for k, (entry, label, manipulation) in enumerate(zip(entries, labels, methods)):
         if entry is None or entry.get("status") != "ok" or entry.get("raw_video_score") is None:
             continue
-        if label == 1 and sees is not None and method not in sees:
+        if label == 1 and sees is not None and manipulation not in sees:
             continue
         scores.append(float(entry["raw_video_score"]))
         kept.append(int(label))
         who.append(k if people is None else people[k])
-    return fit_two_sided(scores, kept, who, "mean")
+    return fit_calibration(scores, kept, who, "mean", method)
 
 
 def recalibrated(entry: dict, calibration: Calibration) -> dict:

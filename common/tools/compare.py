@@ -906,8 +906,10 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
                                                 [row["label"] for row in out_of_fold],
                                                 [row["method"] for row in out_of_fold],
                                                 RECIPES[model].sees if args.specialists else None,
-                                                [row["group"] for row in out_of_fold])
-                        for i, model in enumerate(models)]
+                                                [row["group"] for row in out_of_fold],
+                                                # refitted the way its checkpoint was calibrated
+                                                detector.calibration.method if detector.calibration else "platt")
+                        for i, (model, detector) in enumerate(zip(models, detectors))]
         fitted_on = f"out-of-fold scores of {people} people ({args.cross_fit} folds)"
         recalibrated_checkpoints = [write_recalibrated_checkpoint(checkpoint, output_dir / "cross_fit" / f"{model}.pt",
                                                                   calibration, fitted_on)

@@ -30,9 +30,10 @@ Pipeline, each step a library function (:mod:`common.engine`):
 3. build the model from the registry (``common.models.build_model``) and train it
    (``common.training.fit``): class balancing, validation AUC after every epoch, early stopping,
    best epoch saved as a safe checkpoint; frame detectors with augmentation (task 1.9);
-4. calibrate the video probability on the validation videos (two-sided Platt scaling,
-   ``common.calibration.fit_two_sided``: a video is FAKE when its calibrated probability reaches
-   0.5, which stays a raw 0.5 unless the validation people agree the threshold moved);
+4. calibrate the video probability on the validation videos (Platt scaling,
+   ``common.calibration.fit_calibration``: a video is FAKE when its calibrated probability reaches
+   0.5; ``--calibration two-sided`` keeps a raw 0.5 unless the validation people agree the
+   threshold moved);
 5. score the held-out test split at frame (or clip) and video level
    (``common.engine.evaluate_detector``) and store the results, the calibration and the
    preprocessing in the checkpoint, so ``evaluate.py`` and ``detect_video.py`` reproduce them.
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import check_output_dir
-from common.calibration import fit_two_sided
+from common.calibration import CALIBRATION_METHODS, DEFAULT_CALIBRATION, fit_calibration
 from common.checkpoint import load_checkpoint, save_checkpoint
 from common.compression import parse_training_reencodings, training_copies
 from common.datasets import DATASET_NAMES
@@ -129,6 +130,9 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
                         help="compression as augmentation: add a copy of every training video re-encoded with "
                              "each of these comma-separated settings (crf23, crf40, half, crfN; as evaluate.py "
                              "--reencode), same label and identity; validation and test stay as they are")
+    parser.add_argument("--calibration", default=DEFAULT_CALIBRATION, choices=CALIBRATION_METHODS,
+                        help="video calibration fitted on the validation videos: platt (default) or two-sided "
+                             "(the threshold moves from a raw 0.5 only where the validation people agree)")
     parser.add_argument("--detect-every", type=int, default=1, metavar="K",
                         help="MTCNN on the video's frames 0, K, 2K, ... only (K frames at 25 fps: every K/25 s), faces "
                              "interpolated between agreeing keyframes "
@@ -295,14 +299,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                  architecture=args.model, model_config=config, param_groups=param_groups)
     saved = load_checkpoint(fit_path, expected_architecture=args.model)
 
-    # two-sided Platt scaling on the validation *videos*: calibrated video probabilities, FAKE from 0.5,
-    # the threshold moved from a raw 0.5 only where the validation people agree (guide, "Calibrated verdicts")
+    # Platt scaling (or --calibration two-sided) on the validation *videos*: calibrated video
+    # probabilities, FAKE from 0.5 (guide, "Calibrated verdicts")
     validation, _, _ = evaluate_detector(model, row, splits["val"], prep, cache_root, aggregation="mean",
                                          threshold=saved.threshold, device=device, progress=False,
                                          detect_every=args.detect_every)
     people = {record_id(record): record.group for record in splits["val"]}
-    calibration = fit_two_sided([v["score"] for v in validation["videos"]], [v["label"] for v in validation["videos"]],
-                                [people[v["id"]] for v in validation["videos"]], "mean")
+    calibration = fit_calibration([v["score"] for v in validation["videos"]], [v["label"] for v in validation["videos"]],
+                                  [people[v["id"]] for v in validation["videos"]], "mean", args.calibration)
     report, _, test_caches = evaluate_detector(model, row, splits["test"], prep, cache_root, aggregation="mean",
                                                threshold=saved.threshold, device=device, progress=not args.quiet,
                                                calibration=calibration, detect_every=args.detect_every

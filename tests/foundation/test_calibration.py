@@ -313,3 +313,18 @@ def test_two_sided_calibration_round_trips_and_inverts_on_each_side():
     for probability in (0.2, 0.5, 0.8):
         assert calibration.apply(calibration.raw_threshold(probability)) == pytest.approx(probability, abs=1e-9)
     assert Calibration.from_dict(Calibration(2.0, -1.0, 36).to_dict()).a_below is None, "plain Platt still loads"
+
+
+def test_fit_calibration_fits_the_named_method_and_refuses_others():
+    """``train.py --calibration``: Platt scaling by default (one line, no knot test), two-sided on
+    request (the knot moved here, as every person is shifted by +2.5 in logit)."""
+    from common.calibration import DEFAULT_CALIBRATION, fit_calibration, fit_platt
+
+    scores, labels, people = _people(np.random.default_rng(3), shift=2.5)
+    platt = fit_calibration(scores, labels, people)
+    assert DEFAULT_CALIBRATION == "platt" and platt.method == "platt" and platt.a_below is None
+    assert (platt.a, platt.b) == pytest.approx((fit_platt(scores, labels).a, fit_platt(scores, labels).b))
+    two = fit_calibration(scores, labels, people, method="two-sided")
+    assert two.method == "two-sided" and two.knot_test["moved"] and two.to_dict()["method"] == "two_sided_platt"
+    with pytest.raises(ValueError, match="unknown calibration"):
+        fit_calibration(scores, labels, people, method="isotonic")

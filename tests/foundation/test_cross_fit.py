@@ -92,12 +92,17 @@ def test_out_of_fold_calibration_leaves_out_failed_entries_and_an_experts_other_
     raw = [0.2, 0.35, 0.3, 0.6, 0.7, 0.9]
     labels = [0, 0, 1, 0, 1, 1]
     methods = ["real", "real", "FaceSwap", "real", "FaceSwap", "FaceSwap"]
-    expected = fit_two_sided(raw, labels)
     entries = [_entry(r) for r in raw] + [_entry(0.99), _entry(None, "error"), None]
     fitted = out_of_fold_calibration(entries, labels + [1, 1, 0], methods + ["GANUpsample", "FaceSwap", "real"],
                                      sees=("FaceSwap",))
     assert fitted.n_videos == 6, "the GANUpsample fake, the failed entry and the missing one are left out"
-    assert (fitted.a, fitted.b, fitted.a_below) == pytest.approx((expected.a, expected.b, expected.a_below))
+    expected = fit_platt(raw, labels)
+    assert fitted.method == "platt" and (fitted.a, fitted.b) == pytest.approx((expected.a, expected.b))
+    # a checkpoint calibrated two-sided is refitted two-sided
+    two = out_of_fold_calibration(entries, labels + [1, 1, 0], methods + ["GANUpsample", "FaceSwap", "real"],
+                                  sees=("FaceSwap",), method="two-sided")
+    expected = fit_two_sided(raw, labels)
+    assert (two.a, two.b, two.a_below) == pytest.approx((expected.a, expected.b, expected.a_below))
     every = out_of_fold_calibration(entries, labels + [1, 1, 0], methods + ["GANUpsample", "FaceSwap", "real"])
     assert every.n_videos == 7, "without sees, every fake counts"
 

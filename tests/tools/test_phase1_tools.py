@@ -394,9 +394,9 @@ def test_train_script_reports_bad_input_in_one_line_with_exit_2(tmp_path):
 
 
 def test_train_calibrates_video_probabilities_on_validation_videos(trained_run, tiny_benchmark):
-    """The checkpoint stores two-sided Platt scaling fitted on the validation videos (never the test
-    ones), with the validation people as the knot's test counts them."""
-    from common.calibration import Calibration, fit_two_sided
+    """The checkpoint stores Platt scaling (the default ``--calibration``) fitted on the validation
+    videos (never the test ones), and keeps the videos and their people so it can be refitted."""
+    from common.calibration import Calibration, fit_platt
     from common.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(trained_run / "baseline_best.pt")
@@ -412,9 +412,9 @@ def test_train_calibrates_video_probabilities_on_validation_videos(trained_run, 
     manifest = json.loads((tiny_benchmark / "manifest.json").read_text())
     person = {Path(c["file"]).name: c["group"] for c in manifest["clips"]}
     assert fitted_on["people"] == [person[Path(v).name] for v in fitted_on["videos"]]
-    refit = fit_two_sided(fitted_on["raw_scores"], fitted_on["labels"], fitted_on["people"])
-    assert stored.a_below is not None and stored.knot_test["people"] == len(set(fitted_on["people"]))
-    assert (refit.a, refit.b, refit.a_below) == pytest.approx((stored.a, stored.b, stored.a_below), abs=1e-3)
+    refit = fit_platt(fitted_on["raw_scores"], fitted_on["labels"])
+    assert stored.method == "platt" and stored.a_below is None
+    assert (refit.a, refit.b) == pytest.approx((stored.a, stored.b), abs=1e-3)
     test = report["test"]["calibration"]
     assert test["calibrated"] and test["threshold"] == 0.5
     # the test's video metrics are taken where the calibrated probability reaches 0.5
@@ -451,5 +451,5 @@ def test_detect_video_gives_the_calibrated_probability_and_decides_at_one_half(t
                  "--device", "cpu", "--quiet", "--solutions"]) == 0
     entry = json.loads(output.read_text())["detectors"][0]
     calibration = Calibration.from_dict(load_checkpoint(trained_run / "baseline_best.pt").extra["calibration"])
-    assert entry["threshold"] == 0.5 and entry["calibration"]["method"] == "two_sided_platt"
+    assert entry["threshold"] == 0.5 and entry["calibration"]["method"] == "platt"
     assert entry["video_score"] == pytest.approx(calibration.apply(entry["raw_video_score"]), abs=1e-12)
