@@ -849,6 +849,7 @@ def format_markdown(rows: list[dict], methods: list[str], seconds: dict[str, flo
 def compare(args: argparse.Namespace) -> dict[str, Any]:
     """The whole comparison for parsed arguments (module docstring); returns what comparison.json holds."""
     from common.experiment import ensure_synthetic_benchmark, load_records, split_for_training
+    from common.calibration import DEFAULT_CALIBRATION
     from common.cross_fit import out_of_fold_calibration, write_recalibrated_checkpoint
     from common.detectors import sha256_of
     from common.fusion import detector_fingerprint, fit_fusion, save_fusion
@@ -908,7 +909,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
                                                 RECIPES[model].sees if args.specialists else None,
                                                 [row["group"] for row in out_of_fold],
                                                 # refitted the way its checkpoint was calibrated
-                                                detector.calibration.method if detector.calibration else "platt")
+                                                detector.calibration.method if detector.calibration else DEFAULT_CALIBRATION)
                         for i, (model, detector) in enumerate(zip(models, detectors))]
         fitted_on = f"out-of-fold scores of {people} people ({args.cross_fit} folds)"
         recalibrated_checkpoints = [write_recalibrated_checkpoint(checkpoint, output_dir / "cross_fit" / f"{model}.pt",
