@@ -4,10 +4,12 @@ Every mistake a user can make (a missing video, a folder that is not a dataset, 
 another model, ``--device cuda`` without a GPU) raises a :class:`CourseError` subclass whose message
 is one line naming the thing and the cause. Command-line tools wrap their ``main`` in
 :func:`run_cli`, which prints ``error: <message>`` to stderr and exits with status 2 instead of
-showing a traceback.
+showing a traceback. Their parsers are :class:`ArgumentParser`, so a mistyped flag or a bad choice
+is the same one line rather than argparse's usage block followed by its error.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Callable, NoReturn
 
@@ -33,6 +35,20 @@ class DeviceError(CourseError):
 
 
 EXIT_USER_ERROR = 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser whose mistakes (an unknown flag, a bad choice, a missing argument) raise a
+    one-line :class:`CourseError`, shown by :func:`run_cli` as ``error: ...`` with exit status 2.
+
+    Example: ``--calibration isotonic`` on ``python phase1_cnn_detection/train.py`` gives the single
+    line ``error: argument --calibration: invalid choice: 'isotonic' (choose from 'platt',
+    'two-sided'); see python phase1_cnn_detection/train.py --help``. ``--help`` still prints the
+    full usage and exits 0.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise CourseError(f"{message}; see {self.prog} --help")
 
 
 def fail(message: str) -> NoReturn:

@@ -7,13 +7,12 @@ face's five MTCNN landmarks in each frame, ``landmark_jitter`` between consecuti
 mean. Prints the mean jitter per manipulation and the video AUC of the mean jitter alone (no
 training) against the real videos.
 """
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
 
-from common.errors import CourseError, run_cli  # noqa: E402
+from common.errors import ArgumentParser, CourseError, run_cli  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -25,7 +24,7 @@ def main(argv=None) -> int:
     from common.face_track import CropSpec, FramePlan, build_track
     from grader.tree import add_tree_argument, activate_from_args
 
-    parser = argparse.ArgumentParser(prog="measure_jitter.py", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python phase2_temporal_analysis/measure_jitter.py", description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", required=True, help="a mini-forensics benchmark")
     parser.add_argument("--frames", type=int, default=16, help="frames of the clip")
     parser.add_argument("--seed", type=int, default=0, help="the split (as train.py --seed)")

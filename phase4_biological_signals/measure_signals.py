@@ -23,7 +23,6 @@ pulse (3) and biological (9) features of each clip, a standardised logistic regr
 (scikit-learn) fitted on the train and val identities, and the video AUC on the held-out test
 identities, per feature set.
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 
 import numpy as np  # noqa: E402
 
-from common.errors import CourseError, run_cli  # noqa: E402
+from common.errors import ArgumentParser, CourseError, run_cli  # noqa: E402
 from grader import tree  # noqa: E402
 
 
@@ -99,7 +98,7 @@ def detector_aucs(benchmark: Path) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python phase4_biological_signals/measure_signals.py", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="python phase4_biological_signals/measure_signals.py", description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=16)
     parser.add_argument("--frames", type=int, default=250, help="frames per clip (250 = 10 s at 25 fps)")
     parser.add_argument("--size", type=int, default=128, help="frame side in pixels")

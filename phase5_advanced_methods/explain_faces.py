@@ -9,7 +9,6 @@ from the checkpoint's face cache) and writes, per face, ``<n>_face.png``, ``<n>_
 ``<n>_lime.png`` (the superpixels that raise P(FAKE) the most, outlined) and, when the network has
 an ``attention_map``, ``<n>_attention.png``, plus one ``explanations.png`` sheet with all of them.
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,13 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # measure_robustness b
 
 import numpy as np  # noqa: E402
 
-from common.errors import CourseError, run_cli  # noqa: E402
+from common.errors import ArgumentParser, CourseError, run_cli  # noqa: E402
 from grader import tree  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python phase5_advanced_methods/explain_faces.py",
-                                     description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="python phase5_advanced_methods/explain_faces.py",
+                            description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--data-root", required=True)
     parser.add_argument("--seed", type=int, default=0, help="the split seed of the training run")

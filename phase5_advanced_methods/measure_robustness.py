@@ -18,7 +18,6 @@ held-out identities: ``common.experiment.split_for_training`` with the checkpoin
 
 Prints one table and writes ``robustness.json`` and ``robustness.png`` into ``--output-dir``.
 """
-import argparse
 import copy
 import json
 import sys
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 
 import numpy as np  # noqa: E402
 
-from common.errors import CourseError, run_cli  # noqa: E402
+from common.errors import ArgumentParser, CourseError, run_cli  # noqa: E402
 from grader import tree  # noqa: E402
 
 
@@ -162,8 +161,8 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python phase5_advanced_methods/measure_robustness.py",
-                                     description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="python phase5_advanced_methods/measure_robustness.py",
+                            description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True, help="a frame detector trained by train.py")
     parser.add_argument("--data-root", required=True, help="the mini-forensics folder it was trained on")
     parser.add_argument("--seed", type=int, default=0, help="the split seed of the training run")

@@ -14,22 +14,15 @@ from __future__ import annotations
 
 import argparse
 
-from common.errors import CourseError, run_cli
+from common.errors import ArgumentParser, CourseError, run_cli
 from common.synthetic.benchmark import summarise, write_benchmark
 from common.synthetic.manipulations import METHODS
 from common.synthetic.variants import DEFAULT_VARIANT, VARIANTS, disjoint_identities
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one-line CourseErrors (shown by run_cli, exit 2)."""
-
-    def error(self, message: str):
-        raise CourseError(f"{message} (see python -m common.synthetic --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m common.synthetic",
-                     description="Write the mini-forensics synthetic deepfake benchmark (videos, truth, manifest.json).")
+    parser = ArgumentParser(prog="python -m common.synthetic",
+                            description="Write the mini-forensics synthetic deepfake benchmark (videos, truth, manifest.json).")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--clips", type=int, default=200, help="number of clips (default 200)")
     parser.add_argument("--frames", type=int, default=64, help="frames per clip (default 64; use >= 250 for blink/pulse phases)")

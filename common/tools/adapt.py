@@ -53,7 +53,7 @@ from torch import nn
 from torch.utils.data import Subset
 
 from common.atomic import check_output_dir
-from common.errors import CourseError
+from common.errors import ArgumentParser, CourseError
 
 DEFAULT_SHOTS = (1, 5, 20)
 STRATEGIES = ("uncertainty", "random")
@@ -337,9 +337,9 @@ def _benchmark(args: argparse.Namespace, output_dir: Path, methods: Sequence[str
 def few_shot_parser() -> argparse.ArgumentParser:
     from common.tools.matrix import DEFAULT_METHODS
 
-    parser = argparse.ArgumentParser(prog="few_shot.py",
-                                     description="Train a detector on some manipulations, fine-tune it on k videos "
-                                                 "of a new one, and plot its AUC on the new and old ones against k.")
+    parser = ArgumentParser(prog="few_shot.py",
+                            description="Train a detector on some manipulations, fine-tune it on k videos "
+                                        "of a new one, and plot its AUC on the new and old ones against k.")
     parser.add_argument("--model", default="baseline", help="a registered model with a recipe (compare_detectors.py)")
     parser.add_argument("--old-methods", default=",".join(m for m in DEFAULT_METHODS if m != "TemporalFlicker"),
                         help="manipulations the detector is trained on first")
@@ -499,9 +499,9 @@ def few_shot_main(argv: list[str] | None = None) -> int:
 def active_learning_parser() -> argparse.ArgumentParser:
     from common.tools.matrix import DEFAULT_METHODS
 
-    parser = argparse.ArgumentParser(prog="active_learning.py",
-                                     description="Label the pool videos a detector is least sure of, round after "
-                                                 "round, and plot test AUC against labels beside random choice.")
+    parser = ArgumentParser(prog="active_learning.py",
+                            description="Label the pool videos a detector is least sure of, round after "
+                                        "round, and plot test AUC against labels beside random choice.")
     parser.add_argument("--model", default="spectrum_logistic",
                         help="a registered model with a recipe (compare_detectors.py); it is retrained every round")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from common.atomic import check_output_dir
-from common.errors import CourseError
+from common.errors import ArgumentParser, CourseError
 from common.experiment import check_clips_hold_the_window
 
 
@@ -143,9 +143,9 @@ ECE_BAR = 0.05
 def build_parser() -> argparse.ArgumentParser:
     from grader.tree import add_tree_argument
 
-    parser = argparse.ArgumentParser(prog="compare_detectors.py",
-                                     description="Train every phase's detector on one mini-forensics split, fuse "
-                                                 "them, and tabulate video AUC per manipulation.")
+    parser = ArgumentParser(prog="compare_detectors.py",
+                            description="Train every phase's detector on one mini-forensics split, fuse "
+                                        "them, and tabulate video AUC per manipulation.")
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
                         help=f"comma-separated registered models with a recipe: {', '.join(RECIPES)}")
     parser.add_argument("--data-root", default=None, help="a mini-forensics benchmark (default: generate one)")

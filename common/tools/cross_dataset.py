@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import check_output_dir
-from common.errors import CourseError
+from common.errors import ArgumentParser, CourseError
 from common.report import write_text_atomic
 from common.tools.compare import RECIPES, train_with_recipe
 
@@ -56,9 +56,9 @@ FUSION_ROW = "fusion"
 def build_parser() -> argparse.ArgumentParser:
     from grader.tree import add_tree_argument
 
-    parser = argparse.ArgumentParser(prog="cross_dataset.py",
-                                     description="Train each detector on one mini-forensics variant and tabulate its "
-                                                 "video AUC on that variant's test split and on the other variant.")
+    parser = ArgumentParser(prog="cross_dataset.py",
+                            description="Train each detector on one mini-forensics variant and tabulate its "
+                                        "video AUC on that variant's test split and on the other variant.")
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
                         help=f"comma-separated detectors with a recipe ({', '.join(RECIPES)}); NAME{SBI_SUFFIX} trains "
                              "a frame detector on Self-Blended Images")

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.atomic import check_output_dir
-from common.errors import CourseError
+from common.errors import ArgumentParser, CourseError
 from common.fusion import load_fusion
 from common.report import write_text_atomic
 
@@ -71,7 +71,7 @@ FLAG_OF = {"baseline": "--visual-model", "temporal_features": "--temporal-model"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="demo.py",
         description="End-to-end demo on generated data: benchmark -> a detector per phase -> fusion -> "
                     "multi_modal_detect -> visualize.",

@@ -46,7 +46,7 @@ from common.atomic import same_file
 from common.detectors import FACE_POLICIES, Detector, DetectorResult, check_settings, sha256_of
 from common.device import resolve_device
 from common.distributed import Distributed, gather_to_main, start_distributed, stop_distributed
-from common.errors import CourseError, VideoError
+from common.errors import ArgumentParser, CourseError, VideoError
 from common.face_track import FaceTrack, build_track
 from common.metrics import AGGREGATIONS
 from common.report import SCHEMA_NAME, SCHEMA_VERSION, detector_verdict, write_report, write_text_atomic
@@ -371,7 +371,7 @@ def analyse_folder(folder: str | Path, detectors: Sequence[Detector], output_dir
 def build_parser() -> argparse.ArgumentParser:
     from grader.tree import add_tree_argument
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="detect_video.py",
         description="Score a video (or every video of a folder) with one or several trained deepfake detectors.",
     )

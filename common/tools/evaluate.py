@@ -46,7 +46,7 @@ from common.compression import parse_reencodings, reencode_records
 from common.datasets import DATASET_NAMES
 from common.device import resolve_device
 from common.engine import evaluate_detector
-from common.errors import CourseError, DatasetLayoutError
+from common.errors import ArgumentParser, CourseError, DatasetLayoutError
 from common.experiment import (SPLIT_CHOICES, check_clips_hold_the_window, choose_records, face_cache_root,
                                format_table, load_records, write_plots)
 from common.metrics import AGGREGATIONS
@@ -56,7 +56,7 @@ from grader import tree
 
 
 def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=f"python {phase}/evaluate.py",
         description="Evaluate a trained detector on test videos (frame or clip level, and video level).")
     parser.add_argument("--checkpoint", required=True, help="checkpoint written by train.py (e.g. xception_best.pt)")

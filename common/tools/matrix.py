@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import check_output_dir
-from common.errors import CourseError
+from common.errors import ArgumentParser, CourseError
 from common.report import write_text_atomic
 from common.tools.compare import RECIPES, parse_models, share_face_cache, train_with_recipe
 
@@ -41,9 +41,9 @@ DEFAULT_METHODS = ("FaceSwap", "GANUpsample", "TemporalFlicker", "Deepfake")
 def build_parser() -> argparse.ArgumentParser:
     from grader.tree import add_tree_argument
 
-    parser = argparse.ArgumentParser(prog="method_matrix.py",
-                                     description="Train each detector on one manipulation (and on all but one) "
-                                                 "and tabulate its video AUC on every manipulation.")
+    parser = ArgumentParser(prog="method_matrix.py",
+                            description="Train each detector on one manipulation (and on all but one) "
+                                        "and tabulate its video AUC on every manipulation.")
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
                         help=f"comma-separated registered models with a recipe: {', '.join(RECIPES)}")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),

@@ -37,7 +37,7 @@ from typing import Any, Sequence
 
 from common.atomic import same_file
 from common.detectors import sha256_of
-from common.errors import CourseError, VideoError
+from common.errors import ArgumentParser, CourseError, VideoError
 from common.fusion import LateFusion, fit_fusion, load_fusion, mean_fusion, save_fusion
 from common.report import detector_verdict
 
@@ -152,8 +152,8 @@ def print_modalities(report: dict) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from grader.tree import add_tree_argument
 
-    parser = argparse.ArgumentParser(prog="multi_modal_detect.py",
-                                     description="Fuse detectors of every phase into one calibrated verdict.")
+    parser = ArgumentParser(prog="multi_modal_detect.py",
+                            description="Fuse detectors of every phase into one calibrated verdict.")
     parser.add_argument("--visual-model", help="frame detector checkpoint (phase 1, or phase 5's capsules and "
                                                "attention CNN; e.g. xception.pt)")
     parser.add_argument("--temporal-model",

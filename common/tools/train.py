@@ -59,7 +59,7 @@ from common.compression import parse_training_reencodings, training_copies
 from common.datasets import DATASET_NAMES
 from common.device import resolve_device, seed_everything
 from common.engine import EncodedDataset, cache_faces, evaluate_detector, make_dataset
-from common.errors import CourseError, DatasetLayoutError
+from common.errors import ArgumentParser, CourseError, DatasetLayoutError
 from common.experiment import (DEFAULT_SPLIT_FRACTIONS, SYNTHETIC_SPATIAL_METHODS, check_clips_hold_the_window,
                                check_trainable_splits, ensure_synthetic_benchmark, format_table, load_records,
                                print_split, split_for_training, synthetic_folder_name)
@@ -84,8 +84,8 @@ def build_parser(phase: str = "phase1_cnn_detection") -> argparse.ArgumentParser
 
     names = list(models_of_phase(phase))
     default_model, default_output, _ = PHASE_DEFAULTS.get(phase, (names[0] if names else None, f"runs/{phase}", ()))
-    parser = argparse.ArgumentParser(prog=f"python {phase}/train.py",
-                                     description=f"Train a {phase} deepfake detector ({', '.join(names)}).")
+    parser = ArgumentParser(prog=f"python {phase}/train.py",
+                            description=f"Train a {phase} deepfake detector ({', '.join(names)}).")
     parser.set_defaults(phase=phase)
     parser.add_argument("--dataset", required=True, help=f"dataset layout: {'|'.join(DATASET_NAMES)}")
     parser.add_argument("--data-root", default=None, help="dataset folder (not needed for --dataset synthetic)")

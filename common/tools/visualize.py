@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 from common.atomic import atomic_output, same_file
-from common.errors import CourseError
+from common.errors import ArgumentParser, CourseError
 from common.images import image_info, read_image
 from common.report import read_report
 from common.video import VideoInfo, iter_frames, probe_video, sample_frames, write_video
@@ -722,7 +722,7 @@ def _chosen_examples(examples: Sequence, n: int) -> list:
 def build_parser() -> argparse.ArgumentParser:
     from grader.tree import add_tree_argument
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="visualize_detection.py",
         description="Draw a detect_video.py report onto its video (boxes coloured by P(FAKE), score timeline).",
     )

@@ -371,6 +371,64 @@ def test_an_unfinished_exercise_in_any_tool_is_one_line_naming_the_task(capsys):
     assert err.startswith("error: TODO 1.1 ") and len(err.strip().splitlines()) == 1, f"expected one TODO line: {err!r}"
 
 
+EVERY_TOOL = ["common.tools.train", "common.tools.evaluate", "common.tools.detect", "common.tools.visualize",
+              "common.tools.compare", "common.tools.matrix", "common.tools.cross_dataset", "common.tools.demo",
+              "common.tools.multi_modal", "common.tools.adapt:few_shot_main", "common.tools.adapt:active_learning_main",
+              "common.synthetic.__main__", "phase2_temporal_analysis/measure_jitter.py",
+              "phase4_biological_signals/measure_signals.py", "phase5_advanced_methods/explain_faces.py",
+              "phase5_advanced_methods/measure_robustness.py"]
+
+
+def _tool_main(module: str):
+    """A tool's ``main``: ``package.module[:function]``, or a phase script loaded from its file (under
+    ``--solutions`` the phase folder names the solutions tree, so the script is not importable by name)."""
+    import importlib
+    import importlib.util
+
+    if module.endswith(".py"):
+        spec = importlib.util.spec_from_file_location(f"script_{Path(module).stem}", ROOT / module)
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        return script.main
+    name, _, function = module.partition(":")
+    return getattr(importlib.import_module(name), function or "main")
+
+
+@pytest.mark.parametrize("module", EVERY_TOOL)
+def test_a_mistyped_flag_is_one_line_in_every_tool_not_a_usage_block(module, tmp_path, capsys, monkeypatch):
+    """argparse's own answer to ``--ouptut`` is its usage block (a dozen lines) above ``prog: error: ...``;
+    every tool's parser answers with one ``error:`` line naming the mistake (the flag, or the required
+    arguments argparse checks first) and pointing at ``--help``."""
+    monkeypatch.chdir(tmp_path)
+    code, err = _exit_code_and_stderr(_tool_main(module), ["--ouptut", "x"], capsys)
+    _assert_one_line_error(code, err, "--help")
+    assert "unrecognized arguments: --ouptut" in err or "the following arguments are required" in err, err
+    assert list(tmp_path.iterdir()) == [], "a parser mistake creates nothing"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--calibration", "isotonic"], ["argument --calibration: invalid choice: 'isotonic'", "'platt', 'two-sided'"]),
+    (["--epochs", "three"], ["argument --epochs: invalid int value: 'three'"]),
+])
+def test_a_bad_choice_or_number_is_one_line_naming_the_flag_and_the_choices(argv, words, tmp_path, capsys,
+                                                                            monkeypatch):
+    from common.tools.train import main
+
+    monkeypatch.chdir(tmp_path)
+    code, err = _exit_code_and_stderr(main, ["--dataset", "synthetic", *argv, "--solutions"], capsys)
+    _assert_one_line_error(code, err, *words, "see python phase1_cnn_detection/train.py --help")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_still_prints_the_full_usage_and_exits_0(capsys):
+    from common.tools.detect import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert stopped.value.code == 0 and out.startswith("usage: detect_video.py") and "--input" in out
+
+
 @pytest.mark.parametrize("flag, value, words", [("--frames", "0", ["--frames"]), ("--clips", "0", ["--clips"]),
                                                 ("--detect-every", "0", ["--detect-every"]),
                                                 ("--threshold", "1.5", ["--threshold"])])
