@@ -40,14 +40,14 @@ Why a mixture and not one weighted sum (versions 1-4, a logistic regression on e
 log-odds or on its evidence above a pivot): a sum adds every detector's false alarms to every real
 video, so a fake that only one detector can see competes with the false alarms of all the others.
 In the mixture a real video must look like *one* kind of fake to every detector that reads that
-kind. Measured (guide, "Fusion version 5"): over the 87 cross-validated people of the 10-s
+kind. Measured (docs/fusion_log.md, "Fusion version 5"): over the 87 cross-validated people of the 10-s
 benchmark, all fakes 0.956 -> 0.967 and FaceSwap 0.862 -> 0.896.
 
 No fused score can beat every detector on its own manipulation, though: for "FaceSwap or real?"
 the scores of the detectors blind to FaceSwap are the same under both answers, so by the
 Neyman-Pearson lemma no function of all the scores ranks FaceSwap fakes above real videos better
 than the FaceSwap detectors alone; a score that also looks for the other manipulations pays for
-it (guide, "Why one score cannot match every specialist").
+it (docs/fusion_log.md, "Why one score cannot match every specialist").
 
 The pieces a student writes are phase 5's tasks 5.15 (one detector's likelihood ratio), 5.16 (the
 claims and the mixture) and 5.17 (a person's offset), in ``template_late_fusion.py``; this module

@@ -28,10 +28,10 @@ calibrates the result and writes the report (``multi_modal_detect.py --fit-fusio
   shrunk by how far a few videos can be trusted. A CNN that calls some people's real videos FAKE
   (guide, "The false alarms follow the person") is corrected by subtracting it, before the fusion.
 
-Why not a weighted sum, measured (guide, "Fusion version 5"): over 87 cross-validated people of the
+Why not a weighted sum, measured (docs/fusion_log.md, "Fusion version 5"): over 87 cross-validated people of the
 10-s benchmark the mixture reaches an all-fakes AUC of 0.967 against 0.956, and FaceSwap 0.896
 against 0.862. And why no fused score can beat each detector on its own manipulation (the
-Neyman-Pearson lemma): guide, "Why one score cannot match every specialist".
+Neyman-Pearson lemma): docs/fusion_log.md, "Why one score cannot match every specialist".
 
 Papers: J. Neyman, E. Pearson, "On the Problem of the Most Efficient Tests of Statistical
 Hypotheses", Phil. Trans. R. Soc. A 1933; J. Kittler et al., "On Combining Classifiers", IEEE
