@@ -2,7 +2,7 @@
 
 A detector's Platt calibration and the late fusion are fitted on the validation split, and on
 mini-forensics's 10-s benchmark that is 15 people: a calibration fitted on 15 people did not hold
-for 15 others (guide, "The same experts on 480 new videos"). Cross-fitting (the "stacking" of
+for 15 others (docs/calibration_log.md, "The same experts on 480 new videos"). Cross-fitting (the "stacking" of
 Wolpert 1992; scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` calibrates the same way)
 uses every person of the training and validation splits instead:
 
