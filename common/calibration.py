@@ -41,10 +41,10 @@ there is nothing to resample (one person gives the same draw every time, an inte
 that excludes 0 by construction): the knot stays at a raw 0.5.
 
 Which one ``train.py`` fits (:data:`DEFAULT_CALIBRATION`, :func:`fit_calibration`): Platt scaling.
-Judged on held-out people (ten detectors on one benchmark, two on a second, three on a third;
-guide, "Calibrated verdicts"), the two-sided rule gave up real shifts that 17-18 validation people
-could not prove (MesoNet-4: 0.035 of accuracy, 0.039 from the best threshold) and missed eight of
-issue 17's bars to Platt's two; the two-sided curve stays as the lesson of where a threshold comes from.
+Judged on held-out people (ten detectors on one benchmark, three on each of two more; guide,
+"Calibrated verdicts"), the two-sided rule gave up real shifts that 17-18 validation people could
+not prove (MesoNet-4: 0.035 of accuracy, 0.039 from the best threshold) and missed nine of issue
+17's bars to Platt's two; the two-sided curve stays as the lesson of where a threshold comes from.
 """
 from __future__ import annotations
 
