@@ -51,6 +51,19 @@ class ClipFile:
     boxes: np.ndarray
 
 
+def load_script(relative_path: str):
+    """A tool script of a phase folder (``phase5_advanced_methods/explain_faces.py``) loaded from its
+    file: under ``--solutions`` the phase folder's name is the solutions tree, so the script is not
+    importable by name."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / relative_path
+    spec = importlib.util.spec_from_file_location(f"script_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _write(path: Path, frames: np.ndarray, boxes: np.ndarray, **kwargs) -> ClipFile:
     from common.video import write_video
 

@@ -380,16 +380,13 @@ EVERY_TOOL = ["common.tools.train", "common.tools.evaluate", "common.tools.detec
 
 
 def _tool_main(module: str):
-    """A tool's ``main``: ``package.module[:function]``, or a phase script loaded from its file (under
-    ``--solutions`` the phase folder names the solutions tree, so the script is not importable by name)."""
+    """A tool's ``main``: ``package.module[:function]``, or a phase script loaded from its file."""
     import importlib
-    import importlib.util
+
+    from tests.tools.conftest import load_script
 
     if module.endswith(".py"):
-        spec = importlib.util.spec_from_file_location(f"script_{Path(module).stem}", ROOT / module)
-        script = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(script)
-        return script.main
+        return load_script(module).main
     name, _, function = module.partition(":")
     return getattr(importlib.import_module(name), function or "main")
 

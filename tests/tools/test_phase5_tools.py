@@ -140,13 +140,9 @@ def test_visualize_gradcam_uses_the_exercise_grad_cam(attention_checkpoint, tiny
 
 def _script(name: str):
     """A phase-5 script loaded from its file (the phase folder is the template tree, not a package here)."""
-    import importlib.util
+    from tests.tools.conftest import load_script
 
-    path = Path(__file__).resolve().parents[2] / PHASE / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"phase5_script_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"{PHASE}/{name}.py")
 
 
 def test_measure_robustness_writes_the_curves_and_its_clean_accuracy_is_the_detectors(attention_checkpoint, tiny_benchmark,
