@@ -24,7 +24,10 @@ draws, and each bin's share of FAKE scatters around its confidence. *Consistency
 scatter: draw labels from the detector's own probabilities (each video FAKE with probability p),
 as a perfectly calibrated detector's labels would be, and compute the ECE of those draws. On 108
 videos whose probabilities spread over 0..1 it averages 0.096: an ECE below that cannot be
-shown there, whatever the detector; the report gives the range beside the measured ECE.
+shown there, whatever the detector; the report gives the range beside the measured ECE. The same
+draws give the accuracy gaps' floor (:func:`gaps_if_calibrated`): with the probabilities the truth,
+the stored 0.5 is the best rule there is, yet on a finite test set it still loses to a raw 0.5 now
+and then, and the test set's own best threshold still leads.
 
 *Two-sided Platt scaling* (:func:`fit_two_sided`, ``train.py --calibration two-sided``) separates the two things
 Platt's one line decides at once: *where* the verdict flips and *how sure* the detector is on each
@@ -402,6 +405,96 @@ def ece_if_calibrated(probabilities: Sequence[float], n_bins: int = ECE_BINS, dr
     return {"mean": float(np.mean(errors)), "p95": float(np.percentile(errors, 95))}
 
 
+def threshold_gaps(label_sets: np.ndarray, probabilities: Sequence[float], raw_scores: Sequence[float],
+                   threshold: float = 0.5, raw_threshold: float = 0.5) -> dict[str, np.ndarray]:
+    """Two accuracy gaps for each of several sets of labels of the same videos, shape (draws,) each.
+
+    ``stored_minus_raw``: accuracy of ``probabilities >= threshold`` minus accuracy of
+    ``raw_scores >= raw_threshold``. ``oracle_minus_stored``: the accuracy of the best threshold on
+    the probabilities *for that set of labels* (:func:`best_threshold`) minus accuracy at ``threshold``.
+
+    Args:
+        label_sets: ``(draws, N)`` 0/1 labels, one row per set; probabilities, raw_scores: ``(N,)``.
+
+    Every candidate threshold of every row at once: sorted by probability, the videos below a
+    candidate are a prefix, so its accuracy is (REAL in the prefix + FAKE after it) / N, from two
+    cumulative sums. Example: probabilities [0.2, 0.8], labels [1, 0] (both wrong at 0.5): the
+    candidates 0.2, 0.8 and infinity score 1/2, 0/2 and 1/2, so the oracle leads by 0.5.
+
+        >>> gaps = threshold_gaps(np.array([[1, 0]]), [0.2, 0.8], [0.2, 0.8])
+        >>> gaps["oracle_minus_stored"].tolist(), gaps["stored_minus_raw"].tolist()
+        ([0.5], [0.0])
+    """
+    y = np.asarray(label_sets, dtype=np.int64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    raw = np.asarray(raw_scores, dtype=np.float64)
+    n = p.size
+    stored = ((p >= threshold).astype(np.int64) == y).mean(axis=1)
+    at_raw = ((raw >= raw_threshold).astype(np.int64) == y).mean(axis=1)
+    order = np.argsort(p, kind="stable")
+    y_sorted, p_sorted = y[:, order], p[order]
+    fake_before = np.concatenate([np.zeros((len(y), 1), np.int64), np.cumsum(y_sorted, axis=1)], axis=1)
+    real_before = np.arange(n + 1) - fake_before  # (draws, N + 1): REAL among the first i videos
+    starts = np.append(np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]]), n)  # each value, then infinity
+    correct = real_before[:, starts] + (fake_before[:, [n]] - fake_before[:, starts])
+    return {"stored_minus_raw": stored - at_raw, "oracle_minus_stored": correct.max(axis=1) / n - stored}
+
+
+def gaps_if_calibrated(probabilities: Sequence[float], raw_scores: Sequence[float], threshold: float = 0.5,
+                       raw_threshold: float = 0.5, draws: int = 1000, seed: int = 0) -> dict[str, dict[str, float]]:
+    """The accuracy gaps (:func:`threshold_gaps`) a *perfectly calibrated* detector shows on these videos.
+
+    Labels are drawn as in consistency resampling (each video FAKE with its own probability), so the
+    probabilities are the truth and ``threshold`` = 0.5 is the best rule there is; what remains is
+    chance. On a finite test set the stored threshold still scores below a raw 0.5 now and then
+    (where the two disagree on a few videos near 0.5), and the test set's best threshold, which
+    looks at the answers, still leads. The same videos, drawn independently: a test set of few
+    people scatters more (:func:`ece_of_people_drawn`).
+
+    Returns:
+        For ``stored_minus_raw``: ``{"mean", "p05", "below_0"}`` (the share of draws below 0); for
+        ``oracle_minus_stored``: ``{"mean", "p95", "over_0.02"}``.
+
+    Example: two videos at probability 0.6 with raw scores 0.4: the stored rule calls both FAKE, a raw
+    0.5 both REAL, and with k ~ Binomial(2, 0.6) FAKE the gap is k - 1: it averages 0.2 and is
+    below 0 when k = 0, with probability 0.4 ** 2 = 0.16.
+    """
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    rng = np.random.default_rng(seed)
+    gaps = threshold_gaps((rng.random((draws, p.size)) < p).astype(np.int64), p, raw_scores, threshold, raw_threshold)
+    shift, lead = gaps["stored_minus_raw"], gaps["oracle_minus_stored"]
+    return {"stored_minus_raw": {"mean": float(shift.mean()), "p05": float(np.percentile(shift, 5)),
+                                 "below_0": float((shift < 0).mean())},
+            "oracle_minus_stored": {"mean": float(lead.mean()), "p95": float(np.percentile(lead, 95)),
+                                    "over_0.02": float((lead > 0.02).mean())}}
+
+
+def bars_if_calibrated(probabilities: Sequence[float], raw_scores: Sequence[float], gap_bar: float = 0.02,
+                       ece_bar: float = 0.05, draws: int = 1000, seed: int = 0) -> dict[str, float]:
+    """How often a *perfectly calibrated* detector misses each of three bars on these videos.
+
+    The bars (issue 17's): accuracy at the stored 0.5 not below accuracy at a raw 0.5
+    (``below_raw``), within ``gap_bar`` of the test set's best threshold (``from_oracle``), and an
+    ECE of at most ``ece_bar`` (``ece``); ``any``: at least one missed. Labels are drawn as in
+    :func:`gaps_if_calibrated`, the same videos each time (so the chance is that of this test set;
+    its people scatter it more, so these are lower bounds).
+
+    Example: two videos at probability 0.6 with raw scores 0.4 share one ECE bin; with k of them
+    FAKE its share of FAKE is k / 2 and the ECE |k / 2 - 0.6| is 0.6, 0.1 or 0.4: over 0.05 always.
+    Below a raw 0.5 and over 0.02 from the oracle both happen when k = 0 (0.16, as in
+    :func:`gaps_if_calibrated`).
+    """
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    rng = np.random.default_rng(seed)
+    label_sets = (rng.random((draws, p.size)) < p).astype(np.int64)
+    gaps = threshold_gaps(label_sets, p, raw_scores)
+    missed = np.stack([gaps["stored_minus_raw"] < 0, gaps["oracle_minus_stored"] > gap_bar,
+                       np.array([expected_calibration_error(labels, p) > ece_bar for labels in label_sets])], axis=1)
+    rates = missed.mean(axis=0)
+    return {"below_raw": float(rates[0]), "from_oracle": float(rates[1]), "ece": float(rates[2]),
+            "any": float(missed.any(axis=1).mean())}
+
+
 def ece_of_people_drawn(labels: Sequence[int], probabilities: Sequence[float], groups: Sequence,
                         n_people: int, n_bins: int = ECE_BINS, draws: int = 1000, seed: int = 0) -> np.ndarray:
     """The ECE of ``draws`` test sets of ``n_people`` people, each drawn at random (without replacement)
@@ -469,6 +562,7 @@ def calibration_report(labels: Sequence[int], raw_scores: Sequence[float], calib
         "accuracy_at_raw_0.5": accuracy_at(labels, raw_scores, 0.5),
         "best_threshold_oracle": best_t,
         "accuracy_at_best_threshold_oracle": best_accuracy,
+        "gaps_if_calibrated": gaps_if_calibrated(probabilities, raw_scores, threshold) if calibration else None,
         "reliability": reliability_bins(labels, probabilities),
     }
 

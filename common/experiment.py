@@ -194,6 +194,13 @@ def format_table(report: dict) -> str:
         lines.append(f"video accuracy: {c['accuracy_at_threshold']:.3f} at the stored threshold, "
                      f"{c['accuracy_at_raw_0.5']:.3f} at a raw 0.5, {c['accuracy_at_best_threshold_oracle']:.3f} at "
                      f"the test set's best threshold (an oracle, unobtainable in practice)")
+        chance = c.get("gaps_if_calibrated")
+        if chance:
+            shift, lead = chance["stored_minus_raw"], chance["oracle_minus_stored"]
+            lines.append(f"by chance alone, on these videos (labels drawn from these probabilities, as a perfectly "
+                         f"calibrated detector's would be): accuracy at the stored threshold minus at a raw 0.5 averages "
+                         f"{shift['mean']:+.3f} (below 0 in {100 * shift['below_0']:.0f} % of draws); the best threshold "
+                         f"leads by {lead['mean']:.3f} on average (95th percentile {lead['p95']:.3f})")
     return "\n".join(lines)
 
 

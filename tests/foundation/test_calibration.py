@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss
 
-from tests.tolerances import ECE_RESAMPLING_ATOL, PLATT_OPTIMUM_ATOL, PLATT_RECOVERY_ATOL, TWO_SIDED_SLOPE_ATOL
+from tests.tolerances import ECE_RESAMPLING_ATOL, GAP_RESAMPLING_ATOL, PLATT_OPTIMUM_ATOL, PLATT_RECOVERY_ATOL, TWO_SIDED_SLOPE_ATOL
 
 
 def test_platt_scaling_recovers_a_known_logistic_link():
@@ -163,6 +163,65 @@ def test_ece_of_people_drawn_keeps_each_persons_videos_together():
     assert drawn == subsets
     whole = ece_of_people_drawn(labels, probabilities, groups, 6, draws=5)
     assert whole.tolist() == pytest.approx([expected_calibration_error(labels, probabilities)] * 5)
+
+
+def test_threshold_gaps_match_a_brute_force_search_over_every_threshold():
+    """Oracle: accuracy_at and best_threshold (a loop over every distinct score and infinity), row by
+    row, on scores with ties (rounded to 0.1) so that the sorted cumulative sums must treat a tied
+    value as one candidate."""
+    from common.calibration import accuracy_at, best_threshold, threshold_gaps
+
+    rng = np.random.default_rng(5)
+    probabilities, raw = np.round(rng.random(40), 1), rng.random(40)
+    label_sets = rng.integers(0, 2, (30, 40))
+    gaps = threshold_gaps(label_sets, probabilities, raw, threshold=0.5, raw_threshold=0.35)
+    for row, labels in enumerate(label_sets):
+        stored = accuracy_at(labels, probabilities, 0.5)
+        assert gaps["stored_minus_raw"][row] == pytest.approx(stored - accuracy_at(labels, raw, 0.35))
+        assert gaps["oracle_minus_stored"][row] == pytest.approx(best_threshold(labels, probabilities)[1] - stored)
+
+
+def test_gaps_of_a_perfectly_calibrated_detector_worked_by_hand():
+    """Two videos at probability 0.6 with raw scores 0.4: the stored 0.5 calls both FAKE, a raw 0.5
+    both REAL; with k ~ Binomial(2, 0.6) FAKE the gap is k - 1, mean 2 * 0.6 - 1 = 0.2, below 0 only
+    when k = 0 (0.4 ** 2 = 0.16). The best threshold leads only then too (calling both REAL)."""
+    from common.calibration import gaps_if_calibrated
+
+    result = gaps_if_calibrated([0.6, 0.6], [0.4, 0.4], draws=4000, seed=0)
+    assert result["stored_minus_raw"]["mean"] == pytest.approx(0.2, abs=GAP_RESAMPLING_ATOL)
+    assert result["stored_minus_raw"]["below_0"] == pytest.approx(0.16, abs=GAP_RESAMPLING_ATOL)
+    assert result["oracle_minus_stored"]["over_0.02"] == pytest.approx(0.16, abs=GAP_RESAMPLING_ATOL)
+    certain = gaps_if_calibrated([0.0, 1.0, 1.0], [0.1, 0.9, 0.2])
+    assert certain["stored_minus_raw"] == {"mean": pytest.approx(1 / 3), "p05": pytest.approx(1 / 3), "below_0": 0.0}
+    assert certain["oracle_minus_stored"]["p95"] == 0.0, "labels drawn from 0 and 1 leave the oracle nothing"
+
+
+def test_bars_missed_by_a_perfectly_calibrated_detector_match_an_exact_enumeration():
+    """Oracle: every set of labels the detector's own probabilities allow (the videos at 0 and 1 are
+    certain; the 2^4 sets of the other four), each weighted by its probability, the bars read with
+    accuracy_at, best_threshold and expected_calibration_error: the exact chance of each miss, which
+    20000 draws must meet. Twelve certain videos let the ECE fall either side of 0.05."""
+    from itertools import product
+
+    from common.calibration import accuracy_at, bars_if_calibrated, best_threshold, expected_calibration_error
+
+    uncertain = np.array([0.1, 0.9, 0.6, 0.97])
+    probabilities = np.concatenate([[0.0] * 6, [1.0] * 6, uncertain])
+    raw = np.concatenate([[0.1] * 6, [0.9] * 6, [0.2, 0.8, 0.45, 0.9]])
+    exact = dict.fromkeys(("below_raw", "from_oracle", "ece", "any"), 0.0)
+    for labels in product([0, 1], repeat=uncertain.size):
+        drawn = np.array(labels)
+        weight = float(np.prod(np.where(drawn == 1, uncertain, 1 - uncertain)))
+        y = np.concatenate([[0] * 6, [1] * 6, drawn])
+        stored = accuracy_at(y, probabilities, 0.5)
+        missed = {"below_raw": stored < accuracy_at(y, raw, 0.5),
+                  "from_oracle": best_threshold(y, probabilities)[1] - stored > 0.02,
+                  "ece": expected_calibration_error(y, probabilities) > 0.05}
+        missed["any"] = any(missed.values())
+        for bar, miss in missed.items():
+            exact[bar] += weight * miss
+    assert bars_if_calibrated(probabilities, raw, draws=20000, seed=1) == pytest.approx(exact, abs=GAP_RESAMPLING_ATOL / 3)
+    assert 0 < exact["below_raw"] < exact["ece"] < 1, "the example must exercise the bars"
 
 
 @pytest.mark.parametrize("n_people", [0, 4])

@@ -422,7 +422,7 @@ def test_train_calibrates_video_probabilities_on_validation_videos(trained_run, 
 
 
 def test_evaluate_reports_calibration_and_draws_the_reliability_diagram(trained_run, tiny_benchmark):
-    from common.calibration import Calibration, brier_score, expected_calibration_error
+    from common.calibration import Calibration, brier_score, expected_calibration_error, gaps_if_calibrated
     from common.checkpoint import load_checkpoint
     from common.tools.evaluate import main
 
@@ -437,6 +437,10 @@ def test_evaluate_reports_calibration_and_draws_the_reliability_diagram(trained_
     assert section["brier"] == pytest.approx(brier_score(labels, probabilities))
     assert section["ece"] == pytest.approx(expected_calibration_error(labels, probabilities))
     assert section["accuracy_at_best_threshold_oracle"] >= section["accuracy_at_threshold"]
+    chance = gaps_if_calibrated(probabilities, [v["score"] for v in metrics["videos"]])
+    for gap, figures in chance.items():
+        assert section["gaps_if_calibrated"][gap] == pytest.approx(figures), \
+            f"the report gives the {gap} gap a perfectly calibrated detector shows on these videos"
     assert (output / "reliability_video.png").is_file(), "evaluate.py must draw the reliability diagram"
 
 
