@@ -27,7 +27,8 @@
    reference mode, with the fusion against the best single detector, plain or with references.
    Last, issue 17's calibrated verdicts per detector on its own fakes (:func:`verdict_table`): accuracy
    at its stored 0.5 against a raw 0.5 and the test set's best threshold, and its ECE against what
-   a perfectly calibrated detector would show on as many videos.
+   a perfectly calibrated detector would show on as many videos, with how often such a detector
+   misses each bar by chance on the same videos and, under the table, the misses it expects in all.
 
 A detector that could not run on a test video (no face, a clip too short) counts as 0.5 there (no
 evidence either way), and the table says on how many videos that happened.
@@ -681,19 +682,20 @@ def verdict_row(name: str, videos: dict[str, np.ndarray], pool: dict[str, np.nda
     probabilities 3 of 4 (FAKE from 0.3, or from 0.7); the ECE is (0.1 + 0.6 + 0.2 + 0.6) / 4 = 0.375.
     Misses: "0.500 below a raw 0.5", "0.250 from the oracle", "ECE above 0.05".
     """
-    from common.calibration import (accuracy_at, best_threshold, ece_if_calibrated, ece_of_people_drawn,
-                                    expected_calibration_error)
+    from common.calibration import (accuracy_at, bars_if_calibrated, best_threshold, ece_if_calibrated,
+                                    ece_of_people_drawn, expected_calibration_error)
     from common.metrics import rank_auc
 
     y, p = videos["labels"], videos["probabilities"]
     if y.size == 0:
         return {"detector": name, "videos": 0, "people": 0, "auc": None, "accuracy_stored": None,
                 "accuracy_raw_0.5": None, "accuracy_best": None, "ece": None, "ece_if_calibrated": None,
-                "ece_of_people_drawn": None, "misses": ["it ran on none of these videos"]}
+                "bars_if_calibrated": None, "ece_of_people_drawn": None, "misses": ["it ran on none of these videos"]}
     row = {"detector": name, "videos": int(y.size), "people": int(np.unique(videos["people"]).size),
            "auc": rank_auc(y, p) if 0 < y.sum() < y.size else None, "accuracy_stored": accuracy_at(y, p, 0.5),
            "accuracy_raw_0.5": accuracy_at(y, videos["raw"], 0.5), "accuracy_best": best_threshold(y, p)[1],
            "ece": expected_calibration_error(y, p), "ece_if_calibrated": ece_if_calibrated(p),
+           "bars_if_calibrated": bars_if_calibrated(p, videos["raw"], VERDICT_GAP_BAR, ECE_BAR),
            "ece_of_people_drawn": None}
     if pool is not None and np.unique(pool["people"]).size > row["people"]:
         drawn = ece_of_people_drawn(pool["labels"], pool["probabilities"], pool["people"], row["people"])
@@ -734,7 +736,7 @@ def format_verdict_table(table: list[dict], title: str) -> str:
     with_pool = any(row["ece_of_people_drawn"] for row in table)
     drawn_column = ["ECE of as many people drawn (p5-p95), share <= 0.05"] if with_pool else []
     header = ["detector", "videos", "people", "AUC", "acc, stored 0.5", "acc, raw 0.5", "acc best*", "ECE",
-              "ECE if calibrated (p95)", *drawn_column, "issue 17's bars"]
+              "ECE if calibrated (p95)", *drawn_column, "misses if calibrated", "issue 17's bars"]
     lines = [title, "", "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 2) + "---|"]
     for row in table:
         floor = row["ece_if_calibrated"]
@@ -745,11 +747,24 @@ def format_verdict_table(table: list[dict], title: str) -> str:
             drawn = row["ece_of_people_drawn"]
             cells.append("-" if drawn is None else f"{drawn['mean']:.3f} ({drawn['p5']:.3f}-{drawn['p95']:.3f}), "
                                                    f"{drawn['share_within_bar']:.2f}")
+        chance = row.get("bars_if_calibrated")
+        cells.append("-" if chance is None else
+                     f"{chance['below_raw']:.2f} / {chance['from_oracle']:.2f} / {chance['ece']:.2f}")
         cells.append("met" if not row["misses"] else "; ".join(row["misses"]))
         lines.append("| " + " | ".join(cells) + " |")
+    ran = [row for row in table if row.get("bars_if_calibrated")]
+    if ran:
+        missed = sum(len(row["misses"]) for row in ran)
+        expected = sum(row["bars_if_calibrated"][bar] for row in ran for bar in ("below_raw", "from_oracle", "ece"))
+        all_met = float(np.prod([1 - row["bars_if_calibrated"]["any"] for row in ran]))
+        lines += ["", f"Bars missed: {missed}; a perfectly calibrated detector would miss {expected:.1f} of them on "
+                      f"these videos by chance, and meet all of them in {100 * all_met:.0f} % of test sets "
+                      "(common.calibration.bars_if_calibrated)."]
     lines += ["", "Each detector on the real videos and the fakes it was trained on. acc, stored 0.5: its calibrated "
               "verdict; acc best*: the best threshold on these videos (an oracle); ECE if calibrated: what a perfectly "
-              "calibrated detector shows on as many videos (common.calibration.ece_if_calibrated)"
+              "calibrated detector shows on as many videos (common.calibration.ece_if_calibrated); misses if "
+              "calibrated: how often such a detector misses each bar (below a raw 0.5 / from the oracle / ECE) on "
+              "these very videos, 1000 draws of labels from the probabilities (common.calibration.bars_if_calibrated)"
               + ("; ECE of as many people drawn: the ECE of this many people drawn from the cross-validated people, "
                  "on whom the detector's calibration is measured below (common.calibration.ece_of_people_drawn), and "
                  "the share of draws at most 0.05" if with_pool else "")

@@ -6,6 +6,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from common.errors import CourseError
 from common.tools.compare import format_markdown, main, parse_models, share_face_cache, table_row
+from tests.tolerances import GAP_RESAMPLING_ATOL
 
 
 def test_unknown_models_are_refused_in_one_line():
@@ -215,9 +216,14 @@ def test_verdict_bars_worked_by_hand_on_an_experts_own_videos():
     never = _verdict_rows([0.5], [0.5], [0], ["real"], ["A"], ["error"])
     nothing, = verdict_table(never, ["baseline"], specialists=True)
     assert nothing["misses"] == ["it ran on none of these videos"], "a detector that never ran is reported"
-    assert "| baseline | 0 | 0 | - | - | - | - | - | - | it ran on none of these videos |" in format_verdict_table(
+    assert "| baseline | 0 | 0 | - | - | - | - | - | - | - | it ran on none of these videos |" in format_verdict_table(
         [nothing], "t")
     assert "| baseline | 4 | 4 | 0.750 | 0.500 | 1.000 | 0.750 | 0.375 |" in format_verdict_table([row], "t")
+    # By chance alone: the stored 0.5 and a raw 0.5 disagree on two videos, the FAKE at 0.4 (raw 0.6) and
+    # the REAL at 0.6 (raw 0.3); each moves the difference by +1 or -1 video, and it is below 0 only when
+    # both go to the raw 0.5: the first drawn FAKE (0.4) and the second REAL (0.4), 0.16 of test sets.
+    assert row["bars_if_calibrated"]["below_raw"] == pytest.approx(0.16, abs=GAP_RESAMPLING_ATOL)
+    assert "Bars missed: 3; a perfectly calibrated detector would miss" in format_verdict_table([row], "t")
 
 
 def test_verdict_bars_met_and_the_ece_of_as_many_people_drawn_from_a_pool():
@@ -236,6 +242,8 @@ def test_verdict_bars_met_and_the_ece_of_as_many_people_drawn_from_a_pool():
     assert drawn["share_within_bar"] == 0.0, "no pair of the pool has an ECE of 0.05 or less"
     table = format_verdict_table([row], "title")
     assert table.startswith("title") and "| met |" in table and ", 0.00 |" in table
+    assert "Bars missed: 0; a perfectly calibrated detector would miss 0.0 of them" in table, \
+        "a detector sure and right about everyone leaves chance nothing to miss"
 
 
 def test_scores_with_reference_footage_are_the_fusions_own_per_video_verdicts_never_self_referenced():
