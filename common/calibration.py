@@ -440,6 +440,13 @@ def threshold_gaps(label_sets: np.ndarray, probabilities: Sequence[float], raw_s
     return {"stored_minus_raw": stored - at_raw, "oracle_minus_stored": correct.max(axis=1) / n - stored}
 
 
+def labels_drawn(probabilities: Sequence[float], draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(p, label_sets)``: the probabilities as floats in [0, 1], and ``(draws, N)`` sets of labels of
+    the same videos, each video FAKE with its own probability (a perfectly calibrated detector's labels)."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    return p, (np.random.default_rng(seed).random((draws, p.size)) < p).astype(np.int64)
+
+
 def gaps_if_calibrated(probabilities: Sequence[float], raw_scores: Sequence[float], threshold: float = 0.5,
                        raw_threshold: float = 0.5, draws: int = 1000, seed: int = 0) -> dict[str, dict[str, float]]:
     """The accuracy gaps (:func:`threshold_gaps`) a *perfectly calibrated* detector shows on these videos.
@@ -459,9 +466,8 @@ def gaps_if_calibrated(probabilities: Sequence[float], raw_scores: Sequence[floa
     0.5 both REAL, and with k ~ Binomial(2, 0.6) FAKE the gap is k - 1: it averages 0.2 and is
     below 0 when k = 0, with probability 0.4 ** 2 = 0.16.
     """
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
-    rng = np.random.default_rng(seed)
-    gaps = threshold_gaps((rng.random((draws, p.size)) < p).astype(np.int64), p, raw_scores, threshold, raw_threshold)
+    p, label_sets = labels_drawn(probabilities, draws, seed)
+    gaps = threshold_gaps(label_sets, p, raw_scores, threshold, raw_threshold)
     shift, lead = gaps["stored_minus_raw"], gaps["oracle_minus_stored"]
     return {"stored_minus_raw": {"mean": float(shift.mean()), "p05": float(np.percentile(shift, 5)),
                                  "below_0": float((shift < 0).mean())},
@@ -484,9 +490,7 @@ def bars_if_calibrated(probabilities: Sequence[float], raw_scores: Sequence[floa
     Below a raw 0.5 and over 0.02 from the oracle both happen when k = 0 (0.16, as in
     :func:`gaps_if_calibrated`).
     """
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
-    rng = np.random.default_rng(seed)
-    label_sets = (rng.random((draws, p.size)) < p).astype(np.int64)
+    p, label_sets = labels_drawn(probabilities, draws, seed)
     gaps = threshold_gaps(label_sets, p, raw_scores)
     missed = np.stack([gaps["stored_minus_raw"] < 0, gaps["oracle_minus_stored"] > gap_bar,
                        np.array([expected_calibration_error(labels, p) > ece_bar for labels in label_sets])], axis=1)
